@@ -1,0 +1,7 @@
+"""codesign: train sparse ternary networks and co-design the accelerators that run them."""
+
+from accelerators import InputError
+
+from .feedback import CostProvider, Feedback, UniformCost
+
+__all__ = ["CostProvider", "Feedback", "InputError", "UniformCost"]

@@ -1,0 +1,1 @@
+"""The Dash app for exploring co-design studies: Pareto fronts and design drill-down."""
