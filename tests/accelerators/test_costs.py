@@ -1,0 +1,263 @@
+"""Area and energy from the technology table, computed by hand for tiny cases."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accelerators import InputError
+from accelerators.costs import (
+    AREA_COMPONENTS,
+    ENERGY_COMPONENTS,
+    area_breakdown_mm2,
+    energy_breakdown_uj,
+    load_tech,
+    scale_to_node,
+    sram_density_mm2_per_kib,
+    sram_read64_energy_pj,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cfg:  # stand-in with HardwareConfig's field names, until accelerators.config lands
+    n_pe: int = 2
+    lanes_per_pe: int = 2
+    clock_mhz: float = 100.0
+    tech_node_nm: float = 45.0
+    act_bits: int = 8
+    acc_bits: int = 8
+    index_bits: int = 4
+    weight_sram_kib_per_pe: float = 8.0
+    act_sram_kib: float = 64.0
+    fifo_depth: int = 4
+    dram_bytes_per_cycle: int = 8
+    dram_latency_cycles: int = 100
+    zero_skip: str = "weights+activations"
+    weight_format: str = "csc"
+
+
+def config(**kw):
+    return dataclasses.replace(_Cfg(), **kw)
+
+
+TECH = load_tech()
+
+
+def test_bundled_table_holds_the_design_constants():
+    assert TECH.node_nm == 45.0
+    assert (TECH.add8_energy_pj, TECH.add32_energy_pj) == (0.03, 0.1)
+    assert (TECH.add8_area_um2, TECH.add32_area_um2) == (36.0, 137.0)
+    assert TECH.sram_size_kib == (8.0, 32.0, 1024.0)
+    assert TECH.sram_read64_energy_pj == (10.0, 20.0, 100.0)
+    assert 1300 <= TECH.dram_read64_energy_pj <= 2600
+    assert all(0.004 <= d <= 0.009 for d in TECH.sram_density_mm2_per_kib)
+
+
+def test_sram_interpolation_by_hand():
+    # at the listed sizes: the table; between 8 and 32 KiB log-log: 10 * (16/8)**0.5
+    assert sram_read64_energy_pj(TECH, 32.0) == pytest.approx(20.0)
+    assert sram_read64_energy_pj(TECH, 16.0) == pytest.approx(10 * math.sqrt(2))
+    # below 8 KiB the 8->32 KiB power law (exponent 0.5) extends: 2 KiB -> 10 * sqrt(1/4)
+    assert sram_read64_energy_pj(TECH, 2.0) == pytest.approx(5.0)
+    # 32 KiB -> 1 MiB: exponent log(5)/log(32); at 256 KiB (3 of 5 octaves) 20 * 5**0.6
+    assert sram_read64_energy_pj(TECH, 256.0) == pytest.approx(20 * 5**0.6)
+    # density held at the ends
+    assert sram_density_mm2_per_kib(TECH, 1.0) == 0.009
+    assert sram_density_mm2_per_kib(TECH, 4096.0) == 0.004
+    assert sram_density_mm2_per_kib(TECH, 16.0) == pytest.approx(0.009 * (2 / 3) ** 0.5)
+
+
+def test_area_by_hand():
+    a = area_breakdown_mm2(config(), TECH, max_rows=16)
+    assert tuple(a) == AREA_COMPONENTS
+    # pe_logic: 2 PEs x 2 lanes x (8-bit adder 36 + 8 XOR x 1.596) + 2 readout 8x8 mults x 282
+    assert a["pe_logic"] == pytest.approx((4 * (36 + 8 * 1.596) + 2 * 282) * 1e-6)
+    # accumulators: 16 rows x 8 bits x 6.384 um^2
+    assert a["accumulators"] == pytest.approx(16 * 8 * 6.384e-6)
+    # FIFO entry: column index ceil(log2(64 KiB * 8192 / 2 / 8 = 32768)) = 15 bits + 8 act bits
+    assert a["fifos"] == pytest.approx(2 * 4 * 23 * 8.246e-6)
+    # decoder: 4 lanes x 20-bit adder (36 + 12 * 101/24 = 86.5) + LNZD 16 acts x 8 bits x 2 GE x 0.798
+    assert a["decoder"] == pytest.approx((4 * 86.5 + 16 * 8 * 2 * 0.798) * 1e-6)
+    # broadcast: 2 PEs x 23-bit register x 4.522 + 10% of all non-SRAM logic incl. that register
+    bus = 2 * 23 * 4.522
+    logic = 4 * (36 + 8 * 1.596) + 2 * 282 + 16 * 8 * 6.384 + 2 * 4 * 23 * 8.246
+    logic += 4 * 86.5 + 16 * 8 * 2 * 0.798 + bus
+    assert a["broadcast"] == pytest.approx((bus + 0.1 * logic) * 1e-6)
+    # SRAM: 2 macros of 8 KiB at 0.009; 2 halves of 32 KiB at 0.006 mm^2/KiB
+    assert a["weight_sram"] == pytest.approx(2 * 8 * 0.009)
+    assert a["act_sram"] == pytest.approx(2 * 32 * 0.006)
+
+
+def test_area_follows_the_configured_features():
+    full = area_breakdown_mm2(config(), TECH)
+    assert full["accumulators"] == pytest.approx(1024 * 8 * 6.384e-6)  # table default rows
+    no_lnzd = area_breakdown_mm2(config(zero_skip="weights"), TECH)
+    assert full["decoder"] - no_lnzd["decoder"] == pytest.approx(16 * 8 * 2 * 0.798e-6)
+    dense = area_breakdown_mm2(config(zero_skip="none", weight_format="dense-ternary"), TECH)
+    assert dense["decoder"] == 0.0
+
+
+def test_energy_by_hand():
+    counts = {
+        "adds": 10,
+        "padding_entries": 2,  # costs nothing of its own
+        "index_decodes": 12,
+        "weight_sram_read_bits": 640,
+        "act_sram_read_bits": 64,
+        "act_sram_write_bits": 128,
+        "dram_read_bits": 128,
+        "fifo_pushes": 6,
+        "readout_ops": 4,
+    }
+    e = energy_breakdown_uj(counts, 50, config(), TECH, area_mm2=2.0)
+    assert tuple(e) == ENERGY_COMPONENTS
+    want_pj = {
+        "adds": 10 * (0.03 + 2 * 8 * 0.007),  # 8-bit add + accumulator read and write
+        "decoder": 12 * (0.03 + 12 * 0.07 / 24),  # 20-bit pointer add
+        "weight_sram": 640 * 10 / 64,  # 8 KiB macro: 10 pJ per 64 bits
+        "act_sram": (64 + 128) * 20 / 64,  # 32 KiB half: 20 pJ per 64 bits
+        "dram": 128 * 1950 / 64,
+        "fifos": 6 * 23 * 2 * 0.007,  # 23-bit entry written and read
+        "readout": 4 * (0.2 + 8 * 0.007),  # 8x8 multiply + accumulator read
+    }
+    for k, v in want_pj.items():
+        assert e[k] == pytest.approx(v * 1e-6), k
+    # leakage: 2 mm^2 x 0.01 uJ/(mm^2 us) x 50 cycles / 100 MHz = 0.5 us
+    assert e["leakage"] == pytest.approx(2.0 * 0.01 * 0.5)
+
+
+def test_energy_missing_counts_are_zero_and_leakage_uses_the_area():
+    e = energy_breakdown_uj({}, 100, config(), TECH)
+    area = sum(area_breakdown_mm2(config(), TECH).values())
+    assert all(e[k] == 0.0 for k in ENERGY_COMPONENTS if k != "leakage")
+    assert e["leakage"] == pytest.approx(area * 0.01 * 1.0)
+    with pytest.raises(ValueError):
+        energy_breakdown_uj({"adds": -1}, 1, config(), TECH)
+
+
+def test_scale_to_node_by_hand():
+    t = scale_to_node(TECH, 90)  # s = 2
+    assert t.node_nm == 90
+    assert t.add8_area_um2 == pytest.approx(36 * 4)  # area x s^2
+    assert t.sram_density_mm2_per_kib == pytest.approx((0.036, 0.024, 0.016))
+    assert t.add32_energy_pj == pytest.approx(0.2)  # on-chip energy x s
+    assert t.sram_read64_energy_pj == pytest.approx((20.0, 40.0, 200.0))
+    assert t.dram_read64_energy_pj == 1950.0  # off chip: unchanged
+    assert t.leakage_uj_per_mm2_us == 0.01  # per mm^2: unchanged
+    assert t.decoder_pointer_bits == 20.0
+    assert scale_to_node(t, 45).add8_area_um2 == pytest.approx(36.0)
+    with pytest.raises(InputError, match="tech_node_nm"):
+        scale_to_node(TECH, 0)
+
+
+def test_config_node_scales_area_and_energy():
+    a45 = area_breakdown_mm2(config(), TECH)
+    a90 = area_breakdown_mm2(config(tech_node_nm=90), TECH)
+    for k in AREA_COMPONENTS:
+        assert a90[k] == pytest.approx(4 * a45[k]), k
+    counts = {"adds": 100, "dram_read_bits": 640}
+    e45 = energy_breakdown_uj(counts, 10, config(), TECH)
+    e90 = energy_breakdown_uj(counts, 10, config(tech_node_nm=90), TECH)
+    assert e90["adds"] == pytest.approx(2 * e45["adds"])
+    assert e90["dram"] == pytest.approx(e45["dram"])
+    assert e90["leakage"] == pytest.approx(4 * e45["leakage"])
+
+
+configs = st.builds(
+    config,
+    n_pe=st.integers(1, 256),
+    lanes_per_pe=st.integers(1, 8),
+    act_bits=st.integers(1, 16),
+    acc_bits=st.integers(8, 32),
+    weight_sram_kib_per_pe=st.floats(0.5, 4096),
+    act_sram_kib=st.floats(1, 4096),
+    fifo_depth=st.integers(1, 64),
+    zero_skip=st.sampled_from(["none", "weights", "weights+activations"]),
+    weight_format=st.sampled_from(["csc", "dense-ternary", "dense-binary"]),
+    tech_node_nm=st.sampled_from([7, 16, 28, 45, 65, 90]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs, st.integers(1, 64))
+def test_more_pes_never_less_area(cfg, more):
+    small = area_breakdown_mm2(cfg, TECH)
+    big = area_breakdown_mm2(dataclasses.replace(cfg, n_pe=cfg.n_pe + more), TECH)
+    assert sum(big.values()) >= sum(small.values())
+    assert all(v >= 0 for v in small.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(configs, st.floats(1.01, 16))
+def test_more_sram_never_less_area(cfg, factor):
+    base = sum(area_breakdown_mm2(cfg, TECH).values())
+    w = dataclasses.replace(cfg, weight_sram_kib_per_pe=cfg.weight_sram_kib_per_pe * factor)
+    a = dataclasses.replace(cfg, act_sram_kib=cfg.act_sram_kib * factor)
+    assert sum(area_breakdown_mm2(w, TECH).values()) >= base
+    assert sum(area_breakdown_mm2(a, TECH).values()) >= base
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    configs,
+    st.dictionaries(
+        st.sampled_from(["adds", "dram_read_bits", "fifo_pushes"]), st.integers(0, 10**9)
+    ),
+)
+def test_dynamic_energy_is_linear_in_counts(cfg, counts):
+    one = energy_breakdown_uj(counts, 0, cfg, TECH)
+    two = energy_breakdown_uj({k: 2 * v for k, v in counts.items()}, 0, cfg, TECH)
+    for k in ENERGY_COMPONENTS:
+        assert two[k] == pytest.approx(2 * one[k])
+
+
+# ------------------------------------------------------------------ bad tech files
+
+
+def _bundled_text() -> str:
+    from importlib import resources
+
+    return resources.files("accelerators").joinpath("data/tech45.toml").read_text()
+
+
+def _write(tmp_path, text):
+    p = tmp_path / "tech.toml"
+    p.write_text(text)
+    return p
+
+
+def test_a_copy_of_the_bundled_file_loads_the_same(tmp_path):
+    t = load_tech(_write(tmp_path, _bundled_text()))
+    assert dataclasses.replace(t, source="x") == dataclasses.replace(TECH, source="x")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("add8_energy_pj = 0.03", "add8_energy_pj = -0.03"), "logic.add8_energy_pj = -0.03"),
+        (("add8_energy_pj = 0.03", ""), "'logic.add8_energy_pj' is missing"),
+        (
+            ("add8_energy_pj = 0.03", "add8_energy_pj = 0.03\nadd9_energy_pj = 1"),
+            "logic.add9_energy_pj",
+        ),
+        (("add8_energy_pj = 0.03", 'add8_energy_pj = "cheap"'), "finite number"),
+        (("size_kib = [8.0, 32.0, 1024.0]", "size_kib = [8.0, 1024.0, 32.0]"), "increasing"),
+        (("size_kib = [8.0, 32.0, 1024.0]", "size_kib = [8.0, 32.0]"), "one value per size"),
+        (("node_nm = 45", "node_nm = 0"), "node_nm = 0.* > 0"),
+        (("[dram]", "[dram"), "not valid TOML"),
+    ],
+)
+def test_bad_tech_files_name_the_key(tmp_path, edit, message):
+    text = _bundled_text()
+    assert edit[0] in text
+    with pytest.raises(InputError, match=message):
+        load_tech(_write(tmp_path, text.replace(edit[0], edit[1], 1)))
+
+
+def test_missing_tech_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_tech(tmp_path / "nope.toml")
