@@ -10,8 +10,8 @@ cells, assumptions marked); ``codesign simulate --tech FILE`` replaces it.
 Area components (mm^2, their sum is the total):
 
 - ``pe_logic``: per lane an add/subtract unit (an ``acc_bits`` adder plus one XOR
-  per bit for the sign), per PE one readout multiplier (``acc_bits`` x ``act_bits``,
-  the layer scale);
+  per bit for the sign) and a readout multiplier (``acc_bits`` x ``act_bits``, the
+  layer scale: each PE reads out ``lanes_per_pe`` accumulators per cycle);
 - ``accumulators``: ``accumulator_rows`` x ``acc_bits`` flip-flops over all PEs
   (PE ``p`` holds exactly the rows it owns, so the total does not depend on ``n_pe``);
 - ``weight_sram``: ``n_pe`` macros of ``weight_sram_kib_per_pe``;
@@ -386,8 +386,9 @@ def area_breakdown_mm2(
     rows = t.accumulator_rows if max_rows is None else max_rows
 
     um2 = {
-        "pe_logic": n_pe * lanes * (adder_area_um2(t, acc) + acc * t.xor2_area_um2)
-        + n_pe * mult_area_um2(t, acc, act),
+        "pe_logic": n_pe
+        * lanes
+        * (adder_area_um2(t, acc) + acc * t.xor2_area_um2 + mult_area_um2(t, acc, act)),
         "accumulators": rows * acc * t.accumulator_area_um2_per_bit,
         "fifos": n_pe * config.fifo_depth * entry_bits * t.fifo_area_um2_per_bit,
         "decoder": (
