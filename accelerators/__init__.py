@@ -4,10 +4,31 @@ Imports numpy, simpy and networkx only: no torch, Dash or Optuna.
 """
 
 from ._errors import InputError
+from .config import HardwareConfig, load_hw, parse_overrides, preset_names
 from .encoding import dense_bits, encoded_bits, encoded_entries, pe_column_entries
+from .report import LayerReport, Report
+from .simulate import FIDELITIES, simulate
 from .tensors import LayerTensor, load_ternary_npz, save_ternary_npz
+from .workload import (
+    load_workload,
+    workload_from_shapes,
+    workload_from_tensors,
+    workload_summary,
+)
 
 __all__ = [
+    "FIDELITIES",
+    "HardwareConfig",
+    "LayerReport",
+    "Report",
+    "load_hw",
+    "load_workload",
+    "parse_overrides",
+    "preset_names",
+    "simulate",
+    "workload_from_shapes",
+    "workload_from_tensors",
+    "workload_summary",
     "InputError",
     "LayerTensor",
     "dense_bits",

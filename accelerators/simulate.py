@@ -1,0 +1,140 @@
+"""``simulate(workload, config, fidelity) -> Report``: the one entry point.
+
+``fidelity="simpy"`` runs the SimPy model (:mod:`accelerators.sim`, exact for the
+template); ``"analytical"`` its vectorized twin (:mod:`accelerators.analytical`,
+an estimate with ``cycles_lower`` / ``cycles_upper``). Both count the same
+actions; area and energy come from :mod:`accelerators.costs` (counts x cost per
+action, the technology table ``tech`` or the bundled 45 nm one).
+
+>>> from accelerators import simulate, workload_from_shapes, load_hw
+>>> g = workload_from_shapes([{"kind": "linear", "in": 8, "out": 4}], sparsity=0.5)
+>>> r = simulate(g, load_hw("edge"))
+>>> r.fidelity, r.cycles > 0, r.to_dict()["layers"][0]["rows"]
+('simpy', True, 4)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+import networkx as nx
+
+from . import costs
+from ._errors import InputError
+from .analytical import analytical_layers
+from .config import HardwareConfig, load_hw
+from .report import STALL_CAUSES, LayerReport, Report
+from .sim.accelerator import run_simpy
+from .tensors import LayerTensor
+from .workload import workload_from_tensors
+
+__all__ = ["simulate", "FIDELITIES"]
+
+FIDELITIES = ("simpy", "analytical")
+
+
+def _as_workload(workload) -> nx.DiGraph:
+    if isinstance(workload, nx.DiGraph):
+        if "order" not in workload.graph:
+            raise InputError("workload", "a graph without 'order'", "a workload graph")
+        return workload
+    if isinstance(workload, Sequence) and workload and isinstance(workload[0], LayerTensor):
+        return workload_from_tensors(list(workload))
+    raise InputError(
+        "workload", type(workload).__name__, "a workload graph or a list of LayerTensor"
+    )
+
+
+def simulate(
+    workload: nx.DiGraph | Sequence[LayerTensor],
+    config: HardwareConfig | str | os.PathLike | None = None,
+    fidelity: str = "simpy",
+    tech: costs.TechTable | str | os.PathLike | None = None,
+    seed: int = 0,
+) -> Report:
+    """One inference of ``workload`` on ``config`` (a config, preset name or TOML path).
+
+    ``seed`` draws the activation zero patterns of activation skipping.
+    """
+    if fidelity not in FIDELITIES:
+        raise InputError("fidelity", fidelity, " | ".join(FIDELITIES))
+    g = _as_workload(workload)
+    cfg = load_hw(config)
+    if not isinstance(tech, costs.TechTable):
+        tech = costs.load_tech(tech)
+    t0 = time.perf_counter()
+    events = 0
+    if fidelity == "simpy":
+        sink, _, events = run_simpy(g, cfg, seed)
+        records = list(sink.layers.values())
+    else:
+        records = analytical_layers(g, cfg, seed)
+    wall = time.perf_counter() - t0
+    return _report(records, cfg, tech, fidelity, wall, events)
+
+
+def _report(records, cfg: HardwareConfig, tech, fidelity: str, wall: float, events: int) -> Report:
+    area = costs.area_breakdown_mm2(cfg, tech)
+    area_total = sum(area.values())
+    lane_slots = cfg.n_pe * cfg.lanes_per_pe
+    layers, counts = [], {}
+    stalls = dict.fromkeys(STALL_CAUSES, 0)
+    cycles = lower = upper = 0
+    for rec in records:
+        lt = rec.plan.tensor
+        c = {k: int(v) for k, v in rec.counts.items()}
+        for k, v in c.items():
+            counts[k] = counts.get(k, 0) + v
+        for k in STALL_CAUSES:
+            stalls[k] += rec.stall_cycles[k]
+        cycles += rec.cycles
+        lower += getattr(rec, "cycles_lower", rec.cycles)
+        upper += getattr(rec, "cycles_upper", rec.cycles)
+        energy = costs.energy_breakdown_uj(c, rec.cycles, cfg, tech, area_mm2=area_total)
+        layers.append(
+            LayerReport(
+                name=lt.name,
+                kind=lt.kind,
+                shape=list(lt.weight.shape),
+                rows=lt.rows,
+                cols=lt.cols,
+                out_pixels=lt.out_pixels,
+                nnz=lt.nnz,
+                sparsity=lt.sparsity,
+                cycles=rec.cycles,
+                stall_cycles=dict(rec.stall_cycles),
+                utilization=c["useful_adds"] / (lane_slots * rec.cycles) if rec.cycles else 0.0,
+                energy_uj=sum(energy.values()),
+                pe_busy_cycles=list(rec.pe_busy_cycles),
+                dram_bound=not rec.resident,
+                padding_entries=c["padding_entries"],
+                cycles_lower=getattr(rec, "cycles_lower", None),
+                cycles_upper=getattr(rec, "cycles_upper", None),
+                counts=c,
+            )
+        )
+    energy = costs.energy_breakdown_uj(counts, cycles, cfg, tech, area_mm2=area_total)
+    latency_us = cycles / cfg.clock_mhz
+    analytical = fidelity == "analytical"
+    return Report(
+        fidelity=fidelity,
+        cycles=cycles,
+        latency_us=latency_us,
+        throughput_inf_s=1e6 / latency_us if latency_us else 0.0,
+        utilization=counts.get("useful_adds", 0) / (lane_slots * cycles) if cycles else 0.0,
+        stall_cycles=stalls,
+        area_mm2=area_total,
+        area_breakdown_mm2=area,
+        energy_uj=sum(energy.values()),
+        energy_breakdown_uj=energy,
+        counts=counts,
+        dram_bound=any(lr.dram_bound for lr in layers),
+        layers=layers,
+        hw=cfg.to_dict(),
+        wall_s=wall,
+        cycles_lower=lower if analytical else None,
+        cycles_upper=upper if analytical else None,
+        events=events,
+    )
