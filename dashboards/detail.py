@@ -1,0 +1,268 @@
+"""Drill-down and comparison figures of single designs: numbers first, drawing second.
+
+Inputs are contract-2 reports (``hw_report``) and contract-3 training reports
+(``train_report``) as plain dicts read from the study; anything missing or of
+the wrong type gives an empty info (and an empty figure), never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .figures import AXES
+
+__all__ = [
+    "CompareInfo",
+    "FeedbackInfo",
+    "LayersInfo",
+    "PeHeatmapInfo",
+    "plot_compare",
+    "plot_feedback",
+    "plot_layers",
+    "plot_pe_heatmap",
+]
+
+STALL_CAUSES = ("imbalance", "dram", "readout")
+COMPARE_METRICS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
+
+
+def _num(value, default=0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return float(value)
+
+
+def _layers(report) -> list[dict]:
+    layers = report.get("layers") if isinstance(report, dict) else None
+    return [lay for lay in layers if isinstance(lay, dict)] if isinstance(layers, list) else []
+
+
+class LayersInfo(NamedTuple):
+    """Per-layer rows of a report; cycles split into busy cycles and stalls by cause."""
+
+    names: list[str]
+    rows: list[dict]  # the table: name, kind, shape, nnz, sparsity %, cycles, stalls, energy
+    cycles: np.ndarray
+    busy: np.ndarray  # cycles minus all stalls
+    stalls: dict[str, np.ndarray]
+    energy_uj: np.ndarray
+
+
+def _get_layers_info(report) -> LayersInfo:
+    """Per-layer numbers of ``hw_report``.
+
+    >>> info = _get_layers_info({"layers": [{"name": "fc1", "cycles": 100,
+    ...     "stall_cycles": {"imbalance": 10, "dram": 0, "readout": 5}, "energy_uj": 0.5}]})
+    >>> info.busy.tolist(), info.stalls["readout"].tolist()
+    ([85.0], [5.0])
+    """
+    layers = _layers(report)
+    names = [str(lay.get("name", f"layer {i}")) for i, lay in enumerate(layers)]
+    cycles = np.array([_num(lay.get("cycles")) for lay in layers])
+    stalls = {}
+    for cause in STALL_CAUSES:
+        stalls[cause] = np.array(
+            [
+                _num(s.get(cause)) if isinstance(s := lay.get("stall_cycles"), dict) else 0.0
+                for lay in layers
+            ]
+        )
+    stalled = sum(stalls.values()) if layers else np.zeros(0)
+    energy = np.array([_num(lay.get("energy_uj")) for lay in layers])
+    rows = []
+    for i, lay in enumerate(layers):
+        shape = lay.get("shape")
+        rows.append(
+            {
+                "layer": names[i],
+                "kind": str(lay.get("kind", "")),
+                "shape": " x ".join(str(int(_num(d))) for d in shape)
+                if isinstance(shape, list)
+                else "",
+                "nnz": int(_num(lay.get("nnz"))),
+                "sparsity (%)": round(100 * _num(lay.get("sparsity")), 2),
+                "cycles": int(cycles[i]),
+                **{f"{c} stall (cycles)": int(stalls[c][i]) for c in STALL_CAUSES},
+                "utilization (%)": round(100 * _num(lay.get("utilization")), 1),
+                "energy (µJ)": round(float(energy[i]), 5),
+                "DRAM-bound": "yes" if lay.get("dram_bound") is True else "no",
+            }
+        )
+    return LayersInfo(names, rows, cycles, cycles - stalled, stalls, energy)
+
+
+def plot_layers(info: LayersInfo) -> go.Figure:
+    """Stacked cycle bars (busy + stalls by cause) and energy bars, one group per layer."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Cycles per layer", "Energy per layer"))
+    fig.add_trace(go.Bar(x=info.names, y=info.busy, name="busy"), row=1, col=1)
+    for cause in STALL_CAUSES:
+        fig.add_trace(go.Bar(x=info.names, y=info.stalls[cause], name=f"{cause} stall"), 1, 1)
+    fig.add_trace(
+        go.Bar(x=info.names, y=info.energy_uj, name="energy", marker_color="#8c564b"), 1, 2
+    )
+    fig.update_layout(barmode="stack", template="plotly_white", margin={"t": 40, "b": 40})
+    fig.update_yaxes(title_text="cycles", row=1, col=1)
+    fig.update_yaxes(title_text="energy (µJ)", row=1, col=2)
+    return fig
+
+
+class PeHeatmapInfo(NamedTuple):
+    """Busy cycles of each PE in each layer (rows: layers; NaN where a layer has fewer PEs)."""
+
+    names: list[str]
+    z: np.ndarray  # layers x n_pe
+    imbalance: np.ndarray  # max / mean busy cycles per layer (1.0 is perfect balance)
+
+
+def _get_pe_heatmap_info(report) -> PeHeatmapInfo:
+    """PE busy cycles per layer from ``hw_report.layers[i].pe_busy_cycles``.
+
+    >>> info = _get_pe_heatmap_info({"layers": [{"name": "a", "pe_busy_cycles": [2, 4, 6]}]})
+    >>> info.z.tolist(), info.imbalance.tolist()
+    ([[2.0, 4.0, 6.0]], [1.5])
+    """
+    layers = _layers(report)
+    busy = [lay.get("pe_busy_cycles") for lay in layers]
+    busy = [[_num(v, np.nan) for v in b] if isinstance(b, list) else [] for b in busy]
+    width = max((len(b) for b in busy), default=0)
+    z = np.full((len(busy), width), np.nan)
+    for i, b in enumerate(busy):
+        z[i, : len(b)] = b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nanmean(z, axis=1) if width else np.zeros(len(busy))
+        imbalance = np.nanmax(z, axis=1) / mean if width else np.zeros(len(busy))
+    names = [str(lay.get("name", f"layer {i}")) for i, lay in enumerate(layers)]
+    return PeHeatmapInfo(names, z, imbalance)
+
+
+def plot_pe_heatmap(info: PeHeatmapInfo) -> go.Figure:
+    """Heatmap of busy cycles, layers by PE; the y labels carry each layer's max/mean ratio."""
+    labels = [f"{n} (max/mean {r:.2f})" for n, r in zip(info.names, info.imbalance, strict=True)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=info.z,
+            x=list(range(info.z.shape[1])),
+            y=labels,
+            colorscale="YlOrRd",
+            colorbar={"title": {"text": "busy cycles"}},
+            hovertemplate="%{y}<br>PE %{x}: %{z} cycles<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": "PE busy cycles per layer (load imbalance)"},
+        xaxis={"title": {"text": "PE"}},
+        template="plotly_white",
+        margin={"t": 40, "b": 40},
+    )
+    return fig
+
+
+class FeedbackInfo(NamedTuple):
+    """The training run's path through (latency, accuracy) per feedback period."""
+
+    periods: list[int]
+    epochs: list[int]
+    accuracy_pct: np.ndarray
+    latency_us: np.ndarray
+    energy_uj: np.ndarray
+
+
+def _get_feedback_info(train_report) -> FeedbackInfo | None:
+    """Feedback periods of ``train_report``, or None when the run had no hardware feedback.
+
+    >>> _get_feedback_info({"feedback": [{"period": 0, "epoch": 1, "accuracy": 0.5,
+    ...     "latency_us": 9.0, "energy_uj": 1.0}]}).accuracy_pct.tolist()
+    [50.0]
+    """
+    periods = train_report.get("feedback") if isinstance(train_report, dict) else None
+    if not isinstance(periods, list):
+        return None
+    periods = [p for p in periods if isinstance(p, dict)]
+    if not periods:
+        return None
+    return FeedbackInfo(
+        periods=[int(_num(p.get("period"), i)) for i, p in enumerate(periods)],
+        epochs=[int(_num(p.get("epoch"))) for p in periods],
+        accuracy_pct=np.array([100 * _num(p.get("accuracy"), np.nan) for p in periods]),
+        latency_us=np.array([_num(p.get("latency_us"), np.nan) for p in periods]),
+        energy_uj=np.array([_num(p.get("energy_uj"), np.nan) for p in periods]),
+    )
+
+
+def plot_feedback(info: FeedbackInfo) -> go.Figure:
+    """The path in the latency / accuracy plane, one numbered marker per period."""
+    fig = go.Figure(
+        go.Scatter(
+            x=info.latency_us,
+            y=info.accuracy_pct,
+            mode="lines+markers+text",
+            text=[f"p{p}" for p in info.periods],
+            textposition="top center",
+            customdata=np.column_stack([info.epochs, info.energy_uj]),
+            hovertemplate="period %{text}, epoch %{customdata[0]}<br>latency %{x:.4g} µs"
+            "<br>accuracy %{y:.2f} %<br>energy %{customdata[1]:.4g} µJ<extra></extra>",
+            marker={"size": 9, "color": list(range(len(info.periods))), "colorscale": "Blues"},
+        )
+    )
+    fig.update_layout(
+        title={"text": "Training path per feedback period"},
+        xaxis={"title": {"text": AXES["latency_us"][0]}},
+        yaxis={"title": {"text": AXES["accuracy"][0]}},
+        template="plotly_white",
+        margin={"t": 40, "b": 40},
+    )
+    return fig
+
+
+class CompareInfo(NamedTuple):
+    """Designs side by side: metric rows, and the params on which they differ."""
+
+    trials: list[int]
+    metrics: dict[str, list[float]]  # metric -> value per trial, shown units
+    table: list[dict]  # one row per metric or differing param; columns "trial N"
+    differing: list[str]
+
+
+def _get_compare_info(frame: pd.DataFrame, trials: list[int], params) -> CompareInfo:
+    """Compare the rows of ``frame`` whose trial number is in ``trials`` (in that order)."""
+    by_trial = frame.set_index("trial")
+    trials = [int(t) for t in trials if int(t) in by_trial.index]
+    rows = by_trial.loc[trials] if trials else by_trial.iloc[:0]
+    metrics = {
+        m: (rows[m].to_numpy(dtype=float) * AXES[m][1]).tolist() for m in (*COMPARE_METRICS,)
+    }
+    table = [
+        {
+            "quantity": AXES[m][0],
+            **{f"trial {t}": f"{v:.4g}" for t, v in zip(trials, vals, strict=True)},
+        }
+        for m, vals in metrics.items()
+    ]
+    differing = []
+    for p in ("method", *params):
+        values = rows[p].astype(str).tolist() if p in rows else []
+        if len(set(values)) > 1:
+            differing.append(p)
+            table.append(
+                {"quantity": p, **{f"trial {t}": v for t, v in zip(trials, values, strict=True)}}
+            )
+    return CompareInfo(trials, metrics, table, differing)
+
+
+def plot_compare(info: CompareInfo) -> go.Figure:
+    """One bar panel per metric, one bar per design."""
+    fig = make_subplots(
+        rows=1, cols=len(COMPARE_METRICS), subplot_titles=[AXES[m][0] for m in COMPARE_METRICS]
+    )
+    labels = [f"trial {t}" for t in info.trials]
+    for k, m in enumerate(COMPARE_METRICS, start=1):
+        fig.add_trace(
+            go.Bar(x=labels, y=info.metrics[m], name=AXES[m][0], showlegend=False), row=1, col=k
+        )
+    fig.update_layout(template="plotly_white", margin={"t": 40, "b": 40})
+    return fig

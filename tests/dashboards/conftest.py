@@ -1,0 +1,52 @@
+"""Headless Chromium for ``dash_duo`` and a realistic sweep study written through Optuna.
+
+dash.testing builds ``webdriver.Chrome(options=...)`` from the first element of the
+list returned by the ``pytest_setup_options`` hook, then adds its own flags
+(``--no-sandbox``, ``--disable-gpu`` ...). Selenium finds ``chromedriver`` on PATH
+(Debian's ``/usr/bin/chromedriver``); the browser binary is Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "artifacts")
+
+
+def pytest_setup_options():
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for path in ("/usr/lib/chromium/chromium", "/usr/bin/chromium"):
+        if os.path.exists(path):
+            options.binary_location = path
+            break
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(flag)
+    return options  # pluggy collects hook results into the list dash.testing expects
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which("chromedriver") is None:
+        skip = pytest.mark.skip(reason="chromedriver not installed")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def artifacts_dir():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    return os.path.abspath(ARTIFACTS)
