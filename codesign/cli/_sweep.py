@@ -1,0 +1,87 @@
+"""``codesign sweep SWEEP.toml``: run or continue a joint training x hardware sweep."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(subparsers, help_: str) -> None:
+    p = subparsers.add_parser(
+        "sweep",
+        help=help_,
+        description=(
+            "Run the sweep file's trials (train or take the cached network, simulate) into an "
+            "Optuna study. Running the same command again continues the study. See docs/sweep.md."
+        ),
+    )
+    p.add_argument("sweep_file", metavar="SWEEP.toml", help="the sweep file")
+    p.add_argument(
+        "--storage", help="study storage URL (default: the file's, else sqlite:///runs/<name>.db)"
+    )
+    p.add_argument("--study", help="study name (default: the file's [study] name)")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--dask-scheduler", metavar="ADDRESS", help="run trials on this Dask cluster")
+    p.add_argument(
+        "--cache-dir", default="runs/cache", help="trained-network cache (default runs/cache)"
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from codesign.sweep import load_spec, run_sweep
+
+    spec = load_spec(args.sweep_file)
+    summary = run_sweep(
+        spec,
+        storage=args.storage,
+        study_name=args.study,
+        jobs=args.jobs,
+        scheduler=args.dask_scheduler,
+        cache_dir=args.cache_dir,
+        progress=not args.no_progress,
+    )
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+        return 0
+    print(_table(summary))
+    return 0
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _table(s) -> str:
+    units = {
+        "accuracy": "accuracy",
+        "area_mm2": "area (mm^2)",
+        "latency_us": "latency (us)",
+        "energy_uj": "energy (uJ)",
+    }
+    lines = [
+        f"study {s.study!r}: {s.trials_done} trials done, {s.trials_failed} failed"
+        + (f", {len(s.recovered)} interrupted trials retried" if s.recovered else ""),
+        f"Pareto front ({len(s.front)} trials):",
+    ]
+    if s.front:
+        pnames = sorted({k for f in s.front for k in f["params"]})
+        head = ["trial"] + [units[o] for o in s.objectives] + pnames
+        rows = [
+            [str(f["number"])]
+            + [_fmt(f["values"][o]) for o in s.objectives]
+            + [_fmt(f["params"].get(k, "")) for k in pnames]
+            for f in s.front
+        ]
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        for r in [head, *rows]:
+            lines.append("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    lines.append(f"results: {s.storage} (study {s.study!r})")
+    lines.append(f"explore: codesign dash --storage {s.storage}")
+    lines.append(
+        f"export:  codesign export --storage {s.storage} --study {s.study} --format csv --out {s.study}.csv"
+    )
+    return "\n".join(lines)

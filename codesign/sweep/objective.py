@@ -1,0 +1,147 @@
+"""One trial: train (or take the cached network) and simulate it; returns contract-3 attributes.
+
+:func:`evaluate_trial` is a plain top-level function of a picklable
+:class:`TrialTask`, so it runs the same in-process, in a local worker process
+or on a Dask worker. It never touches the study: the coordinator writes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import dataclass
+
+from .cache import TrainCache, train_key
+from .spec import FEEDBACK_KNOBS, SweepSpec
+
+__all__ = ["TrialTask", "build_workload", "evaluate_trial", "metrics_from"]
+
+_BITS = {"dense-ternary": 2, "dense-binary": 1}
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """What a worker needs for one trial."""
+
+    spec: SweepSpec
+    params: dict
+    number: int = 0
+    cache_dir: str = "runs/cache"
+
+
+def build_workload(knobs: dict):
+    """The hardware workload of a simulate-only sweep (cached per process)."""
+    return _workload(json.dumps(knobs, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _workload(key: str):
+    from accelerators import load_ternary_npz, workload_from_shapes, workload_from_tensors
+
+    knobs = json.loads(key)
+    if knobs.get("weights"):
+        return workload_from_tensors(load_ternary_npz(knobs["weights"]))
+    shapes = knobs["shapes"]
+    return workload_from_shapes(shapes, knobs["sparsity"], seed=knobs.get("seed", 0))
+
+
+def weight_kib(hw_report: dict) -> float:
+    """Stored weight size in KiB: CSC entries (incl. padding) x (index_bits + 1), or dense bits."""
+    hw = hw_report["hw"]
+    fmt = hw.get("weight_format", "csc")
+    bits = 0
+    for layer in hw_report["layers"]:
+        if fmt in _BITS:
+            bits += layer["rows"] * layer["cols"] * _BITS[fmt]
+        else:
+            bits += (layer["nnz"] + layer.get("padding_entries", 0)) * (hw["index_bits"] + 1)
+    return bits / 8 / 1024
+
+
+def metrics_from(hw_report: dict, train_report: dict | None) -> dict:
+    """Contract-3 ``metrics``; ``accuracy`` is None in a simulate-only sweep."""
+    layers = hw_report["layers"]
+    total = sum(lay["rows"] * lay["cols"] for lay in layers)
+    nnz = sum(lay["nnz"] for lay in layers)
+    sparsity = 1.0 - nnz / total if total else 0.0
+    if train_report is not None and "sparsity" in train_report:
+        sparsity = float(train_report["sparsity"])
+    return {
+        "accuracy": None if train_report is None else float(train_report["accuracy"]),
+        "sparsity": sparsity,
+        "area_mm2": float(hw_report["area_mm2"]),
+        "latency_us": float(hw_report["latency_us"]),
+        "energy_uj": float(hw_report["energy_uj"]),
+        "cycles": int(hw_report["cycles"]),
+        "size_kib": weight_kib(hw_report),
+    }
+
+
+def train_or_load(knobs: dict, hw, cache_dir: str) -> tuple[list, dict, dict, bool]:
+    """``(layers, train_report, train_config_dict, cache_hit)`` for training knobs on ``hw``."""
+    from codesign.training import TrainConfig, train
+
+    fb = {k: knobs[k] for k in FEEDBACK_KNOBS if k in knobs}
+    cfg = TrainConfig(**{k: v for k, v in knobs.items() if k not in FEEDBACK_KNOBS})
+    cfg_dict = cfg.to_dict()
+    feedback_on = fb.get("feedback", "none") != "none"
+    key = train_key(cfg_dict, fb if feedback_on else None, hw.to_dict() if feedback_on else None)
+    cache = TrainCache(cache_dir)
+    config_dict = {**cfg_dict, "feedback": {"feedback": "none", **fb}}
+    if cache.has(key):
+        layers, report = cache.load(key)
+        return layers, report, config_dict, True
+    provider = None
+    if feedback_on:
+        from codesign.hardware_cost import HardwareCost
+
+        provider = HardwareCost(
+            hw,
+            fidelity=fb["feedback"],
+            objective=fb.get("feedback_objective", "latency"),
+            per_row=fb.get("feedback_per_row", False),
+            period_steps=fb.get("feedback_period_steps"),
+            target_latency_us=fb.get("target_latency_us"),
+            target_energy_uj=fb.get("target_energy_uj"),
+        )
+    result = train(cfg, cost_provider=provider, progress=False)
+    cache.store(key, result)
+    return list(result.layers), result.report, config_dict, False
+
+
+def evaluate_trial(task: TrialTask) -> dict:
+    """Run one trial; returns ``{"values": [...], "user_attrs": {...}}`` (contract 3)."""
+    from accelerators import simulate, workload_from_tensors
+
+    t0 = time.perf_counter()
+    spec = task.spec
+    hw = spec.hw_config(task.params)
+    train_report, train_config, hit = None, None, None
+    if spec.trains:
+        knobs = spec.train_knobs(task.params)
+        layers, train_report, train_config, hit = train_or_load(knobs, hw, task.cache_dir)
+        workload = workload_from_tensors(layers)
+        method = train_config.get("method", "sparse-ternary")
+    else:
+        workload = build_workload(spec.workload_knobs(task.params))
+        method = "sparse-ternary"
+    report = simulate(workload, hw, fidelity=spec.fidelity).to_dict()
+    metrics = metrics_from(report, train_report)
+    attrs = {
+        "metrics": metrics,
+        "hw_config": hw.to_dict(),
+        "train_config": train_config,
+        "hw_report": report,
+        "train_report": train_report,
+        "method": method,
+        "cache_hit": hit,
+        "wall_s": time.perf_counter() - t0,
+    }
+    values = []
+    for name in spec.objectives:
+        v = metrics[name]
+        if v is None or v != v:
+            raise ValueError(f"objective {name} has no value ({v!r})")
+        values.append(float(v))
+    return {"values": values, "user_attrs": attrs}

@@ -1,0 +1,287 @@
+"""Run a sweep: one coordinator asks, workers evaluate, the coordinator tells.
+
+The coordinator (the ``codesign sweep`` process) owns the study: it asks the
+sampler for parameters, hands :class:`~codesign.sweep.objective.TrialTask`
+objects to an executor, and records each result (or failure) as soon as it
+arrives, so ``kill -9`` loses only trials in flight. Executors:
+
+- ``jobs == 1``: evaluated in the coordinator itself;
+- ``jobs > 1``: a pool of ``jobs`` local worker processes (spawned, so torch
+  state is never forked);
+- ``scheduler``: a Dask cluster at that address; as many trials in flight as
+  the cluster has worker threads.
+
+``spec.trials`` is the total of *finished* trials wanted (COMPLETE, or FAIL
+with an error); a rerun tops the study up to it. Interrupted trials are
+recovered first (see :mod:`codesign.sweep.storage`). With the grid sampler
+each grid point is run once: points already finished, running or queued are
+skipped. The random sampler asks in the coordinator only, so a seeded random
+or grid sweep gives the same parameters whatever the executor.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import multiprocessing
+import os
+import sys
+from dataclasses import dataclass, field
+
+from accelerators import InputError
+
+from . import storage as st
+from .objective import TrialTask, evaluate_trial
+from .spec import OBJECTIVES, SweepSpec
+
+__all__ = ["SweepSummary", "connect_scheduler", "make_sampler", "pareto_front", "run_sweep"]
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep left in its study."""
+
+    study: str
+    storage: str
+    objectives: list[str]
+    trials_done: int
+    trials_failed: int
+    trials_interrupted: int
+    front: list[dict] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def make_sampler(spec: SweepSpec):
+    import optuna
+
+    if spec.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=spec.seed)
+    if spec.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=spec.seed, population_size=spec.population or 16)
+    # grid points are enqueued by the runner; the random sampler only fills gaps
+    return optuna.samplers.RandomSampler(seed=spec.seed)
+
+
+def connect_scheduler(address: str, timeout_s: float = 5.0):
+    """A Dask ``Client`` for ``address``; unreachable is one :class:`InputError`."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - the sweep extra installs it
+        raise InputError.plain(
+            "--dask-scheduler needs dask[distributed] (pip install codesign[sweep])"
+        ) from None
+    try:
+        return Client(address, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError.plain(f"Dask scheduler {address!r} cannot be reached: {exc}") from None
+
+
+def pareto_front(trials, objectives: list[str]) -> list:
+    """The non-dominated COMPLETE trials under the objectives' directions."""
+    sign = [1.0 if OBJECTIVES[o] == "minimize" else -1.0 for o in objectives]
+    pts = [(t, [s * v for s, v in zip(sign, t.values, strict=True)]) for t in trials]
+    front = []
+    for t, a in pts:
+        dominated = any(
+            all(x <= y for x, y in zip(b, a, strict=True))
+            and any(x < y for x, y in zip(b, a, strict=True))
+            for _, b in pts
+        )
+        if not dominated:
+            front.append(t)
+    return sorted(front, key=lambda t: t.number)
+
+
+class _Inline(cf.Executor):
+    """Evaluates in the calling process (``--jobs 1``)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        fut = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # recorded as the trial's error
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            fut.set_exception(exc)
+        return fut
+
+
+def _executor(jobs: int, client):
+    if client is not None:
+        return client.get_executor(pure=False), max(1, sum(client.nthreads().values()))
+    if jobs <= 1:
+        return _Inline(), 1
+    return cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")), jobs
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    storage: str | None = None,
+    study_name: str | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    cache_dir: str = "runs/cache",
+    progress: bool = True,
+    evaluate=evaluate_trial,
+) -> SweepSummary:
+    """Run (or continue) the sweep; returns its summary.
+
+    ``evaluate`` is the trial function (a picklable top-level callable of a
+    :class:`TrialTask`); every problem with the inputs (storage URL,
+    scheduler, a study made by another sweep) raises :class:`InputError`
+    before any trial starts.
+    """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise InputError("--jobs", jobs, "an integer >= 1")
+    url = storage or spec.storage or st.default_storage_url(spec.name)
+    name = study_name or spec.name
+    store = st.open_storage(url)
+    client = connect_scheduler(scheduler) if scheduler else None
+    try:
+        study = st.open_study(store, spec, name, make_sampler(spec))
+        recovered = st.recover_stale(study)
+        return _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, recovered)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _counts(study):
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    interrupted = [
+        t for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("interrupted")
+    ]
+    finished = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE
+        or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted"))
+    ]
+    return trials, finished, interrupted
+
+
+def _key(params: dict) -> str:
+    import json
+
+    return json.dumps(params, sort_keys=True)
+
+
+def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, recovered):
+    from optuna.trial import TrialState
+    from tqdm import tqdm
+
+    trials, finished, interrupted = _counts(study)
+    busy = {TrialState.RUNNING, TrialState.WAITING}
+    complete = [t for t in finished if t.state == TrialState.COMPLETE]
+    n_failed = len(finished) - len(complete)
+    grid_left = []
+    if spec.sampler == "grid":
+        seen = {_key(t.params) for t in trials if t in finished or t.state in busy}
+        grid_left = [p for p in spec.grid() if _key(p) not in seen]
+    dists = spec.distributions()
+    front = pareto_front(complete, list(spec.objectives))
+
+    executor, width = _executor(jobs, client)
+    bar = tqdm(
+        total=spec.trials,
+        initial=min(len(finished), spec.trials),
+        desc=f"sweep {name}",
+        unit="trial",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    bar.set_postfix(failed=n_failed, front=len(front))
+    inflight: dict = {}
+
+    states = (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING)
+    n_interrupted = len(interrupted)
+
+    def want_more() -> bool:
+        if spec.sampler == "grid" and not grid_left and not _has_waiting(study):
+            return False
+        # count from storage: other sweep processes may share this study
+        taken = study._storage.get_n_trials(study._study_id, states) - n_interrupted
+        return taken < spec.trials
+
+    try:
+        while True:
+            while len(inflight) < width and want_more():
+                if spec.sampler == "grid" and not _has_waiting(study):
+                    study.enqueue_trial(grid_left.pop(0))
+                trial = study.ask(fixed_distributions=dists)
+                st.mark_running(study, trial._trial_id)
+                task = TrialTask(spec, dict(trial.params), trial.number, os.path.abspath(cache_dir))
+                inflight[executor.submit(evaluate, task)] = trial
+            if not inflight:
+                break
+            done, _ = cf.wait(
+                list(inflight), timeout=st.HEARTBEAT_S, return_when=cf.FIRST_COMPLETED
+            )
+            st.beat(study, [t._trial_id for t in inflight.values()])
+            for fut in done:
+                trial = inflight.pop(fut)
+                try:
+                    out = fut.result()
+                except Exception as exc:  # the trial failed: record it, go on
+                    trial.set_user_attr("error", _error_text(exc))
+                    study.tell(trial, state=TrialState.FAIL)
+                    n_failed += 1
+                else:
+                    for k, v in out["user_attrs"].items():
+                        trial.set_user_attr(k, v)
+                    frozen = study.tell(trial, out["values"])
+                    front = pareto_front(front + [frozen], list(spec.objectives))
+                bar.update(1)
+                bar.set_postfix(failed=n_failed, front=len(front))
+    finally:
+        bar.close()
+        if isinstance(executor, cf.ProcessPoolExecutor):
+            executor.shutdown(wait=not inflight, cancel_futures=True)
+    return summarize(study, url, name, recovered)
+
+
+def _has_waiting(study) -> bool:
+    from optuna.trial import TrialState
+
+    return bool(study._storage.get_n_trials(study._study_id, (TrialState.WAITING,)))
+
+
+def summarize(study, url: str, name: str, recovered=()) -> SweepSummary:
+    from optuna.trial import TrialState
+
+    trials, finished, interrupted = _counts(study)
+    complete = [t for t in finished if t.state == TrialState.COMPLETE]
+    objectives = list(study.user_attrs.get("objectives", []))
+    front = [
+        {
+            "number": t.number,
+            "values": {o: _num(v) for o, v in zip(objectives, t.values, strict=True)},
+            "params": dict(t.params),
+        }
+        for t in pareto_front(complete, objectives)
+    ]
+    return SweepSummary(
+        study=name,
+        storage=url,
+        objectives=objectives,
+        trials_done=len(complete),
+        trials_failed=len(finished) - len(complete),
+        trials_interrupted=len(interrupted),
+        front=front,
+        recovered=list(recovered),
+    )
+
+
+def _num(v: float) -> float | None:
+    return None if v is None or math.isnan(v) else v

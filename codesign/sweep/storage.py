@@ -1,0 +1,195 @@
+"""Where a sweep's study lives, and how an interrupted one is recovered.
+
+Storage URLs: any SQLAlchemy database URL Optuna's ``RDBStorage`` takes
+(``sqlite:///runs/x.db`` embedded, ``postgresql://host/db`` for several
+hosts), or ``journal:///path/to/file.log`` for Optuna's append-only journal
+file. One coordinator process per sweep command does every write (its worker
+processes or Dask workers only compute), so the embedded SQLite file sees one
+writer per command and stays safe under ``--jobs N``.
+
+Each running trial carries two system attributes: ``codesign:owner``
+(``{"host", "pid"}`` of the coordinator) and ``codesign:heartbeat`` (Unix
+time, refreshed every :data:`HEARTBEAT_S` seconds while it runs). A RUNNING
+trial is *stale* when its owner is on this host and the process is gone, or
+when its heartbeat is older than :data:`STALE_AFTER_S` (any host). A stale
+trial is marked FAIL with ``user_attrs["error"] = "interrupted ..."`` and
+``user_attrs["interrupted"] = True``, and its parameters are enqueued again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from accelerators import InputError
+
+__all__ = [
+    "HEARTBEAT_S",
+    "STALE_AFTER_S",
+    "default_storage_url",
+    "open_storage",
+    "open_study",
+    "recover_stale",
+]
+
+HEARTBEAT_S = 30.0
+STALE_AFTER_S = 600.0
+OWNER = "codesign:owner"
+HEARTBEAT = "codesign:heartbeat"
+
+
+def default_storage_url(name: str) -> str:
+    return f"sqlite:///runs/{name}.db"
+
+
+def open_storage(url: str, create: bool = True):
+    """An Optuna storage for ``url``; an unusable URL is one :class:`InputError`."""
+    import optuna
+
+    if not isinstance(url, str) or "://" not in url:
+        raise InputError("--storage", url, "a database URL such as sqlite:///runs/x.db")
+    if url.startswith("journal://"):
+        path = url[len("journal://") :]
+        _parent(path, url, create)
+        from optuna.storages.journal import JournalFileBackend
+
+        try:
+            return optuna.storages.JournalStorage(JournalFileBackend(path))
+        except OSError as exc:
+            raise InputError.plain(f"storage {url!r} cannot be opened: {exc}") from None
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            if not create and not os.path.isfile(path):
+                raise InputError.plain(f"storage {url!r}: file {path!r} not found")
+            _parent(path, url, create)
+    for attempt in range(3):  # two processes creating one SQLite schema at once may collide
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+        except Exception as exc:  # SQLAlchemy: bad driver, host unreachable, auth ...
+            if attempt < 2 and url.startswith("sqlite") and "already exists" in str(exc):
+                time.sleep(0.5)
+                continue
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError.plain(f"storage {url!r} cannot be opened: {msg}") from None
+
+
+def _engine_kwargs(url: str) -> dict:
+    # wait for a competing writer instead of failing with "database is locked"
+    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+
+
+def _parent(path: str, url: str, create: bool) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(parent):
+        return
+    if not create:
+        raise InputError.plain(f"storage {url!r}: directory {parent!r} not found")
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise InputError.plain(f"storage {url!r} cannot be created: {exc}") from None
+
+
+def study_names(storage) -> list[str]:
+    return [s.study_name for s in storage.get_all_studies()]
+
+
+def open_study(storage, spec, study_name: str, sampler):
+    """Load the study ``study_name`` or create it from ``spec``.
+
+    An existing study must come from the same sweep (same objectives, search
+    space, sampler, mode); otherwise an :class:`InputError` is raised and
+    nothing in the study changes.
+    """
+    import optuna
+
+    if study_name not in study_names(storage):
+        try:
+            study = optuna.create_study(
+                study_name=study_name, storage=storage, directions=spec.directions, sampler=sampler
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            pass  # another sweep process created it a moment ago: continue it
+        else:
+            study.set_user_attr("sweep", spec.to_dict())
+            study.set_user_attr("sweep_identity", spec.identity())
+            study.set_user_attr("objectives", list(spec.objectives))
+            return study
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
+    for _ in range(50):  # its creator may still be writing the study attributes
+        attrs = study.user_attrs
+        if "objectives" in attrs:
+            break
+        time.sleep(0.1)
+    if attrs.get("objectives") != list(spec.objectives):
+        raise InputError.plain(
+            f"study {study_name!r} exists with objectives {attrs.get('objectives')}; "
+            f"this sweep asks for {list(spec.objectives)} (use another study name)"
+        )
+    old, new = attrs.get("sweep_identity"), spec.identity()
+    if old is not None and old != new:
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise InputError.plain(
+            f"study {study_name!r} was made by a different sweep (differs in: "
+            f"{', '.join(diff)}); use another study name to start a new one"
+        )
+    return study
+
+
+def owner() -> dict:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def mark_running(study, trial_id: int) -> None:
+    storage = study._storage
+    storage.set_trial_system_attr(trial_id, OWNER, owner())
+    storage.set_trial_system_attr(trial_id, HEARTBEAT, time.time())
+
+
+def beat(study, trial_ids) -> None:
+    now = time.time()
+    for tid in trial_ids:
+        study._storage.set_trial_system_attr(tid, HEARTBEAT, now)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(trial, now: float | None = None) -> bool:
+    now = time.time() if now is None else now
+    who = trial.system_attrs.get(OWNER)
+    if who and who.get("host") == socket.gethostname() and not _alive(int(who.get("pid", -1))):
+        return True
+    last = trial.system_attrs.get(HEARTBEAT)
+    if last is None and trial.datetime_start is not None:
+        last = trial.datetime_start.timestamp()
+    return last is not None and now - last > STALE_AFTER_S
+
+
+def recover_stale(study) -> list[int]:
+    """Mark stale RUNNING trials FAIL and enqueue their parameters again; returns their numbers."""
+    from optuna.trial import TrialState
+
+    recovered = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not is_stale(t):
+            continue
+        storage = study._storage
+        storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+        storage.set_trial_user_attr(
+            t._trial_id, "error", "interrupted: its sweep process died; parameters re-enqueued"
+        )
+        study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+        if t.params:
+            study.enqueue_trial(dict(t.params))
+        recovered.append(t.number)
+    return recovered

@@ -1,0 +1,75 @@
+"""``codesign export``: every trial, flattened, round-trips through CSV and Parquet."""
+
+import subprocess
+import sys
+
+import optuna
+import pandas as pd
+import pytest
+from test_sweep_helpers import failing_on_n_pe_2, sim_sweep
+
+from accelerators import InputError
+from codesign.export import export_trials, trials_table
+from codesign.sweep import load_spec, run_sweep
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("export")
+    url = f"sqlite:///{tmp}/tiny.db"
+    run_sweep(load_spec(sim_sweep(tmp)), storage=url, progress=False, evaluate=failing_on_n_pe_2)
+    return url
+
+
+def test_table_has_one_row_per_trial_with_flat_columns(storage):
+    df = trials_table(storage)
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    assert len(df) == len(study.trials) == 8
+    for col in (
+        "number",
+        "state",
+        "params.hw.n_pe",
+        "params.hw.lanes_per_pe",
+        "objective.latency_us",
+        "objective.area_mm2",
+        "metrics.energy_uj",
+        "metrics.size_kib",
+        "hw.zero_skip",
+        "error",
+    ):
+        assert col in df.columns, col
+    for t in study.trials:
+        row = df[df.number == t.number].iloc[0]
+        assert row["state"] == t.state.name and row["params.hw.n_pe"] == t.params["hw.n_pe"]
+        if t.state.name == "COMPLETE":
+            assert row["objective.latency_us"] == t.values[0]
+            assert row["metrics.cycles"] == t.user_attrs["metrics"]["cycles"]
+        else:
+            assert row["error"] == "RuntimeError: boom on n_pe=2"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_round_trip(storage, tmp_path, fmt):
+    out = tmp_path / f"trials.{fmt}"
+    n = export_trials(storage, out, fmt)
+    back = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
+    want = trials_table(storage)
+    assert n == len(back) == 8 and list(back.columns) == list(want.columns)
+    for col in ("number", "params.hw.n_pe", "objective.latency_us", "metrics.area_mm2", "hw.n_pe"):
+        pd.testing.assert_series_equal(
+            back[col].astype(float), want[col].astype(float), check_names=False, rtol=1e-12
+        )
+    assert list(back["state"]) == list(want["state"])
+
+
+def test_cli_export_and_bad_study(storage, tmp_path):
+    out = tmp_path / "t.csv"
+    cmd = [sys.executable, "-m", "codesign.cli.main", "export", "--storage", storage]
+    ok = subprocess.run(cmd + ["--out", str(out)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "wrote 8 trials" in ok.stdout and out.is_file()
+    bad = subprocess.run(
+        cmd + ["--study", "nope", "--out", str(out)], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "nope" in bad.stderr and bad.stderr.count("\n") == 1
+    with pytest.raises(InputError, match="not found"):
+        trials_table(f"sqlite:///{tmp_path}/missing.db")

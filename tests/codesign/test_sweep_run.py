@@ -1,0 +1,216 @@
+"""Running sweeps: contract-3 trials, resume, failures, parallel workers, Dask, bad reruns."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from test_sweep_helpers import failing_on_n_pe_2, sim_sweep
+
+from accelerators import InputError
+from codesign.sweep import load_spec, run_sweep
+
+METRICS = {"accuracy", "sparsity", "area_mm2", "latency_us", "energy_uj", "cycles", "size_kib"}
+
+
+def url(tmp_path, name="tiny"):
+    return f"sqlite:///{tmp_path}/{name}.db"
+
+
+def trials_of(tmp_path, name="tiny"):
+    return optuna.load_study(study_name=name, storage=url(tmp_path, name)).get_trials()
+
+
+def results(trials):
+    """Comparable content of finished trials: params -> values (and state)."""
+    return sorted(
+        (json.dumps(t.params, sort_keys=True), t.state.name, tuple(t.values or ()))
+        for t in trials
+        if t.state != TrialState.RUNNING
+    )
+
+
+def test_grid_sweep_stores_contract_3_and_reruns_add_nothing(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path))
+    s = run_sweep(spec, storage=url(tmp_path), progress=False, cache_dir=str(tmp_path / "cache"))
+    assert (s.trials_done, s.trials_failed) == (8, 0)
+    study = optuna.load_study(study_name="tiny", storage=url(tmp_path))
+    assert study.user_attrs["objectives"] == ["latency_us", "area_mm2"]
+    assert [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE"]
+    trials = study.get_trials()
+    assert sorted(json.dumps(t.params, sort_keys=True) for t in trials) == sorted(
+        json.dumps(p, sort_keys=True) for p in spec.grid()
+    )
+    t = trials[0]
+    ua = t.user_attrs
+    assert set(ua["metrics"]) == METRICS and ua["metrics"]["accuracy"] is None
+    assert ua["hw_config"]["n_pe"] == t.params["hw.n_pe"]
+    assert ua["hw_report"]["fidelity"] == "analytical"
+    assert t.values == [ua["metrics"]["latency_us"], ua["metrics"]["area_mm2"]]
+    assert ua["method"] == "sparse-ternary" and ua["train_config"] is None
+    # more PEs never cost less area: the front holds the 1-PE corner
+    assert any(f["params"]["hw.n_pe"] == 1 for f in s.front)
+    again = run_sweep(spec, storage=url(tmp_path), progress=False)
+    assert again.trials_done == 8 and len(trials_of(tmp_path)) == 8
+
+
+def test_random_sweep_tops_up_to_the_new_trial_count(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path, sampler="random", trials=3))
+    run_sweep(spec, storage=url(tmp_path), progress=False)
+    first = results(trials_of(tmp_path))
+    spec5 = load_spec(sim_sweep(tmp_path, sampler="random", trials=5))
+    s = run_sweep(spec5, storage=url(tmp_path), progress=False)
+    assert s.trials_done == 5
+    now = results(trials_of(tmp_path))
+    assert set(first) <= set(now) and len(now) == 5
+
+
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path))
+    s = run_sweep(spec, storage=url(tmp_path), progress=False, evaluate=failing_on_n_pe_2)
+    assert (s.trials_done, s.trials_failed) == (6, 2)
+    failed = [t for t in trials_of(tmp_path) if t.state == TrialState.FAIL]
+    assert {t.params["hw.n_pe"] for t in failed} == {2}
+    assert all(t.user_attrs["error"] == "RuntimeError: boom on n_pe=2" for t in failed)
+    # a rerun does not retry trials that failed with an error
+    run_sweep(spec, storage=url(tmp_path), progress=False)
+    assert len(trials_of(tmp_path)) == 8
+
+
+def test_two_worker_processes_give_the_same_results_as_one(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path, sampler="random", trials=6))
+    run_sweep(spec, storage=url(tmp_path, "one"), study_name="tiny", progress=False)
+    run_sweep(spec, storage=url(tmp_path, "two"), study_name="tiny", jobs=2, progress=False)
+    one = optuna.load_study(study_name="tiny", storage=url(tmp_path, "one")).get_trials()
+    two = optuna.load_study(study_name="tiny", storage=url(tmp_path, "two")).get_trials()
+    assert results(one) == results(two) and len(one) == 6
+
+
+def test_dask_local_cluster_gives_the_same_results(tmp_path):
+    from distributed import LocalCluster
+
+    spec = load_spec(sim_sweep(tmp_path))
+    run_sweep(spec, storage=url(tmp_path, "local"), study_name="tiny", progress=False)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        s = run_sweep(
+            spec,
+            storage=url(tmp_path, "dask"),
+            study_name="tiny",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    assert s.trials_done == 8
+    local = optuna.load_study(study_name="tiny", storage=url(tmp_path, "local")).get_trials()
+    dask = optuna.load_study(study_name="tiny", storage=url(tmp_path, "dask")).get_trials()
+    assert results(local) == results(dask)
+
+
+def test_two_sweep_processes_share_one_sqlite_study(tmp_path):
+    path = sim_sweep(tmp_path, sampler="random", trials=10, fidelity="simpy")
+    cmd = [
+        sys.executable,
+        "-m",
+        "codesign.cli.main",
+        "sweep",
+        path,
+        "--storage",
+        url(tmp_path),
+        "--no-progress",
+    ]
+    procs = [
+        subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    for p in procs:
+        assert p.wait(timeout=240) == 0, p.stderr.read()
+    trials = trials_of(tmp_path)
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    # both coordinators wrote; each may overshoot the total by at most its one in-flight trial
+    assert 10 <= len(done) <= 12 and len(trials) == len(done)
+    assert len({t.number for t in trials}) == len(trials)
+
+
+def _n_complete(db: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return con.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_sigkill_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(tmp_path):
+    extra = '"hw.fifo_depth" = [2, 4, 8]'
+    path = sim_sweep(tmp_path, fidelity="simpy", extra_search=extra)  # 24 grid points
+    cmd = [
+        sys.executable,
+        "-m",
+        "codesign.cli.main",
+        "sweep",
+        path,
+        "--storage",
+        url(tmp_path),
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    db = str(tmp_path / "tiny.db")
+    deadline = time.time() + 120
+    while _n_complete(db) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {t.number: t for t in trials_of(tmp_path) if t.state == TrialState.COMPLETE}
+    assert 3 <= len(before) < 24, "the sweep must be killed mid-way"
+    out = subprocess.run(
+        cmd + ["--json"], cwd=tmp_path, capture_output=True, text=True, timeout=240
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    after = trials_of(tmp_path)
+    complete = [t for t in after if t.state == TrialState.COMPLETE]
+    for n, t in before.items():  # finished trials kept as they were
+        assert after[n].state == TrialState.COMPLETE and after[n].values == t.values
+    keys = [json.dumps(t.params, sort_keys=True) for t in complete]
+    assert len(keys) == len(set(keys)) == 24 == summary["trials_done"]  # every grid point once
+    for t in after:
+        if t.state == TrialState.FAIL:  # the trial in flight at the kill
+            assert t.user_attrs["interrupted"] and "interrupted" in t.user_attrs["error"]
+    assert summary["trials_interrupted"] == sum(t.state == TrialState.FAIL for t in after) <= 1
+
+
+def test_bad_reruns_fail_before_any_trial_and_leave_the_study_unchanged(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path, sampler="random", trials=3))
+    run_sweep(spec, storage=url(tmp_path), progress=False)
+    before = results(trials_of(tmp_path))
+    other = load_spec(
+        sim_sweep(tmp_path, sampler="random", trials=3, extra_search='"hw.fifo_depth" = [2, 4]')
+    )
+    with pytest.raises(InputError, match="different sweep"):
+        run_sweep(other, storage=url(tmp_path), progress=False)
+    with pytest.raises(InputError, match="Dask scheduler"):
+        run_sweep(spec, storage=url(tmp_path), scheduler="tcp://127.0.0.1:9", progress=False)
+    with pytest.raises(InputError, match="cannot be opened"):
+        run_sweep(spec, storage="postgresql://nobody@127.0.0.1:9/x", progress=False)
+    with pytest.raises(InputError, match="--jobs"):
+        run_sweep(spec, storage=url(tmp_path), jobs=0, progress=False)
+    assert results(trials_of(tmp_path)) == before
+
+
+def test_cli_json_summary_and_dashboard_hint(tmp_path):
+    path = sim_sweep(tmp_path)
+    cmd = [sys.executable, "-m", "codesign.cli.main", "sweep", path, "--no-progress"]
+    out = subprocess.run(
+        cmd + ["--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    s = json.loads(out.stdout)
+    assert s["storage"] == "sqlite:///runs/tiny.db" and s["trials_done"] == 8 and s["front"]
+    assert (tmp_path / "runs" / "tiny.db").is_file()
+    text = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120).stdout
+    assert "codesign dash --storage sqlite:///runs/tiny.db" in text and "latency (us)" in text

@@ -1,0 +1,125 @@
+"""The sweep file: parsing, validation (one clear error before any trial), grids."""
+
+import subprocess
+import sys
+
+import pytest
+from test_sweep_helpers import TINY_SHAPES, sim_sweep, write_sweep
+
+from accelerators import InputError
+from codesign.sweep import load_spec, parse_spec
+
+
+def base(**over):
+    raw = {
+        "study": {"name": "t", "objectives": ["latency_us"], "sampler": "random", "trials": 4},
+        "workload": {"shapes": "lfc", "sparsity": 0.9},
+        "search": {"hw.n_pe": [8, 16]},
+    }
+    for k, v in over.items():
+        raw[k] = v
+    return raw
+
+
+def test_grid_expands_axes_in_order_and_defaults_trials_to_grid_size(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path))
+    assert spec.sampler == "grid" and spec.trials == 8  # 4 n_pe x 2 lanes
+    grid = spec.grid()
+    assert grid[0] == {"hw.n_pe": 1, "hw.lanes_per_pe": 1}
+    assert grid[1] == {"hw.n_pe": 1, "hw.lanes_per_pe": 2}
+    assert grid[-1] == {"hw.n_pe": 8, "hw.lanes_per_pe": 2}
+    assert spec.hw_config(grid[-1]).n_pe == 8 and spec.hw_config(grid[-1]).lanes_per_pe == 2
+
+
+def test_ranges_become_int_or_float_axes():
+    spec = parse_spec(
+        base(
+            search={
+                "hw.n_pe": {"low": 2, "high": 8, "step": 2},
+                "hw.clock_mhz": {"low": 100.0, "high": 400.0, "step": 150.0},
+                "workload.sparsity": {"low": 0.5, "high": 0.9},
+            }
+        )
+    )
+    p = {x.name: x for x in spec.params}
+    assert p["hw.n_pe"].grid_values() == (2, 4, 6, 8)
+    assert p["hw.clock_mhz"].grid_values() == (100.0, 250.0, 400.0)
+    assert type(p["hw.n_pe"].distribution()).__name__ == "IntDistribution"
+    assert type(p["workload.sparsity"].distribution()).__name__ == "FloatDistribution"
+
+
+@pytest.mark.parametrize(
+    "over, needle",
+    [
+        ({"study": {"name": "t", "objectivs": ["latency_us"]}}, "study.objectivs"),
+        ({"extra": {}}, "extra"),
+        ({"search": {"hw.n_pe": []}}, "non-empty list"),
+        ({"search": {"hw.n_pe": {"low": 8, "high": 8}}}, "low < high"),
+        ({"search": {"hw.n_pez": [1]}}, "hw.n_pez"),
+        ({"search": {"hw.n_pe": [0, 8]}}, "hw.n_pe"),
+        ({"search": {"train.lr": [0.1]}}, "simulate-only"),
+        ({"search": {"hw.n_pe": {"low": 1, "high": 8, "lo": 2}}}, "lo"),
+        ({"study": {"name": "t", "objectives": ["speed"]}}, "speed"),
+        ({"study": {"name": "t", "objectives": ["accuracy"]}}, "simulate-only"),
+        ({"study": {"name": "t", "sampler": "bayes"}}, "bayes"),
+        ({"study": {"name": "t", "trials": 0}}, "study.trials"),
+        ({"study": {"name": "t", "storage": "runs/x.db"}}, "study.storage"),
+        ({"hw": {"preset": "huge"}}, "huge"),
+        ({"hw": {"n_pes": 4}}, "hw.n_pes"),
+        ({"workload": {"shapes": "lfc", "sparsity": 1.5}}, "workload.sparsity"),
+        ({"workload": {"shapes": "vgg"}}, "vgg"),
+        ({"workload": {"weights": "/nonexistent/ternary.npz"}}, "not found"),
+    ],
+)
+def test_bad_sweep_files_raise_one_input_error_naming_the_problem(over, needle):
+    raw = base(**over)
+    if "extra" in over:
+        raw["extra"] = {}
+    with pytest.raises(InputError) as exc:
+        parse_spec(raw)
+    assert needle in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_grid_needs_discrete_axes():
+    raw = base(search={"hw.clock_mhz": {"low": 100.0, "high": 400.0}})
+    raw["study"]["sampler"] = "grid"
+    with pytest.raises(InputError, match="step for the grid sampler"):
+        parse_spec(raw)
+
+
+def test_needs_exactly_one_of_train_and_workload():
+    raw = base()
+    raw.pop("workload")
+    with pytest.raises(InputError, match="exactly one of"):
+        parse_spec(raw)
+
+
+def test_identity_ignores_trials_and_storage_but_not_search():
+    a = parse_spec(base())
+    raw = base()
+    raw["study"]["trials"] = 9
+    assert parse_spec(raw).identity() == a.identity()
+    raw["search"] = {"hw.n_pe": [8, 32]}
+    assert parse_spec(raw).identity() != a.identity()
+
+
+def test_cli_bad_file_is_one_line_and_exit_2(tmp_path):
+    path = write_sweep(
+        tmp_path,
+        f"""
+        [study]
+        objectives = ["latency_us", "throughput"]
+        [workload]
+        shapes = {TINY_SHAPES}
+        """,
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "codesign.cli.main", "sweep", path, "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and "throughput" in out.stderr
+    assert not (tmp_path / "runs").exists()  # nothing was created
