@@ -81,6 +81,8 @@ def tile_bounds(
     shifted1 = np.where(m > 0, av[first] + upper1, 0)
     est = lower + (np.maximum(shifted1, lower) - lower) / float(fifo_depth) ** ALPHA
     est = np.minimum(np.round(est).astype(np.int64), upper)
+    if avail is not None and n_cols:  # a streamed tile ends no earlier than its stream
+        lower, est, upper = (np.maximum(x, av[-1]) for x in (lower, est, upper))
     return lower, est, upper
 
 

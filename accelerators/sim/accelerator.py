@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
 import simpy
 
 from ..config import HardwareConfig
@@ -103,7 +104,8 @@ class Accelerator:
             if resident:
                 timed = onchip
             else:
-                timed = self.pe_array.schedule(plan, self.dram.arrivals(plan.col_bits))
+                avail = self.dram.arrivals(plan.col_bits)
+                timed = np.maximum(self.pe_array.schedule(plan, avail), avail[-1])
             for tile in range(plan.tiles):
                 k = self.broadcast.pattern_of(plan, tile)
                 parts = [env.process(self.pe_array.run_tile(timed[k]))]

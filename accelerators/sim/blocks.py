@@ -15,7 +15,8 @@ Timing rules beyond the tile recurrence of :mod:`accelerators.sim.timing`:
   starting at the tile's first cycle: after ``dram_latency_cycles`` it delivers
   ``dram_bytes_per_cycle`` per cycle, so column ``j`` is on chip from cycle
   ``avail[j] = latency + ceil(bits(columns 0..j) / (8 * bytes_per_cycle))``.
-  Columns the broadcast skips still stream. The broadcast waits for a column's
+  Columns the broadcast skips still stream, and a streamed tile ends no earlier
+  than its stream (``avail[cols - 1]``): the next tile's stream needs the port. The broadcast waits for a column's
   weights, so PEs never run ahead of the stream; the extra cycles over the same
   tile with resident weights are the ``dram`` stall cycles.
 - **Activation SRAM** (:class:`ActivationSRAM`): two ping-pong halves; a layer

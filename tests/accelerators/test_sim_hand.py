@@ -1,0 +1,79 @@
+"""Cycle logs worked out by hand for tiny layers (rules: accelerators/sim/timing.py, blocks.py)."""
+
+import numpy as np
+
+from accelerators import HardwareConfig, LayerTensor, simulate, workload_from_tensors
+from accelerators.sim import plan_layer, tile_cycles
+
+# rows 0..3, cols 0..2. PE0 owns rows 0, 2; PE1 owns rows 1, 3.
+W = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [-1, 1, 1]], dtype=np.int8)
+# CSC entries (index_bits = 2: a gap of up to 2 zeros fits, so no padding here):
+#   PE0: col0 has row 0 -> 1 entry; cols 1, 2 only trailing zeros -> 0 entries.
+#   PE1: col0 rows 1, 3 -> 2; col1 rows 1, 3 -> 2; col2 row 3 (one zero before) -> 1.
+BASE = dict(n_pe=2, lanes_per_pe=1, index_bits=2, zero_skip="weights", fifo_depth=1)
+
+
+def run(**kw):
+    g = workload_from_tensors([LayerTensor("fc", W)])
+    return simulate(g, HardwareConfig(**{**BASE, **kw}))
+
+
+def test_plan_by_hand():
+    g = workload_from_tensors([LayerTensor("fc", W)])
+    plan = plan_layer(g, "fc", HardwareConfig(**BASE))
+    assert plan.work.tolist() == [[1, 0, 0], [2, 2, 1]]
+    assert plan.col_bits.tolist() == [9, 6, 3]  # entries x (index_bits + 1) bits
+    assert plan.readout_cycles == 2  # 2 rows per PE, 1 lane
+
+
+def test_fifo_depth_1_log():
+    # cycle 0: push col0.  1: PE0 retires its entry (done, frees at 2); PE1 1st of 2.
+    # 2: PE1 2nd (col0 done at 3).  3: push col1 (PE1's slot free from 3).
+    # 4: PE0 pops empty col1; PE1 1st.  5: PE1 2nd (done at 6).  6: push col2.
+    # 7: PE0 pops empty col2; PE1 retires col2 (done at 8).  Tile = 8 cycles,
+    # = (1+2) + (1+2) + (1+1). Readout: 2 cycles. Total 10.
+    r = run().to_dict()
+    lay = r["layers"][0]
+    assert r["cycles"] == 10
+    assert lay["pe_busy_cycles"] == [1, 5]
+    # ideal = ceil(6 entries / 2 lanes) = 3; imbalance = 8 - 3 = 5
+    assert lay["stall_cycles"] == {"imbalance": 5, "dram": 0, "readout": 2}
+    assert r["counts"]["adds"] == 6 and r["counts"]["fifo_pushes"] == 6
+    assert r["counts"]["weight_sram_read_bits"] == 18 and r["counts"]["dram_read_bits"] == 0
+
+
+def test_fifo_depth_2_log():
+    # b = 0, 1, then col2 waits for col0 to leave every FIFO: E(col0) = 3 -> b3 = 3.
+    # PE1: col0 at 1..2 (e=3), col1 at 3..4 (e=5), col2 at 5 (e=6). PE0: e = 2, 2, 4.
+    # Tile = 6, readout 2: 8 cycles. A third slot changes nothing (PE1 is the bottleneck).
+    assert run(fifo_depth=2).cycles == 8
+    assert run(fifo_depth=3).cycles == 8
+
+
+def test_dram_stream_log():
+    # No weight SRAM: the layer streams. 2 bits/cycle after 2 cycles latency.
+    # cumulative bits 9, 15, 18 -> avail = 2 + ceil(9/2) = 7, 2 + 8 = 10, 2 + 9 = 11.
+    # fifo 2: b1 = 7; PE1 8..9 (e=10); PE0 e=9.  b2 = max(8, 10) = 10; PE1 11..12 (e=13).
+    # b3 = max(11, E(col0)=10, 11) = 11; PE1 13 (e=14); PE0 e=12. Tile 14 (> stream end 11).
+    # On chip the tile takes 6, so 8 dram stall cycles; + 2 readout = 16.
+    r = run(
+        fifo_depth=2, weight_sram_kib_per_pe=0.0, dram_latency_cycles=2, dram_bytes_per_cycle=0.25
+    ).to_dict()
+    assert r["cycles"] == 16 and r["dram_bound"]
+    assert r["layers"][0]["stall_cycles"] == {"imbalance": 3, "dram": 8, "readout": 2}
+    assert r["counts"]["dram_read_bits"] == 18 and r["counts"]["weight_sram_read_bits"] == 0
+
+
+def test_dense_binary_walks_every_pair():
+    # zero_skip none: each PE walks its 2 rows per column; 2 lanes -> 1 cycle per column.
+    # fifo 1: 3 x (1 + 1) = 6, readout ceil(2 / 2) = 1: 7 cycles; adds = 12 pairs.
+    r = run(zero_skip="none", weight_format="dense-binary", lanes_per_pe=2)
+    assert r.cycles == 7 and r.counts["adds"] == 12 and r.counts["index_decodes"] == 0
+    assert r.counts["weight_sram_read_bits"] == 12  # 1 bit per weight
+
+
+def test_activation_patterns_by_hand():
+    cost = np.array([[1, 0, 0], [2, 2, 1]])
+    pat = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0]], dtype=bool)
+    # fifo 1: pattern 0 pushes cols 0, 2: (1+2) + (1+1) = 5; pattern 1: 1 + 2 = 3; none: 0.
+    assert tile_cycles(cost, 1, pat).tolist() == [5, 3, 0]
