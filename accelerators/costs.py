@@ -60,7 +60,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from typing import Any
 
@@ -121,8 +121,6 @@ _AREA, _ENERGY, _FIXED = "area", "energy", "fixed"
 
 
 def _f(section: str, key: str, scaling: str, kind: str = "number"):
-    from dataclasses import field
-
     return field(metadata={"section": section, "key": key, "scaling": scaling, "kind": kind})
 
 

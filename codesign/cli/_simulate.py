@@ -195,7 +195,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     name = workload.graph.get("name", "workload")
-    print(_render(out, name, cfg, args, tech.source))
+    try:
+        print(_render(out, name, cfg, args, tech.source), flush=True)
+    except BrokenPipeError:  # e.g. `codesign simulate | head`: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -280,8 +285,9 @@ def _dram_line(r: dict[str, Any], cfg) -> str:
         return "DRAM-bound: no (every layer's weights fit in the weight SRAM)"
     return (
         f"DRAM-bound: yes: {', '.join(bound)} stream their weights from DRAM at "
-        f"{cfg.dram_bytes_per_cycle:g} bytes/cycle ({cfg.weight_sram_kib_per_pe:g} KiB "
-        f"weight SRAM per PE x {cfg.n_pe} PEs is too small)"
+        f"{cfg.dram_bytes_per_cycle:g} bytes/cycle (the weight SRAM, "
+        f"{cfg.weight_sram_kib_per_pe:g} KiB per PE x {cfg.n_pe} PEs, cannot hold them "
+        "after the layers placed before)"
     )
 
 
