@@ -3,5 +3,6 @@
 from accelerators import InputError
 
 from .feedback import CostProvider, Feedback, UniformCost
+from .hardware_cost import HardwareCost
 
-__all__ = ["CostProvider", "Feedback", "InputError", "UniformCost"]
+__all__ = ["CostProvider", "Feedback", "HardwareCost", "InputError", "UniformCost"]

@@ -92,8 +92,8 @@ def marginal_costs(
     # stored nonzeros per PE over all layers (area's per-row load)
     pe_nnz = np.zeros(n_pe)
     for lt in layers:
-        per_row = np.count_nonzero(lt.matrix, axis=1)
-        np.add.at(pe_nnz, np.arange(lt.rows) % n_pe, per_row)
+        row_nnz = np.count_nonzero(lt.matrix, axis=1)
+        np.add.at(pe_nnz, np.arange(lt.rows) % n_pe, row_nnz)
     mixed: dict[str, float | np.ndarray] = {lt.name: 0.0 for lt in layers}
     wsum = sum(weights.values())
     for obj, w in weights.items():
