@@ -100,7 +100,7 @@ class AnalyticalLayer:
         avail = (
             None
             if resident
-            else DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle, None).arrivals(
+            else DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle).arrivals(
                 plan.col_bits
             )
         )

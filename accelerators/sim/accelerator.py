@@ -110,7 +110,7 @@ class Accelerator:
                 k = self.broadcast.pattern_of(plan, tile)
                 parts = [env.process(self.pe_array.run_tile(timed[k]))]
                 if not resident:
-                    parts.append(env.process(self.dram.stream(name, plan.col_bits)))
+                    parts.append(env.process(self.dram.stream(plan.col_bits)))
                 yield env.all_of(parts)
                 yield env.process(self.readout.run(plan))
             self.act_sram.swap()
@@ -137,7 +137,7 @@ def build_accelerator(
 ) -> Accelerator:
     """Wire the blocks of the template for ``config``; measurements go to ``sink``."""
     c = config
-    dram = DRAM(env, c.dram_latency_cycles, c.dram_bytes_per_cycle, sink)
+    dram = DRAM(env, c.dram_latency_cycles, c.dram_bytes_per_cycle)
     weight_sram = WeightSRAM(env, c.n_pe, c.weight_sram_bits_per_pe)
     act_sram = ActivationSRAM(env, c.act_sram_kib, c.act_bits)
     broadcast = Broadcast(env, c.skip_activations)

@@ -45,13 +45,8 @@ __all__ = ["DRAM", "WeightSRAM", "ActivationSRAM", "Broadcast", "PEArray", "Read
 class DRAM:
     """Off-chip weight stream: a latency, then a fixed number of bytes per cycle."""
 
-    def __init__(self, env: simpy.Environment, latency_cycles: int, bytes_per_cycle: float, sink):
-        self.env, self.latency, self.bytes_per_cycle, self.sink = (
-            env,
-            latency_cycles,
-            bytes_per_cycle,
-            sink,
-        )
+    def __init__(self, env: simpy.Environment, latency_cycles: int, bytes_per_cycle: float):
+        self.env, self.latency, self.bytes_per_cycle = env, latency_cycles, bytes_per_cycle
         self.port = simpy.Resource(env, capacity=1)
 
     def arrivals(self, col_bits: np.ndarray) -> np.ndarray:
@@ -59,12 +54,11 @@ class DRAM:
         bits_per_cycle = 8.0 * self.bytes_per_cycle
         return self.latency + np.ceil(np.cumsum(col_bits) / bits_per_cycle).astype(np.int64)
 
-    def stream(self, layer: str, col_bits: np.ndarray):
+    def stream(self, col_bits: np.ndarray):
         """Process: one transaction carrying a tile's weights."""
         with self.port.request() as req:
             yield req
             yield self.env.timeout(int(self.arrivals(col_bits)[-1]))
-            self.sink.count(layer, "dram_transactions", 1)
 
 
 class WeightSRAM:

@@ -115,7 +115,8 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
       skipping); ``useful_adds``: nonzero weights among them;
     - ``padding_entries``, ``index_decodes`` (CSC entries decoded, 0 for dense formats);
     - ``weight_sram_read_bits``: stored bits of every pushed column, per tile (resident
-      layers); ``dram_read_bits``: all the layer's stored bits, per tile (streamed layers);
+      layers); ``dram_read_bits``: all the layer's stored bits, per tile (streamed layers),
+      in ``dram_transactions`` (one per tile);
     - ``act_sram_read_bits``: ``cols x act_bits`` per tile (the broadcast scans every
       activation); ``act_sram_write_bits``: ``rows x act_bits`` per tile;
     - ``broadcast_pushes``, ``fifo_pushes`` (= pushes x ``n_pe``), ``skipped_activations``;
@@ -135,6 +136,7 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
         "index_decodes": total(plan.decodes_col),
         "weight_sram_read_bits": total(plan.col_bits) if resident else 0,
         "dram_read_bits": 0 if resident else int(plan.col_bits.sum()) * plan.tiles,
+        "dram_transactions": 0 if resident else plan.tiles,
         "act_sram_read_bits": lt.cols * lt.out_pixels * cfg.act_bits,
         "act_sram_write_bits": lt.rows * lt.out_pixels * cfg.act_bits,
         "broadcast_pushes": pushed,

@@ -1,0 +1,156 @@
+"""Invariants of the SimPy model and its analytical twin (hypothesis)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accelerators import HardwareConfig, simulate, workload_from_shapes
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def small(draw, skip=None):
+    dims = draw(st.lists(st.integers(2, 40), min_size=2, max_size=4))
+    shapes = [{"kind": "linear", "in": a, "out": b} for a, b in zip(dims, dims[1:], strict=False)]
+    g = workload_from_shapes(
+        shapes,
+        sparsity=draw(st.sampled_from([0.0, 0.5, 0.8, 0.95])),
+        seed=draw(st.integers(0, 1000)),
+        act_density=draw(st.sampled_from([1.0, 0.5, 0.2])),
+    )
+    cfg = HardwareConfig(
+        n_pe=draw(st.integers(1, 16)),
+        lanes_per_pe=draw(st.integers(1, 4)),
+        fifo_depth=draw(st.integers(1, 8)),
+        index_bits=draw(st.integers(1, 5)),
+        zero_skip=skip or draw(st.sampled_from(["none", "weights", "weights+activations"])),
+        weight_sram_kib_per_pe=draw(st.sampled_from([0.0, 0.01, 4.0])),
+        dram_latency_cycles=draw(st.integers(0, 20)),
+        dram_bytes_per_cycle=draw(st.sampled_from([0.5, 2.0, 16.0])),
+    )
+    return g, cfg
+
+
+@FAST
+@given(small())
+def test_analytical_bounds_contain_simpy(case):
+    g, cfg = case
+    sim = simulate(g, cfg)
+    ana = simulate(g, cfg, fidelity="analytical")
+    assert ana.cycles_lower <= sim.cycles <= ana.cycles_upper
+    assert ana.cycles_lower <= ana.cycles <= ana.cycles_upper
+    for s, a in zip(sim.layers, ana.layers, strict=True):
+        assert a.cycles_lower <= s.cycles <= a.cycles_upper
+        assert a.pe_busy_cycles == s.pe_busy_cycles and a.counts == s.counts
+
+
+@FAST
+@given(small(skip="weights"), st.booleans())
+def test_zero_skip_never_slower_than_dense(case, acts):
+    g, cfg = case
+    skipped = simulate(g, cfg.replace(zero_skip="weights+activations" if acts else "weights"))
+    dense = simulate(g, cfg.replace(zero_skip="none"))
+    assert skipped.cycles <= dense.cycles
+    for a, b in zip(skipped.layers, dense.layers, strict=True):
+        assert a.cycles <= b.cycles
+
+
+@FAST
+@given(small(), st.integers(1, 8))
+def test_deeper_fifo_never_adds_cycles(case, extra):
+    g, cfg = case
+    shallow = simulate(g, cfg)
+    deep = simulate(g, cfg.replace(fifo_depth=cfg.fifo_depth + extra))
+    assert deep.cycles <= shallow.cycles
+
+
+@FAST
+@given(small())
+def test_cycles_at_least_work_over_lanes(case):
+    g, cfg = case
+    r = simulate(g, cfg)
+    for lay in r.layers:
+        assert lay.cycles >= lay.counts["adds"] / (cfg.n_pe * cfg.lanes_per_pe)
+        # the stall causes and the ideal add up to the cycles
+        assert lay.cycles >= sum(lay.stall_cycles.values())
+    assert r.cycles == sum(lay.cycles for lay in r.layers)
+    assert 0.0 <= r.utilization <= 1.0
+
+
+def test_deterministic():
+    g = workload_from_shapes("lfc", 0.9, act_density=0.4)
+    cfg = HardwareConfig(zero_skip="weights+activations", fifo_depth=2)
+    a, b = simulate(g, cfg).to_dict(), simulate(g, cfg).to_dict()
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+
+
+def test_small_weight_sram_streams_from_dram():
+    g = workload_from_shapes([{"kind": "linear", "in": 256, "out": 128}], sparsity=0.8)
+    fits = simulate(g, HardwareConfig(n_pe=8, weight_sram_kib_per_pe=4.0))
+    # encoded: ~6554 nonzeros + padding, 5 bits each ~ 4.3 KiB over 8 PEs: 0.25 KiB/PE is too small
+    small = simulate(g, HardwareConfig(n_pe=8, weight_sram_kib_per_pe=0.25))
+    assert not fits.dram_bound and fits.stall_cycles["dram"] == 0
+    assert small.dram_bound and small.layers[0].dram_bound
+    assert small.stall_cycles["dram"] > 0 and small.counts["dram_read_bits"] > 0
+    assert small.cycles > fits.cycles
+
+
+def test_report_matches_contract():
+    r = simulate(workload_from_shapes("lfc", 0.95), "default").to_dict()
+    keys = {
+        "fidelity",
+        "cycles",
+        "latency_us",
+        "throughput_inf_s",
+        "utilization",
+        "stall_cycles",
+        "area_mm2",
+        "area_breakdown_mm2",
+        "energy_uj",
+        "energy_breakdown_uj",
+        "counts",
+        "dram_bound",
+        "layers",
+        "hw",
+        "wall_s",
+    }
+    assert set(r) == keys
+    assert set(r["stall_cycles"]) == {"imbalance", "dram", "readout"}
+    for name in (
+        "adds",
+        "padding_entries",
+        "weight_sram_read_bits",
+        "dram_read_bits",
+        "act_sram_read_bits",
+        "act_sram_write_bits",
+        "fifo_pushes",
+        "readout_ops",
+        "index_decodes",
+    ):
+        assert name in r["counts"]
+    lay = r["layers"][0]
+    assert set(lay) == {
+        "name",
+        "kind",
+        "shape",
+        "rows",
+        "cols",
+        "out_pixels",
+        "nnz",
+        "sparsity",
+        "cycles",
+        "stall_cycles",
+        "utilization",
+        "energy_uj",
+        "pe_busy_cycles",
+        "dram_bound",
+        "padding_entries",
+    }
+    assert len(lay["pe_busy_cycles"]) == 64 and lay["shape"] == [1024, 784]
+    assert r["latency_us"] == r["cycles"] / 500.0
+    assert np.isclose(r["energy_uj"], sum(x["energy_uj"] for x in r["layers"]))
+    assert r["area_mm2"] > 0 and r["energy_uj"] > 0
+    a = simulate(workload_from_shapes("lfc", 0.95), "default", fidelity="analytical").to_dict()
+    assert a["fidelity"] == "analytical" and a["cycles_lower"] <= a["cycles"] <= a["cycles_upper"]
