@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 OBJECTIVE_FILTERS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
-MAX_CATEGORIES = 8  # a numeric param with at most this many distinct values gets a dropdown
+MAX_CATEGORIES = 8  # an integer param with at most this many distinct values gets a dropdown
 WEBGL_ABOVE = 5000  # points; above this the 2-D fronts draw with WebGL
 TABLE_STYLE = {"fontSize": "12px", "padding": "3px 6px", "textAlign": "right"}
 
@@ -69,7 +69,8 @@ def filter_schema(frame: pd.DataFrame, params) -> dict:
             continue
         values = frame[col]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        if not numeric or values.nunique() <= MAX_CATEGORIES and col not in OBJECTIVE_FILTERS:
+        few = pd.api.types.is_integer_dtype(values) and values.nunique() <= MAX_CATEGORIES
+        if not numeric or few and col not in OBJECTIVE_FILTERS:
             cats[col] = sorted(values.dropna().unique().tolist(), key=str)
             continue
         shown = values.to_numpy(dtype=float) * AXES.get(col, (col, 1.0))[1]

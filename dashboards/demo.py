@@ -34,7 +34,7 @@ ZERO_SKIP = ["none", "weights", "weights+activations"]
 METHODS = ["binary", "ternary", "sparse-ternary"]
 
 
-def _hw_config(n_pe: int, lanes: int, zero_skip: str, sram_kib: int) -> dict:
+def _hw_config(n_pe: int, lanes: int, zero_skip: str, sram_kib: int, weight_format="csc"):
     return {
         "n_pe": n_pe,
         "lanes_per_pe": lanes,
@@ -49,11 +49,13 @@ def _hw_config(n_pe: int, lanes: int, zero_skip: str, sram_kib: int) -> dict:
         "dram_bytes_per_cycle": 16,
         "dram_latency_cycles": 100,
         "zero_skip": zero_skip,
+        "weight_format": weight_format,
     }
 
 
-def synthetic_report(hw: dict, sparsity: float, weight_bits: int, rng: random.Random) -> dict:
+def synthetic_report(hw: dict, sparsity: float, rng: random.Random) -> dict:
     """A contract-2 report from closed-form guesses (cycles, pJ and mm^2 are illustrative)."""
+    weight_bits = {"dense-binary": 1, "dense-ternary": 2}.get(hw.get("weight_format"), 2)
     n_pe, lanes, clock = hw["n_pe"], hw["lanes_per_pe"], hw["clock_mhz"]
     skip = hw["zero_skip"] != "none"
     layers, total = [], {"cycles": 0, "imbalance": 0, "dram": 0, "readout": 0, "energy": 0.0}
@@ -145,8 +147,13 @@ def synthetic_report(hw: dict, sparsity: float, weight_bits: int, rng: random.Ra
     }
 
 
-def _simulator() -> Callable[[dict, float, int, random.Random], dict]:
-    """accelerators' analytical model when it exists, else :func:`synthetic_report`."""
+def _simulator(real: bool = True) -> Callable[[dict, float, random.Random], dict]:
+    """accelerators' analytical model when it exists (and ``real``), else :func:`synthetic_report`.
+
+    Workloads are cached by sparsity rounded to 0.01 (building one takes ~0.07 s).
+    """
+    if not real:
+        return synthetic_report
     try:
         import accelerators
 
@@ -154,16 +161,19 @@ def _simulator() -> Callable[[dict, float, int, random.Random], dict]:
         config_cls = accelerators.HardwareConfig
     except (ImportError, AttributeError):
         return synthetic_report
+    workloads: dict = {}
 
-    def real(hw: dict, sparsity: float, weight_bits: int, rng: random.Random) -> dict:
-        report = simulate(from_shapes("lfc", sparsity), config_cls(**hw), fidelity="analytical")
-        return report.to_dict()
+    def analytical(hw: dict, sparsity: float, rng: random.Random) -> dict:
+        key = round(sparsity, 2)
+        if key not in workloads:
+            workloads[key] = from_shapes("lfc", key, seed=0)
+        return simulate(workloads[key], config_cls(**hw), fidelity="analytical").to_dict()
 
     try:  # the accelerators API is young: fall back if it disagrees with these arguments
-        real(_hw_config(8, 1, "weights", 32), 0.9, 2, random.Random(0))
+        analytical(_hw_config(8, 1, "weights", 32), 0.9, random.Random(0))
     except (TypeError, ValueError, KeyError):
         return synthetic_report
-    return real
+    return analytical
 
 
 def _accuracy(method: str, sparsity: float, rng: random.Random) -> float:
@@ -235,6 +245,7 @@ def demo_trial(number: int, rng: random.Random, simulate=None):
         params["hw.lanes_per_pe"],
         params["hw.zero_skip"],
         params["hw.weight_sram_kib_per_pe"],
+        {"binary": "dense-binary", "ternary": "dense-ternary"}.get(method, "csc"),
     )
     train_config = {
         "dataset": "fashion-mnist",
@@ -258,7 +269,7 @@ def demo_trial(number: int, rng: random.Random, simulate=None):
                 "method": method,
             },
         )
-    report = simulate(hw, sparsity, 1 if method == "binary" else 2, rng)
+    report = simulate(hw, sparsity, rng)
     acc = _accuracy(method, sparsity, rng)
     total = sum(r * c for _, r, c in LFC_SHAPES)
     size_bits = (
@@ -314,6 +325,7 @@ def write_demo_study(
     study_name: str = "demo",
     seed: int = 0,
     bulk: bool = False,
+    real_reports: bool = True,
 ) -> None:
     """Create ``study_name`` in ``storage_url`` holding ``n_trials`` contract-3 trials.
 
@@ -321,13 +333,14 @@ def write_demo_study(
     transaction per trial, ~30 ms each on SQLite). ``bulk=True`` writes the same
     rows into Optuna's own tables with one SQLAlchemy Core ``executemany`` per
     table in one transaction (:func:`bulk_add_trials`): the only practical way
-    to write 50,000 trials.
+    to write 50,000 trials. ``real_reports=False`` uses :func:`synthetic_report`
+    even when ``accelerators.simulate`` exists (50 ms a call is too slow for 50,000).
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rng = random.Random(seed)
-    simulate = _simulator()
+    simulate = _simulator(real_reports)
     study = optuna.create_study(storage=storage_url, study_name=study_name, directions=DIRECTIONS)
     study.set_user_attr("objectives", list(OBJECTIVES))
     trials = [demo_trial(i, rng, simulate) for i in range(n_trials)]

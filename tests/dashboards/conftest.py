@@ -50,3 +50,26 @@ def pytest_collection_modifyitems(config, items):
 def artifacts_dir():
     os.makedirs(ARTIFACTS, exist_ok=True)
     return os.path.abspath(ARTIFACTS)
+
+
+@pytest.fixture(scope="session")
+def study_url(tmp_path_factory):
+    """A 40-trial contract-3 study (real analytical reports when accelerators has them)."""
+    from dashboards.demo import write_demo_study
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('study') / 'demo.db'}"
+    write_demo_study(url, n_trials=40, study_name="demo", seed=1, bulk=True)
+    return url
+
+
+@pytest.fixture
+def empty_study_url(tmp_path):
+    """A study with its objectives recorded and no trial at all."""
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    study = optuna.create_study(
+        storage=url, study_name="empty", directions=["maximize", "minimize"]
+    )
+    study.set_user_attr("objectives", ["accuracy", "area_mm2"])
+    return url
