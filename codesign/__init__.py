@@ -5,4 +5,26 @@ from accelerators import InputError
 from .feedback import CostProvider, Feedback, UniformCost
 from .hardware_cost import HardwareCost
 
-__all__ = ["CostProvider", "Feedback", "HardwareCost", "InputError", "UniformCost"]
+__all__ = [
+    "METHODS",
+    "CostProvider",
+    "Feedback",
+    "HardwareCost",
+    "InputError",
+    "TrainConfig",
+    "TrainResult",
+    "UniformCost",
+    "load_run",
+    "train",
+]
+
+# Training needs torch: loaded on first use, so `codesign simulate` never imports it.
+_TRAINING = ("METHODS", "TrainConfig", "TrainResult", "load_run", "train")
+
+
+def __getattr__(name: str):
+    if name in _TRAINING:
+        from . import training
+
+        return getattr(training, name)
+    raise AttributeError(f"module 'codesign' has no attribute {name!r}")

@@ -1,0 +1,179 @@
+"""``codesign train``: train a sparse ternary (or baseline) network and write a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from accelerators import InputError
+
+HELP_EPILOG = (
+    "Writes RUN_DIR/report.json, RUN_DIR/model.pt and RUN_DIR/ternary.npz when --out is given. "
+    "See docs/train.md."
+)
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InputError("--hidden", text, "comma-separated integers, e.g. 256,256") from None
+
+
+def add_parser(subparsers, help_: str) -> None:
+    from codesign.data import DATASETS
+    from codesign.models import MODELS
+    from codesign.training import METHODS, THRESHOLD_RULES, TrainConfig
+
+    d = TrainConfig()
+    p = subparsers.add_parser(
+        "train",
+        help=help_,
+        description="Train a network with the three-stage sparse ternary method or a baseline.",
+        epilog=HELP_EPILOG,
+    )
+    a = p.add_argument
+    a("--dataset", default=d.dataset, help=f"{' | '.join(DATASETS)} (default {d.dataset})")
+    a(
+        "--data-dir",
+        default=None,
+        help="directory with the data set's files (mnist, cifar10; "
+        "fashion-mnist defaults to /usr/share/datasets/fashion-mnist)",
+    )
+    a("--model", default=d.model, help=f"{' | '.join(MODELS)} (default {d.model})")
+    a(
+        "--hidden",
+        default=",".join(map(str, d.hidden_units)),
+        help="hidden widths of --model mlp, comma-separated (default %(default)s)",
+    )
+    a("--method", default=d.method, help=f"{' | '.join(METHODS)} (default {d.method})")
+    a("--epochs", type=int, default=d.epochs, help="stage 1 epochs (default %(default)s)")
+    a(
+        "--retrain-epochs",
+        type=int,
+        default=d.retrain_epochs,
+        help="stage 3 epochs (default %(default)s)",
+    )
+    a(
+        "--reg-strength",
+        type=float,
+        default=d.reg_strength,
+        help="threshold regularizer weight (default %(default)s)",
+    )
+    a(
+        "--capture",
+        type=float,
+        default=d.capture,
+        help="capture zone in units of the threshold (default %(default)s)",
+    )
+    a(
+        "--threshold",
+        type=float,
+        default=d.threshold,
+        help="ternary threshold as a fraction of max|W| (default %(default)s)",
+    )
+    a(
+        "--threshold-rule",
+        default=d.threshold_rule,
+        help=f"{' | '.join(THRESHOLD_RULES)} (default %(default)s)",
+    )
+    a("--l2", type=float, default=d.l2, help="L2 weight (default %(default)s)")
+    a("--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)")
+    a("--batch-size", type=int, default=d.batch_size, help="examples (default %(default)s)")
+    a("--train-limit", type=int, default=0, help="use only the first N training examples (0 = all)")
+    a("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    a("--n-pe", type=int, default=d.n_pe, help="PEs for size accounting (default %(default)s)")
+    a(
+        "--index-bits",
+        type=int,
+        default=d.index_bits,
+        help="relative index bits for size accounting (default %(default)s)",
+    )
+    a("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    a("--out", metavar="RUN_DIR", default=None, help="run directory to write")
+    a("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    a("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace):
+    from codesign.training import TrainConfig
+
+    return TrainConfig(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        model=args.model,
+        hidden_units=_widths(args.hidden),
+        method=args.method,
+        epochs=args.epochs,
+        retrain_epochs=args.retrain_epochs,
+        reg_strength=args.reg_strength,
+        capture=args.capture,
+        threshold=args.threshold,
+        threshold_rule=args.threshold_rule,
+        l2=args.l2,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        train_limit=args.train_limit,
+        n_pe=args.n_pe,
+        index_bits=args.index_bits,
+    )
+
+
+def format_report(report: dict) -> str:
+    """A readable summary of a run report (every figure with its unit)."""
+    lines = [
+        f"{report['method']} {report['model']} on {report['dataset']}: "
+        f"test accuracy {100 * report['accuracy']:.2f} %, weight sparsity {100 * report['sparsity']:.2f} %, "
+        f"wall time {report['wall_s']:.1f} s",
+        "",
+        f"{'stage':<8} {'epochs':>6} {'accuracy %':>10} {'sparsity %':>10} {'wall s':>8}",
+    ]
+    for s in report["stages"]:
+        lines.append(
+            f"{s['name']:<8} {s['epochs']:>6} {100 * s['accuracy']:>10.2f} "
+            f"{100 * s['sparsity']:>10.2f} {s['wall_s']:>8.1f}"
+        )
+    lines += ["", f"{'layer':<8} {'shape':<18} {'nnz':>9} {'sparsity %':>10} {'act density %':>13}"]
+    for lt in report["layers"]:
+        shape = "x".join(map(str, lt["shape"]))
+        lines.append(
+            f"{lt['name']:<8} {shape:<18} {lt['nnz']:>9} {100 * lt['sparsity']:>10.2f} "
+            f"{100 * lt['act_density']:>13.2f}"
+        )
+    sb = report["size_bits"]
+    enc = report["size_encoding"]
+    lines += [
+        "",
+        f"weight storage (KiB): fp32 {sb['fp32'] / 8192:.1f}, dense binary {sb['binary'] / 8192:.1f}, "
+        f"dense ternary {sb['ternary'] / 8192:.1f}, sparse ternary {sb['sparse_ternary'] / 8192:.1f} "
+        f"(n_pe {enc['n_pe']}, index_bits {enc['index_bits']})",
+        f"this model: {report['size_kib']:.1f} KiB = {report['compression_vs_binary']:.2f}x smaller than "
+        f"dense binary, {report['compression_vs_ternary']:.2f}x smaller than dense ternary",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads < 0:
+        raise InputError("--threads", args.threads, "an integer >= 0")
+    config = _config(args)  # validate before any work
+    from codesign.training import check_run_dir, train
+
+    if args.out:
+        check_run_dir(args.out, args.overwrite)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    result = train(config, progress=True)
+    if args.out:
+        result.save(args.out, overwrite=args.overwrite)
+    if args.json:
+        print(json.dumps(result.report))
+    else:
+        print(format_report(result.report))
+        if args.out:
+            print(f"run written to {args.out}")
+    return 0

@@ -1,0 +1,53 @@
+"""The quantization threshold regularizer (stage 1 of sparse ternary training).
+
+Our form (the seed paper's exact form is not available to us)::
+
+    R = sum_l  sum_{i in Z_l}  c_{l, r(i)} * |w_i|
+    Z_l = { i : |w_i| < capture * delta_l }   (the capture zone)
+
+``delta_l`` is layer ``l``'s current ternary threshold (``t * max|W_l|`` or
+``0.7 * mean|W_l|``), taken as a constant in the gradient; ``c_{l, r}`` is the
+coefficient of layer ``l`` for output row (channel) ``r``: one float for the
+whole layer or one per row, from the cost provider (1 for :class:`UniformCost`).
+The stage-1 loss is ``CE + (l2 / 2) * sum w^2 + reg_strength * R``.
+
+Each weight in its capture zone feels a constant pull ``reg_strength * c``
+towards zero (an L1 pull restricted to the zone), so weights near or under the
+threshold are driven to 0 and pruned in stage 2, while weights well above it
+(the ones the network needs) are left alone. ``capture = 1`` only pulls weights
+that already quantize to 0; ``capture > 1`` also captures weights just above
+the threshold, which is what lifts sparsity from ~90 % to ~98 %.
+
+>>> import torch
+>>> w = torch.tensor([[0.5, -0.05, 0.2], [0.01, -0.3, 0.08]])
+>>> round(float(capture_penalty(w, delta=0.1, capture=1.0)), 6)  # 0.05 + 0.01 + 0.08
+0.14
+>>> c = torch.tensor([1.0, 2.0])   # zone |w| < 0.25: 1 * (0.05 + 0.2) + 2 * (0.01 + 0.08)
+>>> round(float(capture_penalty(w, delta=0.1, capture=2.5, coeff=c)), 6)
+0.43
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["capture_penalty"]
+
+
+def capture_penalty(
+    w: torch.Tensor,
+    delta: float,
+    capture: float,
+    coeff: float | torch.Tensor = 1.0,
+) -> torch.Tensor:
+    """``sum_{|w_i| < capture * delta} c_{r(i)} * |w_i|`` for one layer (differentiable in ``w``).
+
+    ``coeff`` is a float or a tensor of shape (rows,) = one per output row of ``w``
+    (``w.shape[0]``).
+    """
+    a = w.abs()
+    zone = a.detach() < capture * delta
+    per = (a * zone).reshape(w.shape[0], -1).sum(dim=1)
+    if isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
+        return (per * coeff).sum()
+    return per.sum() * float(coeff)
