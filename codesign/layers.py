@@ -65,8 +65,12 @@ class QuantMixin:
         if self.mode == "fp32":
             wm = self.weight.detach() * self.mask
             return torch.sign(wm).to(torch.int8), 1.0
-        q, _, scale = ternary_quantize(self.weight, self.threshold, self.rule, self.mask)
+        q, self.last_delta, scale = ternary_quantize(
+            self.weight, self.threshold, self.rule, self.mask
+        )
         return q, scale
+
+    last_delta: float | None = None  # the threshold of the latest forward pass (a cache)
 
     def delta(self) -> float:
         """The layer's current ternary threshold (same unit as the weights)."""

@@ -15,8 +15,9 @@ same for every encoding and are left out). Convolution weights are counted once
 (as the (out, in*kh*kw) matrix the PEs hold), not per output pixel.
 
 Defaults: ``n_pe = 64`` (the default hardware) and ``index_bits = 7``, which
-gives the smallest stream for LFC layers at 97-99 % sparsity (6 wins below
-~96 %, 8 above ~99.3 %; see ``docs/train.md``).
+gives the smallest stream for a 1024 x 1024 layer with uniformly scattered
+nonzeros at 97-98 % sparsity (the best choice is 5 at 90 %, 6 at 95 %, 7 at
+97-98 %, 8 at 99 %, 9 at 99.5 %; see ``docs/train.md``).
 
 >>> import numpy as np
 >>> from accelerators import LayerTensor

@@ -271,7 +271,7 @@ class _Trainer:
 
     # one stage --------------------------------------------------------------------
     def _loss(self, out: torch.Tensor, y: torch.Tensor, regularize: bool) -> torch.Tensor:
-        loss = nn.functional.cross_entropy(out, y)
+        loss = nn.functional.cross_entropy(out, y)  # the forward pass set each m.last_delta
         if self.cfg.l2:
             loss = loss + 0.5 * self.cfg.l2 * sum(
                 (m.weight * m.mask).pow(2).sum() for _, m in self.layers
@@ -279,7 +279,7 @@ class _Trainer:
         strength = self.cfg.reg_strength * self.strength_scale
         if regularize and strength:
             r = sum(
-                capture_penalty(m.weight, m.delta(), self.cfg.capture, self.coeffs[name])
+                capture_penalty(m.weight, m.last_delta, self.cfg.capture, self.coeffs[name])
                 for name, m in self.layers
             )
             loss = loss + strength * r

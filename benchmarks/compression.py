@@ -1,0 +1,258 @@
+"""Compression benchmark: the four methods side by side, and sparsity/accuracy vs regularizer strength.
+
+Table (one run per method, same data, model, epochs and seed): test accuracy,
+weight sparsity, weight storage in KiB (each method in its own encoding: fp32,
+dense binary, dense ternary, or the accelerator's sparse ternary stream), size
+ratio against dense binary and dense ternary, and training wall time.
+
+Targets (from the seed paper's abstract): sparse-ternary >= 97 % weight sparsity,
+accuracy no more than 1.5 points under dense ternary, encoded size >= 5x
+smaller than dense binary and >= 11x smaller than dense ternary.
+
+Curve: sparse-ternary at several ``reg_strength`` values (sparsity, accuracy,
+size), as JSON and a PNG plot.
+
+Usage (what produced the committed results; see docs/train.md)::
+
+    python benchmarks/compression.py --dataset fashion-mnist --epochs 5 --retrain-epochs 2 \\
+        --curve 0,0.001,0.002,0.003,0.005,0.01 --curve-epochs 2 --curve-retrain-epochs 1
+    python benchmarks/compression.py --dataset mnist5k --epochs 20 --retrain-epochs 5 \\
+        --curve 0,0.001,0.003,0.01,0.03
+
+Results go to ``benchmarks/results/compression_<dataset>.json`` (table) and
+``compression_curve_<dataset>.json`` / ``.png`` (curve); each is rewritten after
+every run, so an interrupted benchmark keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import torch
+
+from codesign.training import METHODS, TrainConfig, train
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+TARGETS = {"sparsity": 0.97, "accuracy_drop_pts": 1.5, "vs_binary": 5.0, "vs_ternary": 11.0}
+
+
+def _row(report: dict) -> dict:
+    return {
+        "method": report["method"],
+        "accuracy": report["accuracy"],
+        "sparsity": report["sparsity"],
+        "size_kib": report["size_kib"],
+        "size_bits": report["size_bits"],
+        "compression_vs_binary": report["compression_vs_binary"],
+        "compression_vs_ternary": report["compression_vs_ternary"],
+        "wall_s": report["wall_s"],
+        "stages": report["stages"],
+        "layers": [{k: v for k, v in lt.items()} for lt in report["layers"]],
+        "config": report["config"],
+    }
+
+
+def _table(rows: list[dict]) -> str:
+    head = (
+        f"{'method':<15} {'accuracy %':>10} {'sparsity %':>10} {'size KiB':>10} "
+        f"{'vs binary x':>11} {'vs ternary x':>12} {'wall s':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['method']:<15} {100 * r['accuracy']:>10.2f} {100 * r['sparsity']:>10.2f} "
+            f"{r['size_kib']:>10.1f} {r['compression_vs_binary']:>11.2f} "
+            f"{r['compression_vs_ternary']:>12.2f} {r['wall_s']:>8.0f}"
+        )
+    return "\n".join(lines)
+
+
+def _targets(rows: list[dict]) -> dict | None:
+    by = {r["method"]: r for r in rows}
+    if "sparse-ternary" not in by or "ternary" not in by:
+        return None
+    s, t = by["sparse-ternary"], by["ternary"]
+    drop = 100 * (t["accuracy"] - s["accuracy"])
+    return {
+        "sparsity": {"measured": s["sparsity"], "target": ">= 0.97", "met": s["sparsity"] >= 0.97},
+        "accuracy_drop_pts": {
+            "measured": drop,
+            "target": "<= 1.5 points under dense ternary",
+            "met": drop <= TARGETS["accuracy_drop_pts"],
+        },
+        "vs_binary": {
+            "measured": s["compression_vs_binary"],
+            "target": ">= 5x",
+            "met": s["compression_vs_binary"] >= TARGETS["vs_binary"],
+        },
+        "vs_ternary": {
+            "measured": s["compression_vs_ternary"],
+            "target": ">= 11x",
+            "met": s["compression_vs_ternary"] >= TARGETS["vs_ternary"],
+        },
+    }
+
+
+def _write(path: str, obj: dict) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _plot(curve: list[dict], path: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = sorted(curve, key=lambda p: p["reg_strength"])
+    xs = [max(p["reg_strength"], 1e-5) for p in pts]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ax.plot(xs, [100 * p["sparsity"] for p in pts], "o-", color="tab:blue", label="weight sparsity")
+    ax.set_xscale("log")
+    ax.set_xlabel("reg_strength (log; 0 drawn at 1e-5)")
+    ax.set_ylabel("weight sparsity (%)", color="tab:blue")
+    ax2 = ax.twinx()
+    ax2.plot(xs, [100 * p["accuracy"] for p in pts], "s--", color="tab:red", label="test accuracy")
+    ax2.set_ylabel("test accuracy (%)", color="tab:red")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--model", default="lfc")
+    p.add_argument("--epochs", type=int, default=5, help="stage-1 epochs (all methods)")
+    p.add_argument("--retrain-epochs", type=int, default=2, help="stage-3 epochs (all methods)")
+    p.add_argument("--reg-strength", type=float, default=3e-3)
+    p.add_argument("--capture", type=float, default=10.0)
+    p.add_argument("--threshold", type=float, default=0.05)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument(
+        "--curve", default="", help="comma-separated reg_strength values ('' = no curve)"
+    )
+    p.add_argument("--curve-epochs", type=int, default=None, help="default: --epochs")
+    p.add_argument(
+        "--curve-retrain-epochs", type=int, default=None, help="default: --retrain-epochs"
+    )
+    p.add_argument(
+        "--curve-train-limit", type=int, default=0, help="training examples for the curve (0 = all)"
+    )
+    p.add_argument("--curve-first", action="store_true", help="run the curve before the table")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.makedirs(RESULTS, exist_ok=True)
+    common = dict(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        model=args.model,
+        capture=args.capture,
+        threshold=args.threshold,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    env = {
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "note": "2 shared CPU cores: wall times are single runs on a busy machine",
+    }
+    command = "python benchmarks/compression.py " + " ".join(sys.argv[1:] if argv is None else argv)
+
+    def table() -> None:
+        path = os.path.join(RESULTS, f"compression_{args.dataset}.json")
+        rows: list[dict] = []
+        for method in args.methods.split(","):
+            cfg = TrainConfig(
+                method=method,
+                epochs=args.epochs,
+                retrain_epochs=args.retrain_epochs,
+                reg_strength=args.reg_strength if method == "sparse-ternary" else 0.0,
+                **common,
+            )
+            t0 = time.perf_counter()
+            rows.append(_row(train(cfg, progress=False).report))
+            print(
+                f"[{time.strftime('%H:%M:%S')}] {method}: {time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
+            _write(
+                path,
+                {"command": command, "env": env, "rows": rows, "targets": _targets(rows)},
+            )
+        print(_table(rows))
+        t = _targets(rows)
+        if t:
+            for name, v in t.items():
+                print(
+                    f"target {name}: measured {v['measured']:.4g}, want {v['target']}: "
+                    f"{'met' if v['met'] else 'MISSED'}"
+                )
+        print(f"wrote {path}", flush=True)
+
+    def curve() -> None:
+        strengths = [float(v) for v in args.curve.split(",") if v.strip()]
+        if not strengths:
+            return
+        path = os.path.join(RESULTS, f"compression_curve_{args.dataset}.json")
+        points: list[dict] = []
+        for lam in strengths:
+            cfg = TrainConfig(
+                method="sparse-ternary",
+                epochs=args.curve_epochs if args.curve_epochs is not None else args.epochs,
+                retrain_epochs=(
+                    args.curve_retrain_epochs
+                    if args.curve_retrain_epochs is not None
+                    else args.retrain_epochs
+                ),
+                reg_strength=lam,
+                train_limit=args.curve_train_limit,
+                **common,
+            )
+            r = train(cfg, progress=False).report
+            points.append(
+                {
+                    "reg_strength": lam,
+                    "accuracy": r["accuracy"],
+                    "sparsity": r["sparsity"],
+                    "size_kib": r["size_kib"],
+                    "compression_vs_binary": r["compression_vs_binary"],
+                    "compression_vs_ternary": r["compression_vs_ternary"],
+                    "wall_s": r["wall_s"],
+                    "config": r["config"],
+                }
+            )
+            print(
+                f"[{time.strftime('%H:%M:%S')}] reg_strength {lam:g}: accuracy {100 * r['accuracy']:.2f} %, "
+                f"sparsity {100 * r['sparsity']:.2f} %, {r['size_kib']:.1f} KiB, "
+                f"{r['compression_vs_ternary']:.2f}x vs ternary, {r['wall_s']:.0f} s",
+                flush=True,
+            )
+            _write(path, {"command": command, "env": env, "points": points})
+            _plot(points, path[:-5] + ".png", f"{args.model} on {args.dataset}: sparse ternary")
+        print(f"wrote {path}", flush=True)
+
+    for step in (curve, table) if args.curve_first else (table, curve):
+        step()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
