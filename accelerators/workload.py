@@ -49,6 +49,7 @@ import json
 import os
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -67,9 +68,10 @@ __all__ = [
     "layers_of",
     "pe_entries",
     "act_mask",
+    "LayerStats",
+    "layer_stats",
 ]
 
-# (name, kind, in, out, kh, kw, out_pixels)
 BUILTIN_SHAPES: dict[str, list[dict]] = {
     "lfc": [
         {"name": "fc0", "kind": "linear", "in": 784, "out": 1024},
@@ -233,6 +235,48 @@ def pe_entries(
     key = ("entries", n_pe, index_bits)
     if key not in cache:
         cache[key] = pe_column_entries(g.nodes[name]["tensor"].matrix, n_pe, index_bits)
+    return cache[key]
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Per-PE statistics of a layer's CSC stream for one ``(n_pe, index_bits)``.
+
+    ``entries`` (n_pe, cols): stored entries (real + padding) per PE per column;
+    ``padding`` (n_pe, cols) the padding among them; ``col_entries``, ``col_padding``,
+    ``col_max`` (cols,): their column sums and the largest PE's entries per column;
+    ``pe_hist`` (n_pe, v_max + 1): how many columns give PE ``p`` exactly ``v``
+    entries; ``nnz_col`` (cols,): nonzero weights per column.
+    """
+
+    entries: np.ndarray
+    padding: np.ndarray
+    col_entries: np.ndarray
+    col_padding: np.ndarray
+    col_max: np.ndarray
+    pe_hist: np.ndarray
+    nnz_col: np.ndarray
+
+
+def layer_stats(g: nx.DiGraph, name: str, n_pe: int, index_bits: int) -> LayerStats:
+    """The :class:`LayerStats` of layer ``name``, computed once per ``(n_pe, index_bits)``."""
+    cache = g.nodes[name]["cache"]
+    key = ("stats", n_pe, index_bits)
+    if key not in cache:
+        real, pad = pe_entries(g, name, n_pe, index_bits)
+        entries = real + pad
+        width = int(entries.max()) + 1 if entries.size else 1
+        flat = (np.arange(n_pe)[:, None] * width + entries).ravel()
+        hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
+        cache[key] = LayerStats(
+            entries=entries,
+            padding=pad,
+            col_entries=entries.sum(axis=0),
+            col_padding=pad.sum(axis=0),
+            col_max=entries.max(axis=0),
+            pe_hist=hist,
+            nnz_col=np.count_nonzero(g.nodes[name]["tensor"].matrix, axis=0).astype(np.int64),
+        )
     return cache[key]
 
 

@@ -119,7 +119,7 @@ class Accelerator:
     def _account(self, rec: LayerRecord, plan: LayerPlan, onchip, timed) -> None:
         cfg, reps = self.config, plan.pattern_repeats
         rec.cycles = self.env.now - rec.start
-        work = plan.pushed(plan.work.sum(axis=0))
+        work = plan.pushed(plan.work_col)
         ideal = -(-work // (cfg.n_pe * cfg.lanes_per_pe))
         rec.stall_cycles = {
             "imbalance": int((onchip - ideal) @ reps),
@@ -129,7 +129,7 @@ class Accelerator:
         counts, busy = layer_counts(plan, cfg, rec.resident)
         for action, n in counts.items():
             self.sink.count(rec.name, action, n)
-        rec.pe_busy_cycles = [int(x) for x in busy]
+        rec.pe_busy_cycles = busy.tolist()
 
 
 def build_accelerator(

@@ -25,13 +25,14 @@ Shared by the SimPy model and the analytical model, so both see the same numbers
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
 
 from ..config import HardwareConfig
 from ..tensors import LayerTensor
-from ..workload import act_mask, pe_entries
+from ..workload import LayerStats, act_mask, layer_stats
 
 __all__ = ["LayerPlan", "plan_layer", "rows_per_pe", "layer_counts"]
 
@@ -45,10 +46,13 @@ def rows_per_pe(rows: int, n_pe: int) -> np.ndarray:
 @dataclass
 class LayerPlan:
     tensor: LayerTensor
-    work: np.ndarray  # (n_pe, cols) entries retired per PE per column
-    pad: np.ndarray  # (n_pe, cols) padding entries among them
-    cost: np.ndarray  # (n_pe, cols) cycles per PE per column
-    nnz_col: np.ndarray  # (cols,) nonzero weights per column
+    cols: int  # matrix columns (input activations per tile)
+    stats: LayerStats  # per-PE CSC statistics for (n_pe, index_bits)
+    owned: np.ndarray  # (n_pe,) rows per PE
+    lanes: int
+    skip_weights: bool
+    work_col: np.ndarray  # (cols,) entries retired per column, all PEs
+    pad_col: np.ndarray  # (cols,) padding entries among them
     decodes_col: np.ndarray  # (cols,) CSC entries decoded per column (0 for dense formats)
     col_bits: np.ndarray  # (cols,) stored bits per column, all PEs
     pe_bits: np.ndarray  # (n_pe,) stored bits per PE
@@ -56,8 +60,39 @@ class LayerPlan:
     readout_cycles: int
 
     @property
+    def nnz_col(self) -> np.ndarray:
+        return self.stats.nnz_col
+
+    @property
     def tiles(self) -> int:
         return self.tensor.out_pixels
+
+    @cached_property
+    def work(self) -> np.ndarray:
+        """(n_pe, cols) entries retired per PE per column."""
+        if self.skip_weights:
+            return self.stats.entries
+        return np.repeat(self.owned[:, None], self.cols, axis=1)
+
+    @cached_property
+    def cost(self) -> np.ndarray:
+        """(n_pe, cols) cycles per PE per column."""
+        return -(-self.work // self.lanes)
+
+    @cached_property
+    def col_cost_max(self) -> np.ndarray:
+        """(cols,) the slowest PE's cycles per column."""
+        if self.skip_weights:
+            return -(-self.stats.col_max // self.lanes)
+        return np.full(self.cols, -(-int(self.owned.max()) // self.lanes), np.int64)
+
+    @cached_property
+    def pe_cost_all(self) -> np.ndarray:
+        """(n_pe,) each PE's cycles over all columns (from the per-PE histogram)."""
+        if self.skip_weights:
+            width = self.stats.pe_hist.shape[1]
+            return self.stats.pe_hist @ -(-np.arange(width, dtype=np.int64) // self.lanes)
+        return -(-self.owned // self.lanes) * self.cols
 
     @property
     def pattern_repeats(self) -> np.ndarray:
@@ -70,41 +105,56 @@ class LayerPlan:
         """Sum of a per-column quantity over each pattern's pushed columns, (P,) or (P, k)."""
         if self.patterns is None:
             return per_col.sum(axis=0, keepdims=True)
-        return self.patterns.astype(per_col.dtype) @ per_col
+        return _int_matmul(self.patterns_f64, per_col)
+
+    @cached_property
+    def patterns_f64(self) -> np.ndarray:
+        return self.patterns.astype(np.float64)
+
+    @cached_property
+    def pe_cost_pushed(self) -> np.ndarray:
+        """(P, n_pe) each PE's cycles over each pattern's pushed columns."""
+        if self.patterns is None:
+            return self.pe_cost_all[None, :]
+        return _int_matmul(self.patterns_f64, self.cost.T)
+
+
+def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact integer product through float64 BLAS (exact below 2**53)."""
+    return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
 
 
 def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> LayerPlan:
     lt = g.nodes[name]["tensor"]
-    real, pad = pe_entries(g, name, cfg.n_pe, cfg.index_bits)
+    cols = lt.cols
+    st = layer_stats(g, name, cfg.n_pe, cfg.index_bits)
     owned = rows_per_pe(lt.rows, cfg.n_pe)
-    stored = real + pad
     if cfg.skip_weights:
-        work = stored
+        work_col, pad_col = st.col_entries, st.col_padding
     else:
-        work = np.repeat(owned[:, None], lt.cols, axis=1)
-        pad = np.zeros_like(work)
-    lanes = cfg.lanes_per_pe
-    cost = -(-work // lanes)
+        work_col, pad_col = np.full(cols, lt.rows, np.int64), np.zeros(cols, np.int64)
     if cfg.weight_format == "csc":
-        col_bits = stored.sum(axis=0) * cfg.bits_per_entry
-        pe_bits = stored.sum(axis=1) * cfg.bits_per_entry
-        decodes = stored.sum(axis=0)
+        col_bits = st.col_entries * cfg.bits_per_entry
+        pe_bits = st.pe_hist @ np.arange(st.pe_hist.shape[1]) * cfg.bits_per_entry
+        decodes = st.col_entries
     else:
-        col_bits = np.full(lt.cols, lt.rows * cfg.bits_per_entry, dtype=np.int64)
-        pe_bits = owned * lt.cols * cfg.bits_per_entry
-        decodes = np.zeros(lt.cols, dtype=np.int64)
-    patterns = act_mask(g, name, seed) if cfg.skip_activations else None
+        col_bits = np.full(cols, lt.rows * cfg.bits_per_entry, dtype=np.int64)
+        pe_bits = owned * cols * cfg.bits_per_entry
+        decodes = np.zeros(cols, dtype=np.int64)
     return LayerPlan(
         tensor=lt,
-        work=work,
-        pad=pad,
-        cost=cost,
-        nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
-        decodes_col=decodes.astype(np.int64),
-        col_bits=col_bits.astype(np.int64),
+        cols=cols,
+        stats=st,
+        owned=owned,
+        lanes=cfg.lanes_per_pe,
+        skip_weights=cfg.skip_weights,
+        work_col=work_col,
+        pad_col=pad_col,
+        decodes_col=decodes,
+        col_bits=col_bits,
         pe_bits=pe_bits.astype(np.int64),
-        patterns=patterns,
-        readout_cycles=int(-(-int(owned.max()) // lanes)),
+        patterns=act_mask(g, name, seed) if cfg.skip_activations else None,
+        readout_cycles=int(-(-int(owned.max()) // cfg.lanes_per_pe)),
     )
 
 
@@ -123,26 +173,33 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
     - ``readout_ops``: ``rows`` per tile.
     - busy cycles: cycles in which a PE retires at least one entry.
     """
-    lt, reps = plan.tensor, plan.pattern_repeats
+    lt, reps, cols = plan.tensor, plan.pattern_repeats, plan.cols
+    if plan.patterns is None:
+        per_tile = plan.tiles
+        mask_total = None
+    else:
+        mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
 
     def total(per_col: np.ndarray) -> int:
-        return int(plan.pushed(per_col) @ reps)
+        if mask_total is None:
+            return int(per_col.sum()) * per_tile
+        return int(_int_matmul(mask_total, per_col))
 
-    pushed = total(np.ones(lt.cols, dtype=np.int64))
+    pushed = cols * plan.tiles if mask_total is None else int(mask_total.sum())
     counts = {
-        "adds": total(plan.work.sum(axis=0)),
+        "adds": total(plan.work_col),
         "useful_adds": total(plan.nnz_col),
-        "padding_entries": total(plan.pad.sum(axis=0)),
+        "padding_entries": total(plan.pad_col),
         "index_decodes": total(plan.decodes_col),
         "weight_sram_read_bits": total(plan.col_bits) if resident else 0,
         "dram_read_bits": 0 if resident else int(plan.col_bits.sum()) * plan.tiles,
         "dram_transactions": 0 if resident else plan.tiles,
-        "act_sram_read_bits": lt.cols * lt.out_pixels * cfg.act_bits,
+        "act_sram_read_bits": cols * lt.out_pixels * cfg.act_bits,
         "act_sram_write_bits": lt.rows * lt.out_pixels * cfg.act_bits,
         "broadcast_pushes": pushed,
         "fifo_pushes": pushed * cfg.n_pe,
-        "skipped_activations": lt.cols * lt.out_pixels - pushed,
+        "skipped_activations": cols * lt.out_pixels - pushed,
         "readout_ops": lt.rows * lt.out_pixels,
     }
-    busy = reps @ plan.pushed(plan.cost.T)
+    busy = reps @ plan.pe_cost_pushed
     return counts, busy
