@@ -30,8 +30,11 @@ def add_parser(subparsers, help_: str) -> None:
 
 
 def run(args) -> int:
+    import optuna
+
     from codesign.sweep import load_spec, run_sweep
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress bar and summary
     spec = load_spec(args.sweep_file)
     summary = run_sweep(
         spec,

@@ -26,6 +26,7 @@ import math
 import multiprocessing
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 
 from accelerators import InputError
@@ -61,8 +62,28 @@ def make_sampler(spec: SweepSpec):
         return optuna.samplers.TPESampler(seed=spec.seed)
     if spec.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=spec.seed, population_size=spec.population or 16)
-    # grid points are enqueued by the runner; the random sampler only fills gaps
+    if spec.sampler == "grid":
+        return _grid_points(spec.seed)
     return optuna.samplers.RandomSampler(seed=spec.seed)
+
+
+def _grid_points(seed: int):
+    """The grid sampler: returns the point the runner chose (``sampler.next_point``).
+
+    The runner walks :meth:`SweepSpec.grid` in order and skips points the study
+    already holds; a parameter missing from ``next_point`` falls back to random.
+    """
+    import optuna
+
+    class GridPoints(optuna.samplers.RandomSampler):
+        next_point: dict = {}
+
+        def sample_independent(self, study, trial, name, distribution):
+            if name in self.next_point:
+                return self.next_point[name]
+            return super().sample_independent(study, trial, name, distribution)
+
+    return GridPoints(seed=seed)
 
 
 def connect_scheduler(address: str, timeout_s: float = 5.0):
@@ -203,13 +224,14 @@ def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, r
     )
     bar.set_postfix(failed=n_failed, front=len(front))
     inflight: dict = {}
+    last_beat = time.monotonic()
 
     states = (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING)
     n_interrupted = len(interrupted)
 
     def want_more() -> bool:
         if spec.sampler == "grid" and not grid_left and not _has_waiting(study):
-            return False
+            return False  # every grid point is done, running or queued
         # count from storage: other sweep processes may share this study
         taken = study._storage.get_n_trials(study._study_id, states) - n_interrupted
         return taken < spec.trials
@@ -217,9 +239,11 @@ def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, r
     try:
         while True:
             while len(inflight) < width and want_more():
-                if spec.sampler == "grid" and not _has_waiting(study):
-                    study.enqueue_trial(grid_left.pop(0))
+                point = grid_left[0] if grid_left else None
+                study.sampler.next_point = point or {}
                 trial = study.ask(fixed_distributions=dists)
+                if point is not None and _key(trial.params) == _key(point):
+                    grid_left.pop(0)  # (else ask ran a queued trial first; the point waits)
                 st.mark_running(study, trial._trial_id)
                 task = TrialTask(spec, dict(trial.params), trial.number, os.path.abspath(cache_dir))
                 inflight[executor.submit(evaluate, task)] = trial
@@ -228,18 +252,19 @@ def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, r
             done, _ = cf.wait(
                 list(inflight), timeout=st.HEARTBEAT_S, return_when=cf.FIRST_COMPLETED
             )
-            st.beat(study, [t._trial_id for t in inflight.values()])
+            if time.monotonic() - last_beat > st.HEARTBEAT_S:
+                st.beat(study, [t._trial_id for t in inflight.values()])
+                last_beat = time.monotonic()
             for fut in done:
                 trial = inflight.pop(fut)
                 try:
                     out = fut.result()
                 except Exception as exc:  # the trial failed: record it, go on
-                    trial.set_user_attr("error", _error_text(exc))
+                    st.set_attrs(study, trial._trial_id, {"error": _error_text(exc)})
                     study.tell(trial, state=TrialState.FAIL)
                     n_failed += 1
                 else:
-                    for k, v in out["user_attrs"].items():
-                        trial.set_user_attr(k, v)
+                    st.set_attrs(study, trial._trial_id, out["user_attrs"])
                     frozen = study.tell(trial, out["values"])
                     front = pareto_front(front + [frozen], list(spec.objectives))
                 bar.update(1)

@@ -5,7 +5,8 @@ Storage URLs: any SQLAlchemy database URL Optuna's ``RDBStorage`` takes
 hosts), or ``journal:///path/to/file.log`` for Optuna's append-only journal
 file. One coordinator process per sweep command does every write (its worker
 processes or Dask workers only compute), so the embedded SQLite file sees one
-writer per command and stays safe under ``--jobs N``.
+writer per command and stays safe under ``--jobs N``. SQLite files are used in
+WAL mode (see :func:`_fast_sqlite`).
 
 Each running trial carries two system attributes: ``codesign:owner``
 (``{"host", "pid"}`` of the coordinator) and ``codesign:heartbeat`` (Unix
@@ -66,7 +67,10 @@ def open_storage(url: str, create: bool = True):
             _parent(path, url, create)
     for attempt in range(3):  # two processes creating one SQLite schema at once may collide
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+            store = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+            if url.startswith("sqlite"):
+                _fast_sqlite(store)
+            return store
         except Exception as exc:  # SQLAlchemy: bad driver, host unreachable, auth ...
             if attempt < 2 and url.startswith("sqlite") and "already exists" in str(exc):
                 time.sleep(0.5)
@@ -78,6 +82,27 @@ def open_storage(url: str, create: bool = True):
 def _engine_kwargs(url: str) -> dict:
     # wait for a competing writer instead of failing with "database is locked"
     return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+
+
+def _fast_sqlite(store) -> None:
+    """WAL journal and ``synchronous=NORMAL`` on every connection.
+
+    The default rollback journal fsyncs every commit (~13 ms here, and a trial
+    makes ~20 commits); in WAL mode with NORMAL sync a commit is a write to the
+    log, still atomic and still safe against a killed process (``kill -9``
+    loses nothing committed; only an OS crash or power loss may drop the last
+    commits). WAL also lets ``codesign dash`` read while a sweep writes.
+    """
+    from sqlalchemy import event
+
+    def pragmas(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    event.listen(store.engine, "connect", pragmas)
+    store.engine.dispose()  # reconnect with the pragmas
 
 
 def _parent(path: str, url: str, create: bool) -> None:
@@ -142,10 +167,32 @@ def owner() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
+def set_attrs(study, trial_id: int, attrs: dict, system: bool = False) -> None:
+    """Set several trial attributes; on a database storage in one transaction.
+
+    Optuna commits each attribute on its own; a trial stores ~8, so one commit
+    instead of eight is most of the coordinator's time per simulate-only trial.
+    Falls back to one call per attribute on other storages.
+    """
+    backend = getattr(study._storage, "_backend", study._storage)
+    try:
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import RDBStorage, _create_scoped_session
+    except ImportError:  # pragma: no cover - another Optuna layout
+        RDBStorage = None  # noqa: N806
+    if RDBStorage is not None and isinstance(backend, RDBStorage):
+        model = models.TrialSystemAttributeModel if system else models.TrialUserAttributeModel
+        with _create_scoped_session(backend.scoped_session, True) as session:
+            for k, v in attrs.items():
+                backend._set_trial_attr_without_commit(session, model, trial_id, k, v)
+        return
+    setter = study._storage.set_trial_system_attr if system else study._storage.set_trial_user_attr
+    for k, v in attrs.items():
+        setter(trial_id, k, v)
+
+
 def mark_running(study, trial_id: int) -> None:
-    storage = study._storage
-    storage.set_trial_system_attr(trial_id, OWNER, owner())
-    storage.set_trial_system_attr(trial_id, HEARTBEAT, time.time())
+    set_attrs(study, trial_id, {OWNER: owner(), HEARTBEAT: time.time()}, system=True)
 
 
 def beat(study, trial_ids) -> None:
