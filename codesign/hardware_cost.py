@@ -2,29 +2,38 @@
 
 Each feedback period the provider turns the current ternary network
 (``list[LayerTensor]``) into a workload, simulates it on its
-``HardwareConfig`` and returns per-layer coefficients: what one more nonzero
-weight of that layer costs in the chosen objective.
+``HardwareConfig`` and returns per-layer coefficients: what one nonzero weight
+of that layer costs in the chosen objective.
 
-The rule (exact, pinned by ``tests/codesign/test_hardware_cost.py``), with
-``nnz_l`` the layer's nonzero weights and ``N_l = rows_l * cols_l`` its weights:
+The rule (pinned by ``tests/codesign/test_hardware_cost.py``), with ``nnz_l``
+the layer's nonzero weights and ``N_l = rows_l * cols_l`` its weights:
 
-- ``latency``: ``cost_l = cycles_l / max(nnz_l, 1)``, the layer's simulated
-  cycles (stalls and conv repeats included) per nonzero weight. The layer's
-  time is set by its busiest PE, so load imbalance and idle PEs (a layer with
-  fewer rows than PEs) make its nonzeros dearer.
-- ``energy``: ``cost_l = energy_uj_l / max(nnz_l, 1)``.
-- ``area``: ``cost_l = 1`` (every nonzero occupies one stored entry of the same
-  width); only ``per_row`` differs from the uniform regularizer.
-- ``per_row=True`` splits ``cost_l`` over the output rows: row ``r`` lives on
-  PE ``p = r % n_pe`` and gets ``cost_l * load_p / mean(load)``, the mean over
-  the PEs that own rows of the layer; ``load_p`` is the PE's busy cycles in
-  the layer (``pe_busy_cycles``) for latency and energy, and its stored
-  nonzeros over all layers for area (the fullest PE sizes the SRAM). Rows on
-  the busiest PEs are pulled hardest, which evens out PE load.
-- Normalisation: the coefficients are scaled so their mean over all weights
-  is 1: ``sum_l c_l N_l / sum_l N_l = 1`` (per row: ``sum_{l,r} c_lr cols_l /
-  sum_l N_l = 1``). A mix ``{"latency": 2, "energy": 1}`` normalises each
-  objective's coefficients, then takes their weighted mean.
+- **Finite differences.** For each layer ``l`` the provider also simulates the
+  network with ``k_l = max(1, round(fraction * nnz_l))`` of that layer's
+  nonzeros removed (:func:`thin`, seeded; ``fraction = 0.2``) and takes
+  ``d_l = max(0, (M - M_l) / k_l)``: what one nonzero of layer ``l`` costs,
+  ``M`` being ``cycles`` (latency) or ``energy_uj`` (energy). This is one
+  simulation per layer per period on top of the base one. A layer whose time
+  is set by something else (the activation broadcast, a DRAM stream of
+  another layer, the readout) gets ``d_l ~ 0``; a layer on fewer PEs than
+  rows, or repeated over many output pixels (conv), gets a large one.
+  (Average rules such as ``cycles_l / nnz_l`` get broadcast-bound layers
+  backwards: the sparser they are, the dearer each remaining nonzero looks.)
+- ``area``: ``d_l = 1`` for every layer (with a fixed accelerator the area does
+  not move with the weights; every nonzero takes one stored entry).
+- **Normalisation with a floor.** ``c_l = floor + (1 - floor) * d_l / dbar``
+  with ``dbar = sum_l d_l N_l / sum_l N_l`` and ``floor = 0.1`` (no layer is
+  left without a pull towards zero); if every ``d_l`` is 0, ``c_l = 1``. So the
+  mean coefficient over all weights is 1.
+- ``per_row=True`` splits ``c_l`` over the output rows: row ``r`` lives on PE
+  ``p = r % n_pe`` and is multiplied by ``load_p / mean(load)`` (the mean over
+  the PEs that own rows of the layer), ``load_p`` being the layer's nonzeros
+  on PE ``p`` (latency, energy) or the PE's stored nonzeros over all layers
+  (area: the fullest PE sizes the SRAM); then all coefficients are rescaled
+  to mean 1 over all weights again. Rows on the most loaded PEs are pulled
+  hardest, which evens out PE load.
+- A mix ``{"latency": 2, "energy": 1}`` computes each objective's normalised
+  coefficients and takes their weighted mean.
 - Budgets: with ``target_latency_us`` and/or ``target_energy_uj`` the overall
   strength follows the measured cost: every period ``scale *= clip(r, 0.5, 2)``
   with ``r = max(measured / budget)`` over the budgets given, starting at 1.
@@ -32,7 +41,9 @@ The rule (exact, pinned by ``tests/codesign/test_hardware_cost.py``), with
   ``reg_strength`` (above budget: prune harder; below: relax).
 
 Figures each period: ``cycles``, ``latency_us``, ``energy_uj``, ``area_mm2``
-(and ``strength_scale`` when a budget is set), plus ``sim_wall_s``.
+of the network as it is (and ``strength_scale`` when a budget is set), plus
+``sim_wall_s`` (all simulations of the period) and ``d_<objective>.<layer>``
+(the raw finite differences, cycles or uJ per nonzero).
 """
 
 from __future__ import annotations
@@ -45,7 +56,7 @@ from accelerators import InputError, LayerTensor
 
 from .feedback import CostProvider, Feedback
 
-__all__ = ["HardwareCost", "add_feedback_arguments", "marginal_costs", "provider_from_args"]
+__all__ = ["HardwareCost", "add_feedback_arguments", "marginal_costs", "provider_from_args", "thin"]
 
 OBJECTIVES = ("latency", "energy", "area")
 FIDELITIES = ("simpy", "analytical")
@@ -70,7 +81,32 @@ def _parse_objective(objective) -> dict[str, float]:
     return {k: float(w) for k, w in objective.items()}
 
 
-def _row_loads(loads: np.ndarray, rows: int, n_pe: int) -> np.ndarray:
+FLOOR = 0.1
+FRACTION = 0.2
+_METRIC = {"latency": "cycles", "energy": "energy_uj"}
+
+
+def thin(layer: LayerTensor, fraction: float = FRACTION, seed: int = 0) -> tuple[LayerTensor, int]:
+    """``layer`` with ``k = max(1, round(fraction * nnz))`` nonzeros set to 0 (seeded); returns ``k``.
+
+    >>> lt = LayerTensor("x", np.array([[1, -1, 0, 1, 1]]))
+    >>> t, k = thin(lt, 0.5)
+    >>> k, t.nnz
+    (2, 2)
+    """
+    nz = np.flatnonzero(layer.weight)
+    if nz.size == 0:
+        return layer, 0
+    k = max(1, int(round(fraction * nz.size)))
+    drop = np.random.default_rng(seed).choice(nz, size=k, replace=False)
+    w = layer.weight.copy()
+    w.flat[drop] = 0
+    return LayerTensor(
+        layer.name, w, layer.scale, layer.kind, layer.out_pixels, layer.act_density
+    ), k
+
+
+def _row_factor(loads: np.ndarray, rows: int, n_pe: int) -> np.ndarray:
     """Per-row factor ``load_{r % n_pe} / mean(load over the PEs owning rows)``."""
     owners = min(rows, n_pe)
     load = np.asarray(loads[:owners], dtype=float)
@@ -80,46 +116,52 @@ def _row_loads(loads: np.ndarray, rows: int, n_pe: int) -> np.ndarray:
     return load[np.arange(rows) % n_pe] / mean
 
 
+def _pe_nnz(lt: LayerTensor, n_pe: int) -> np.ndarray:
+    out = np.zeros(n_pe)
+    np.add.at(out, np.arange(lt.rows) % n_pe, np.count_nonzero(lt.matrix, axis=1))
+    return out
+
+
 def marginal_costs(
-    layers: list[LayerTensor], report: dict, objective="latency", per_row: bool = False
+    layers: list[LayerTensor],
+    diffs: dict[str, dict[str, float]],
+    n_pe: int,
+    objective="latency",
+    per_row: bool = False,
+    floor: float = FLOOR,
 ) -> dict[str, float | np.ndarray]:
-    """Normalised coefficients from a simulation ``report`` (contract 2); see the module rule."""
+    """Normalised coefficients from raw per-nonzero costs (see the module rule).
+
+    ``diffs[objective][layer]`` is ``d_l`` (cycles or uJ per nonzero) for
+    ``latency`` / ``energy``; ``area`` needs none.
+    """
     weights = _parse_objective(objective)
-    by_name = {lay["name"]: lay for lay in report["layers"]}
-    n_pe = int(report["hw"]["n_pe"])
-    sizes = {lt.name: lt.rows * lt.cols for lt in layers}
-    total = float(sum(sizes.values()))
-    # stored nonzeros per PE over all layers (area's per-row load)
-    pe_nnz = np.zeros(n_pe)
-    for lt in layers:
-        row_nnz = np.count_nonzero(lt.matrix, axis=1)
-        np.add.at(pe_nnz, np.arange(lt.rows) % n_pe, row_nnz)
-    mixed: dict[str, float | np.ndarray] = {lt.name: 0.0 for lt in layers}
+    sizes = np.array([lt.rows * lt.cols for lt in layers], dtype=float)
+    total_pe = sum(_pe_nnz(lt, n_pe) for lt in layers)
     wsum = sum(weights.values())
+    mixed: list = [0.0] * len(layers)
     for obj, w in weights.items():
         if w == 0:
             continue
-        coeff: dict[str, float | np.ndarray] = {}
-        for lt in layers:
-            lay = by_name[lt.name]
-            nnz = max(int(lay.get("nnz", lt.nnz)), 1)
-            if obj == "latency":
-                c = float(lay["cycles"]) / nnz
-            elif obj == "energy":
-                c = float(lay["energy_uj"]) / nnz
-            else:
-                c = 1.0
+        if obj == "area":
+            d = np.ones(len(layers))
+        else:
+            d = np.array([max(0.0, float(diffs[obj].get(lt.name, 0.0))) for lt in layers])
+        dbar = float((d * sizes).sum() / sizes.sum())
+        base = np.ones(len(layers)) if dbar <= 0 else floor + (1 - floor) * d / dbar
+        coeff: list = []
+        for i, lt in enumerate(layers):
             if per_row:
-                load = pe_nnz if obj == "area" else np.asarray(lay["pe_busy_cycles"], dtype=float)
-                coeff[lt.name] = c * _row_loads(load, lt.rows, n_pe)
+                load = total_pe if obj == "area" else _pe_nnz(lt, n_pe)
+                coeff.append(base[i] * _row_factor(load, lt.rows, n_pe))
             else:
-                coeff[lt.name] = c
-        mean = sum(float(np.mean(coeff[lt.name])) * sizes[lt.name] for lt in layers) / total
-        for lt in layers:
-            norm = coeff[lt.name] / mean if mean > 0 else np.ones_like(coeff[lt.name])
-            mixed[lt.name] = mixed[lt.name] + (w / wsum) * norm
+                coeff.append(float(base[i]))
+        mean = sum(float(np.mean(c)) * n for c, n in zip(coeff, sizes, strict=True)) / sizes.sum()
+        for i in range(len(layers)):
+            mixed[i] = mixed[i] + (w / wsum) * coeff[i] / mean
     return {
-        k: (float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=float)) for k, v in mixed.items()
+        lt.name: (float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=float))
+        for lt, v in zip(layers, mixed, strict=True)
     }
 
 
@@ -169,16 +211,36 @@ class HardwareCost(CostProvider):
         self.scale = 1.0
         self.last_report: dict | None = None
 
-    def feedback(self, layers: list[LayerTensor]) -> Feedback:
+    def _simulate(self, layers: list[LayerTensor]) -> dict:
         from accelerators import simulate, workload_from_tensors
 
-        t0 = time.perf_counter()
-        report = simulate(
+        return simulate(
             workload_from_tensors(layers), self.config, fidelity=self.fidelity, tech=self.tech
-        )
-        rep = report.to_dict()
+        ).to_dict()
+
+    def differences(self, layers: list[LayerTensor], base: dict) -> dict[str, dict[str, float]]:
+        """``{objective: {layer: d_l}}``: the finite differences of the module rule."""
+        metrics = {o: _METRIC[o] for o in self.objective if o in _METRIC}
+        out: dict[str, dict[str, float]] = {o: {} for o in metrics}
+        if not metrics:
+            return out
+        for i, lt in enumerate(layers):
+            thinner, k = thin(lt, FRACTION, seed=i)
+            if k == 0:
+                for o in metrics:
+                    out[o][lt.name] = 0.0
+                continue
+            rep = self._simulate(layers[:i] + [thinner] + layers[i + 1 :])
+            for o, m in metrics.items():
+                out[o][lt.name] = (float(base[m]) - float(rep[m])) / k
+        return out
+
+    def feedback(self, layers: list[LayerTensor]) -> Feedback:
+        t0 = time.perf_counter()
+        rep = self._simulate(layers)
         self.last_report = rep
-        coeff = marginal_costs(layers, rep, self.objective, self.per_row)
+        diffs = self.differences(layers, rep)
+        coeff = marginal_costs(layers, diffs, int(rep["hw"]["n_pe"]), self.objective, self.per_row)
         figures = {
             "cycles": float(rep["cycles"]),
             "latency_us": float(rep["latency_us"]),
@@ -193,6 +255,9 @@ class HardwareCost(CostProvider):
         if ratios:
             self.scale *= float(np.clip(max(ratios), 0.5, 2.0))
             figures["strength_scale"] = self.scale
+        for o, per in diffs.items():
+            for name, v in per.items():
+                figures[f"d_{o}.{name}"] = v
         figures["sim_wall_s"] = time.perf_counter() - t0
         return Feedback(coeff, figures)
 

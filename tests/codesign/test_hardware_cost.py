@@ -7,80 +7,76 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accelerators import InputError, LayerTensor, load_hw
+from accelerators import InputError, LayerTensor, load_hw, simulate, workload_from_tensors
 from codesign.hardware_cost import (
     HardwareCost,
     add_feedback_arguments,
     marginal_costs,
     provider_from_args,
+    thin,
 )
 
 A = LayerTensor("A", np.array([[1, 1, 0], [0, 0, 0], [1, 0, 0], [0, 0, -1]]))  # 12 weights, nnz 4
 B = LayerTensor("B", np.array([[1, 0, 0, 0], [0, -1, 0, 0]]))  # 8 weights, nnz 2
 
 
-def report(cyc_a=20, cyc_b=30, e_a=0.2, e_b=0.4, busy_a=(6, 2), busy_b=(3, 3)):
-    return {
-        "hw": {"n_pe": 2},
-        "layers": [
-            {
-                "name": "A",
-                "nnz": 4,
-                "cycles": cyc_a,
-                "energy_uj": e_a,
-                "pe_busy_cycles": list(busy_a),
-            },
-            {
-                "name": "B",
-                "nnz": 2,
-                "cycles": cyc_b,
-                "energy_uj": e_b,
-                "pe_busy_cycles": list(busy_b),
-            },
-        ],
+N = 2  # PEs: PE 0 owns rows 0, 2; PE 1 owns rows 1, 3
+
+
+def test_latency_coefficients_are_floored_finite_differences_with_mean_1():
+    # d = (2.0, 0.5) cycles per nonzero; dbar = (2*12 + 0.5*8)/20 = 1.4
+    c = marginal_costs([A, B], {"latency": {"A": 2.0, "B": 0.5}}, N, "latency")
+    assert c["A"] == pytest.approx(0.1 + 0.9 * 2.0 / 1.4)  # 1.385714...
+    assert c["B"] == pytest.approx(0.1 + 0.9 * 0.5 / 1.4)  # 0.421428...
+    assert (c["A"] * 12 + c["B"] * 8) / 20 == pytest.approx(1.0)
+
+
+def test_negative_differences_count_as_zero_and_all_zero_is_uniform():
+    # d = (0, 1): dbar = 8/20 = 0.4 -> A gets the floor, B 0.1 + 0.9 * 2.5
+    c = marginal_costs([A, B], {"latency": {"A": -1.0, "B": 1.0}}, N, "latency")
+    assert c["A"] == pytest.approx(0.1) and c["B"] == pytest.approx(2.35)
+    assert marginal_costs([A, B], {"energy": {"A": 0.0, "B": 0.0}}, N, "energy") == {
+        "A": 1.0,
+        "B": 1.0,
     }
 
 
-def test_latency_is_cycles_per_nonzero_normalised_to_weighted_mean_1():
-    # A: 20/4 = 5, B: 30/2 = 15; weighted mean (5*12 + 15*8)/20 = 9
-    c = marginal_costs([A, B], report(), "latency")
-    assert c["A"] == pytest.approx(5 / 9) and c["B"] == pytest.approx(15 / 9)
-
-
-def test_energy_is_energy_per_nonzero():
-    # A: 0.2/4 = 0.05, B: 0.4/2 = 0.2; mean (0.6 + 1.6)/20 = 0.11
-    c = marginal_costs([A, B], report(), "energy")
-    assert c["A"] == pytest.approx(5 / 11) and c["B"] == pytest.approx(20 / 11)
-
-
 def test_a_mix_averages_each_normalised_objective():
-    c = marginal_costs([A, B], report(), {"latency": 3, "energy": 1})
-    assert c["A"] == pytest.approx(0.75 * 5 / 9 + 0.25 * 5 / 11)
+    diffs = {"latency": {"A": 2.0, "B": 0.5}, "energy": {"A": 1e-6, "B": 1e-6}}
+    c = marginal_costs([A, B], diffs, N, {"latency": 3, "energy": 1})
+    assert c["A"] == pytest.approx(0.75 * (0.1 + 0.9 * 2.0 / 1.4) + 0.25 * 1.0)
 
 
-def test_per_row_latency_pulls_the_busiest_pe_rows_hardest():
-    # A's PEs are busy 6 and 2 cycles (mean 4): rows 0, 2 (PE 0) x1.5, rows 1, 3 (PE 1) x0.5
-    c = marginal_costs([A, B], report(), "latency", per_row=True)
-    np.testing.assert_allclose(c["A"], np.array([7.5, 2.5, 7.5, 2.5]) / 9)
-    np.testing.assert_allclose(c["B"], [15 / 9, 15 / 9])
+def test_per_row_pulls_rows_on_the_most_loaded_pe_hardest():
+    # A holds 3 nonzeros on PE 0 and 1 on PE 1 (mean 2): rows x1.5, x0.5, x1.5, x0.5
+    c = marginal_costs([A, B], {"latency": {"A": 2.0, "B": 0.5}}, N, "latency", per_row=True)
+    ca = 0.1 + 0.9 * 2.0 / 1.4
+    np.testing.assert_allclose(c["A"], ca * np.array([1.5, 0.5, 1.5, 0.5]))
+    np.testing.assert_allclose(c["B"], [0.1 + 0.9 * 0.5 / 1.4] * 2)
 
 
 def test_area_is_uniform_per_layer_and_per_row_follows_stored_nonzeros_per_pe():
-    assert marginal_costs([A, B], report(), "area") == {"A": 1.0, "B": 1.0}
+    assert marginal_costs([A, B], {}, N, "area") == {"A": 1.0, "B": 1.0}
     # stored nonzeros: PE 0 holds 3 (A) + 1 (B) = 4, PE 1 holds 1 + 1 = 2 (mean 3)
-    c = marginal_costs([A, B], report(), "area", per_row=True)
+    c = marginal_costs([A, B], {}, N, "area", per_row=True)
     np.testing.assert_allclose(c["A"], [4 / 3, 2 / 3, 4 / 3, 2 / 3])
     np.testing.assert_allclose(c["B"], [4 / 3, 2 / 3])
 
 
+def test_thin_removes_the_stated_number_of_nonzeros_and_nothing_else():
+    t, k = thin(A, 0.5, seed=1)
+    assert k == 2 and t.nnz == 2
+    assert np.all((t.weight == 0) | (t.weight == A.weight))
+    assert thin(LayerTensor("z", np.zeros((2, 2), dtype=np.int8)))[1] == 0
+
+
 @settings(max_examples=40, deadline=None)
 @given(
-    cyc=st.tuples(st.integers(1, 10**6), st.integers(1, 10**6)),
-    busy=st.tuples(st.integers(0, 1000), st.integers(0, 1000)),
+    d=st.tuples(st.floats(-5, 5), st.floats(-5, 5)),
     per_row=st.booleans(),
 )
-def test_weighted_mean_coefficient_is_always_1(cyc, busy, per_row):
-    c = marginal_costs([A, B], report(cyc[0], cyc[1], busy_a=busy), "latency", per_row=per_row)
+def test_weighted_mean_coefficient_is_always_1(d, per_row):
+    c = marginal_costs([A, B], {"latency": {"A": d[0], "B": d[1]}}, N, "latency", per_row=per_row)
     mean = (np.mean(c["A"]) * 12 + np.mean(c["B"]) * 8) / 20
     assert mean == pytest.approx(1.0)
     assert all(np.all(np.asarray(v) >= 0) for v in c.values())
@@ -102,13 +98,24 @@ def test_feedback_from_a_real_simulation(fidelity):
     rep = prov.last_report
     assert set(fb.figures) >= {"cycles", "latency_us", "energy_uj", "area_mm2"}
     assert fb.figures["cycles"] == rep["cycles"] and fb.figures["latency_us"] == rep["latency_us"]
-    per = {lay["name"]: lay["cycles"] / lay["nnz"] for lay in rep["layers"]}
-    assert fb.coefficients["fc1"] / fb.coefficients["fc0"] == pytest.approx(per["fc1"] / per["fc0"])
+    # the raw difference of fc1 is exactly (base - thinned) / k
+    thinner, k = thin(layers[1], 0.2, seed=1)
+    cyc = simulate(workload_from_tensors([layers[0], thinner]), hw, fidelity=fidelity).cycles
+    assert fb.figures["d_latency.fc1"] == pytest.approx((rep["cycles"] - cyc) / k)
     sizes = {lt.name: lt.weight.size for lt in layers}
     mean = sum(fb.coefficients[k] * sizes[k] for k in sizes) / sum(sizes.values())
     assert mean == pytest.approx(1.0)
-    # fc1 has 10 rows for 8 PEs and few nonzeros per PE: its nonzeros are dearer
-    assert fb.coefficients["fc1"] > fb.coefficients["fc0"]
+
+
+def test_a_conv_layer_repeated_over_pixels_is_dearer_than_a_dense_one():
+    rng = np.random.default_rng(0)
+    conv = LayerTensor(
+        "conv", rng.choice([-1, 0, 0, 1], size=(16, 4, 3, 3)), kind="conv2d", out_pixels=100
+    )
+    fc = LayerTensor("fc", rng.choice([-1, 0, 0, 1], size=(16, 64)))
+    hw = load_hw("default").replace(n_pe=4, lanes_per_pe=1)
+    c = HardwareCost(hw, fidelity="simpy").feedback([conv, fc]).coefficients
+    assert c["conv"] > 5 * c["fc"]
 
 
 def test_budgets_steer_the_strength_multiplicatively_with_a_clip():
