@@ -18,8 +18,8 @@ on pushed column ``k`` and, when streaming, ``avail`` the DRAM arrival cycles:
   never add cycles;
 - **estimate**: exact for ``fifo_depth = 1``. For depth 2 and 3 the PEs
   re-synchronize about every ``D + 1`` columns, so the on-chip estimate is the
-  lower bound raised to ``1 + sum over blocks of D + 1 pushed columns of max(D + 1,
-  max_p (block cycles of p))`` (tiles with their own activation patterns use
+  lower bound raised to ``1 + sum over blocks of D + 1 pushed columns of max(block
+  length, max_p (block cycles of p))`` (tiles with their own activation patterns use
   ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.1, 3: 0.05}``, the mean
   measured fraction); from depth 4 on, the lower bound itself (measured mean error
   under 3%, see ``benchmarks/fidelity.py``). Streaming shifts it like the lower bound.
@@ -39,44 +39,65 @@ __all__ = ["AnalyticalLayer", "analytical_layers", "tile_bounds"]
 _PATTERN_K = {2: 0.1, 3: 0.05}
 
 
-def _block_estimate(cost: np.ndarray, block: int) -> int:
-    """``1 + sum over column blocks of max(block, max_p sum of p's cycles in the block)``."""
-    n_pe, cols = cost.shape
-    nb = -(-cols // block)
-    padded = np.zeros((n_pe, nb * block), dtype=np.int64)
-    padded[:, :cols] = cost
-    per_block = padded.reshape(n_pe, nb, block).sum(axis=2).max(axis=0)
-    return 1 + int(np.maximum(per_block, block).sum())
+def _block_estimate(plan: LayerPlan, block: int, pushed: np.ndarray | None = None) -> int:
+    """``1 + sum over blocks of pushed columns of max(len, max_p p's cycles in the block)``."""
+    n = plan.cols if pushed is None else int(pushed.sum())
+    if n == 0:
+        return 0
+    starts = np.arange(0, n, block)
+    lens = np.diff(np.append(starts, n))
+    if not plan.skip_weights:  # every column costs PE p the same: ceil(rows_p / lanes)
+        per_block = lens * int(plan.col_cost_max[0])
+    else:
+        cost = plan.cost if pushed is None else plan.cost[:, pushed]
+        per_block = np.add.reduceat(cost, starts, axis=1).max(axis=0)
+    return 1 + int(np.maximum(per_block, lens).sum())
+
+
+def _estimate0(plan: LayerPlan, depth: int, lower0, upper1):
+    """On-chip estimate from the bounds (module docstring)."""
+    if depth == 1:
+        return upper1
+    if depth not in _PATTERN_K:
+        return lower0
+    pushed = plan.patterns
+    if pushed is None:
+        return max(lower0, _block_estimate(plan, depth + 1))
+    if pushed.shape[0] == 1:
+        return np.maximum(lower0, _block_estimate(plan, depth + 1, pushed[0]))
+    return lower0 + _PATTERN_K[depth] * (upper1 - lower0)
 
 
 def tile_bounds(
     plan: LayerPlan, fifo_depth: int, avail: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(lower, estimate, upper)`` cycles of each of ``plan``'s tile patterns, int64 (P,)."""
-    cols = plan.cols
-    pushed = plan.patterns
+    cols, pushed, depth = plan.cols, plan.patterns, int(fifo_depth)
+    if pushed is None:  # one pattern, every column: scalars from per-PE / per-column totals
+        m = cols
+        lower0 = max(m, 1 + int(plan.pe_cost_all.max()))
+        upper1 = m + int(plan.col_cost_max.sum())
+        est0 = _estimate0(plan, depth, lower0, upper1)
+        if avail is None:
+            lo, est, up = lower0, est0, upper1
+        else:
+            tail = int(avail[-1]) + 1 + int(plan.col_cost_max[-1])
+            lo = max(int(avail[0]) + lower0, tail)
+            up = int(avail[-1]) + upper1
+            est = max(int(avail[0]) + est0, tail)
+        est = min(max(int(round(est)), lo), up)
+        out = [lo, est, up]
+        if avail is not None and cols:
+            out = [max(x, int(avail[-1])) for x in out]
+        return tuple(np.array([x], dtype=np.int64) for x in out)
     w = plan.pe_cost_pushed  # (P, n_pe)
-    if pushed is None:
-        m = np.array([cols], dtype=np.int64)
-        first, last = np.zeros(1, np.int64), np.full(1, cols - 1, np.int64)
-    else:
-        m = pushed.sum(axis=1)
-        first = np.argmax(pushed, axis=1)
-        last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
+    m = pushed.sum(axis=1)
+    first = np.argmax(pushed, axis=1)
+    last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
     cmax = plan.col_cost_max
     upper1 = m + plan.pushed(cmax)
     lower0 = np.maximum(m, 1 + w.max(axis=1))
-    depth = int(fifo_depth)
-    if depth == 1:
-        est0 = upper1.astype(np.float64)
-    elif depth in _PATTERN_K:
-        if pushed is None or pushed.shape[0] == 1:
-            cost = plan.cost if pushed is None else plan.cost[:, pushed[0]]
-            est0 = np.maximum(lower0, _block_estimate(cost, depth + 1)).astype(np.float64)
-        else:
-            est0 = lower0 + _PATTERN_K[depth] * (upper1 - lower0)
-    else:
-        est0 = lower0.astype(np.float64)
+    est0 = _estimate0(plan, depth, lower0, upper1)
     if avail is None:
         lower, upper, est = lower0, upper1, est0
     else:
@@ -110,8 +131,13 @@ class AnalyticalLayer:
         self.cycles_lower = int(lo @ reps) + readout
         self.cycles_upper = int(up @ reps) + readout
         self.cycles = int(est @ reps) + readout
-        work = plan.pushed(plan.work_col)
-        ideal = int(-(-work // (cfg.n_pe * cfg.lanes_per_pe)) @ reps)
+        self.counts, busy = layer_counts(plan, cfg, resident)
+        self.pe_busy_cycles = busy.tolist()
+        slots = cfg.n_pe * cfg.lanes_per_pe
+        if plan.patterns is None:
+            ideal = -(-self.counts["adds"] // plan.tiles // slots) * plan.tiles
+        else:
+            ideal = int(-(-plan.pushed(plan.work_col) // slots) @ reps)
         dram_stall = 0
         if not resident:
             _, est0, _ = tile_bounds(plan, cfg.fifo_depth, None)
@@ -121,8 +147,6 @@ class AnalyticalLayer:
             "dram": dram_stall,
             "readout": readout,
         }
-        self.counts, busy = layer_counts(plan, cfg, resident)
-        self.pe_busy_cycles = busy.tolist()
 
 
 def analytical_layers(g: nx.DiGraph, cfg: HardwareConfig, seed: int = 0) -> list[AnalyticalLayer]:

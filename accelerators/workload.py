@@ -246,7 +246,8 @@ class LayerStats:
     ``padding`` (n_pe, cols) the padding among them; ``col_entries``, ``col_padding``,
     ``col_max`` (cols,): their column sums and the largest PE's entries per column;
     ``pe_hist`` (n_pe, v_max + 1): how many columns give PE ``p`` exactly ``v``
-    entries; ``nnz_col`` (cols,): nonzero weights per column.
+    entries; ``nnz_col`` (cols,): nonzero weights per column; ``pe_entries`` (n_pe,)
+    and the totals ``total_entries``, ``total_padding``, ``nnz``.
     """
 
     entries: np.ndarray
@@ -256,6 +257,11 @@ class LayerStats:
     col_max: np.ndarray
     pe_hist: np.ndarray
     nnz_col: np.ndarray
+    pe_entries: np.ndarray  # (n_pe,) stored entries per PE
+    owned: np.ndarray  # (n_pe,) rows per PE (r % n_pe == p)
+    total_entries: int
+    total_padding: int
+    nnz: int
 
 
 def layer_stats(g: nx.DiGraph, name: str, n_pe: int, index_bits: int) -> LayerStats:
@@ -276,6 +282,11 @@ def layer_stats(g: nx.DiGraph, name: str, n_pe: int, index_bits: int) -> LayerSt
             col_max=entries.max(axis=0),
             pe_hist=hist,
             nnz_col=np.count_nonzero(g.nodes[name]["tensor"].matrix, axis=0).astype(np.int64),
+            pe_entries=entries.sum(axis=1),
+            owned=np.bincount(np.arange(g.nodes[name]["tensor"].rows) % n_pe, minlength=n_pe),
+            total_entries=int(entries.sum()),
+            total_padding=int(pad.sum()),
+            nnz=g.nodes[name]["tensor"].nnz,
         )
     return cache[key]
 

@@ -43,57 +43,111 @@ def rows_per_pe(rows: int, n_pe: int) -> np.ndarray:
     return np.where(p < rows, (rows - 1 - p) // n_pe + 1, 0).astype(np.int64)
 
 
+def _ceil_div(a, b: int):
+    return -(-a // b)
+
+
+def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact integer product through float64 BLAS (exact below 2**53)."""
+    return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+
+
 @dataclass
 class LayerPlan:
+    """One layer on one config. Arrays are computed on first use and kept."""
+
     tensor: LayerTensor
-    cols: int  # matrix columns (input activations per tile)
+    rows: int
+    cols: int
     stats: LayerStats  # per-PE CSC statistics for (n_pe, index_bits)
     owned: np.ndarray  # (n_pe,) rows per PE
-    lanes: int
-    skip_weights: bool
-    work_col: np.ndarray  # (cols,) entries retired per column, all PEs
-    pad_col: np.ndarray  # (cols,) padding entries among them
-    decodes_col: np.ndarray  # (cols,) CSC entries decoded per column (0 for dense formats)
-    col_bits: np.ndarray  # (cols,) stored bits per column, all PEs
-    pe_bits: np.ndarray  # (n_pe,) stored bits per PE
+    cfg: HardwareConfig
     patterns: np.ndarray | None  # (P, cols) bool pushed columns per tile; None = all
     readout_cycles: int
-
-    @property
-    def nnz_col(self) -> np.ndarray:
-        return self.stats.nnz_col
 
     @property
     def tiles(self) -> int:
         return self.tensor.out_pixels
 
+    @property
+    def lanes(self) -> int:
+        return self.cfg.lanes_per_pe
+
+    @property
+    def skip_weights(self) -> bool:
+        return self.cfg.skip_weights
+
+    @property
+    def nnz_col(self) -> np.ndarray:
+        return self.stats.nnz_col
+
+    # -- per column (cols,) ------------------------------------------------------
     @cached_property
-    def work(self) -> np.ndarray:
-        """(n_pe, cols) entries retired per PE per column."""
+    def work_col(self) -> np.ndarray:
+        """Entries retired per column, all PEs."""
         if self.skip_weights:
-            return self.stats.entries
-        return np.repeat(self.owned[:, None], self.cols, axis=1)
+            return self.stats.col_entries
+        return np.full(self.cols, self.rows, np.int64)
 
     @cached_property
-    def cost(self) -> np.ndarray:
-        """(n_pe, cols) cycles per PE per column."""
-        return -(-self.work // self.lanes)
+    def pad_col(self) -> np.ndarray:
+        if self.skip_weights:
+            return self.stats.col_padding
+        return np.zeros(self.cols, np.int64)
+
+    @cached_property
+    def decodes_col(self) -> np.ndarray:
+        """CSC entries decoded per column (0 for dense formats)."""
+        if self.cfg.weight_format == "csc":
+            return self.stats.col_entries
+        return np.zeros(self.cols, np.int64)
+
+    @cached_property
+    def col_bits(self) -> np.ndarray:
+        """Stored bits per column, all PEs."""
+        if self.cfg.weight_format == "csc":
+            return self.stats.col_entries * self.cfg.bits_per_entry
+        return np.full(self.cols, self.rows * self.cfg.bits_per_entry, np.int64)
 
     @cached_property
     def col_cost_max(self) -> np.ndarray:
-        """(cols,) the slowest PE's cycles per column."""
+        """The slowest PE's cycles per column."""
         if self.skip_weights:
-            return -(-self.stats.col_max // self.lanes)
-        return np.full(self.cols, -(-int(self.owned.max()) // self.lanes), np.int64)
+            return _ceil_div(self.stats.col_max, self.lanes)
+        return np.full(self.cols, _ceil_div(int(self.owned.max()), self.lanes), np.int64)
+
+    # -- per PE ------------------------------------------------------------------
+    @cached_property
+    def pe_bits(self) -> np.ndarray:
+        """(n_pe,) stored bits per PE."""
+        if self.cfg.weight_format == "csc":
+            return self.stats.pe_entries * self.cfg.bits_per_entry
+        return self.owned * self.cols * self.cfg.bits_per_entry
 
     @cached_property
     def pe_cost_all(self) -> np.ndarray:
         """(n_pe,) each PE's cycles over all columns (from the per-PE histogram)."""
         if self.skip_weights:
             width = self.stats.pe_hist.shape[1]
-            return self.stats.pe_hist @ -(-np.arange(width, dtype=np.int64) // self.lanes)
-        return -(-self.owned // self.lanes) * self.cols
+            return self.stats.pe_hist @ _ceil_div(np.arange(width, dtype=np.int64), self.lanes)
+        return _ceil_div(self.owned, self.lanes) * self.cols
 
+    # -- per PE per column (n_pe, cols) ----------------------------------------------
+    @cached_property
+    def work(self) -> np.ndarray:
+        """Entries PE ``p`` retires for column ``j``."""
+        if self.skip_weights:
+            return self.stats.entries
+        return np.repeat(self.owned[:, None], self.cols, axis=1)
+
+    @cached_property
+    def cost(self) -> np.ndarray:
+        """Cycles of PE ``p`` on column ``j``."""
+        if self.lanes == 1:
+            return self.work
+        return (self.work + (self.lanes - 1)) // self.lanes
+
+    # -- per pattern -------------------------------------------------------------------
     @property
     def pattern_repeats(self) -> np.ndarray:
         """How many tiles run each pattern."""
@@ -101,15 +155,15 @@ class LayerPlan:
             return np.array([self.tiles], dtype=np.int64)
         return np.ones(self.patterns.shape[0], dtype=np.int64)
 
+    @cached_property
+    def patterns_f64(self) -> np.ndarray:
+        return self.patterns.astype(np.float64)
+
     def pushed(self, per_col: np.ndarray) -> np.ndarray:
         """Sum of a per-column quantity over each pattern's pushed columns, (P,) or (P, k)."""
         if self.patterns is None:
             return per_col.sum(axis=0, keepdims=True)
         return _int_matmul(self.patterns_f64, per_col)
-
-    @cached_property
-    def patterns_f64(self) -> np.ndarray:
-        return self.patterns.astype(np.float64)
 
     @cached_property
     def pe_cost_pushed(self) -> np.ndarray:
@@ -119,42 +173,21 @@ class LayerPlan:
         return _int_matmul(self.patterns_f64, self.cost.T)
 
 
-def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact integer product through float64 BLAS (exact below 2**53)."""
-    return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
-
-
 def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> LayerPlan:
+    """The :class:`LayerPlan` of layer ``name`` on ``cfg``."""
     lt = g.nodes[name]["tensor"]
-    cols = lt.cols
+    rows, cols = int(lt.weight.shape[0]), int(lt.weight.size // lt.weight.shape[0])
     st = layer_stats(g, name, cfg.n_pe, cfg.index_bits)
-    owned = rows_per_pe(lt.rows, cfg.n_pe)
-    if cfg.skip_weights:
-        work_col, pad_col = st.col_entries, st.col_padding
-    else:
-        work_col, pad_col = np.full(cols, lt.rows, np.int64), np.zeros(cols, np.int64)
-    if cfg.weight_format == "csc":
-        col_bits = st.col_entries * cfg.bits_per_entry
-        pe_bits = st.pe_hist @ np.arange(st.pe_hist.shape[1]) * cfg.bits_per_entry
-        decodes = st.col_entries
-    else:
-        col_bits = np.full(cols, lt.rows * cfg.bits_per_entry, dtype=np.int64)
-        pe_bits = owned * cols * cfg.bits_per_entry
-        decodes = np.zeros(cols, dtype=np.int64)
+    owned = st.owned
     return LayerPlan(
         tensor=lt,
+        rows=rows,
         cols=cols,
         stats=st,
         owned=owned,
-        lanes=cfg.lanes_per_pe,
-        skip_weights=cfg.skip_weights,
-        work_col=work_col,
-        pad_col=pad_col,
-        decodes_col=decodes,
-        col_bits=col_bits,
-        pe_bits=pe_bits.astype(np.int64),
+        cfg=cfg,
         patterns=act_mask(g, name, seed) if cfg.skip_activations else None,
-        readout_cycles=int(-(-int(owned.max()) // cfg.lanes_per_pe)),
+        readout_cycles=_ceil_div(int(owned[0]), cfg.lanes_per_pe),
     )
 
 
@@ -173,33 +206,46 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
     - ``readout_ops``: ``rows`` per tile.
     - busy cycles: cycles in which a PE retires at least one entry.
     """
-    lt, reps, cols = plan.tensor, plan.pattern_repeats, plan.cols
+    st, tiles, rows, cols = plan.stats, plan.tiles, plan.rows, plan.cols
+    csc, skip = cfg.weight_format == "csc", cfg.skip_weights
+    stored_bits = st.total_entries * cfg.bits_per_entry if csc else rows * cols * cfg.bits_per_entry
     if plan.patterns is None:
-        per_tile = plan.tiles
-        mask_total = None
+        per = {
+            "adds": st.total_entries if skip else rows * cols,
+            "useful_adds": st.nnz,
+            "padding_entries": st.total_padding if skip else 0,
+            "index_decodes": st.total_entries if csc else 0,
+            "weight_sram_read_bits": stored_bits,
+        }
+        totals = {k: v * tiles for k, v in per.items()}
+        pushed = cols * tiles
+        busy = plan.pe_cost_all * tiles
     else:
         mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
 
-    def total(per_col: np.ndarray) -> int:
-        if mask_total is None:
-            return int(per_col.sum()) * per_tile
-        return int(_int_matmul(mask_total, per_col))
+        def total(per_col: np.ndarray) -> int:
+            return int(_int_matmul(mask_total, per_col))
 
-    pushed = cols * plan.tiles if mask_total is None else int(mask_total.sum())
+        totals = {
+            "adds": total(plan.work_col),
+            "useful_adds": total(plan.nnz_col),
+            "padding_entries": total(plan.pad_col),
+            "index_decodes": total(plan.decodes_col),
+            "weight_sram_read_bits": total(plan.col_bits),
+        }
+        pushed = int(mask_total.sum())
+        busy = plan.pe_cost_pushed.sum(axis=0)
+    if not resident:
+        totals["weight_sram_read_bits"] = 0
     counts = {
-        "adds": total(plan.work_col),
-        "useful_adds": total(plan.nnz_col),
-        "padding_entries": total(plan.pad_col),
-        "index_decodes": total(plan.decodes_col),
-        "weight_sram_read_bits": total(plan.col_bits) if resident else 0,
-        "dram_read_bits": 0 if resident else int(plan.col_bits.sum()) * plan.tiles,
-        "dram_transactions": 0 if resident else plan.tiles,
-        "act_sram_read_bits": cols * lt.out_pixels * cfg.act_bits,
-        "act_sram_write_bits": lt.rows * lt.out_pixels * cfg.act_bits,
+        **totals,
+        "dram_read_bits": 0 if resident else stored_bits * tiles,
+        "dram_transactions": 0 if resident else tiles,
+        "act_sram_read_bits": cols * tiles * cfg.act_bits,
+        "act_sram_write_bits": rows * tiles * cfg.act_bits,
         "broadcast_pushes": pushed,
         "fifo_pushes": pushed * cfg.n_pe,
-        "skipped_activations": cols * lt.out_pixels - pushed,
-        "readout_ops": lt.rows * lt.out_pixels,
+        "skipped_activations": cols * tiles - pushed,
+        "readout_ops": rows * tiles,
     }
-    busy = reps @ plan.pe_cost_pushed
-    return counts, busy
+    return {k: int(v) for k, v in counts.items()}, busy
