@@ -11,6 +11,8 @@ Prints a table and writes ``benchmarks/results/fidelity.json``.
 - Speed: each model's own wall time (``Report.wall_s``: the model, without the
   area/energy tables), median of 3 runs each, per config; the per-PE stream
   statistics are cached on the workload before timing (both models share them).
+- Held out: 12 configs on ``cnv`` at 90% sparsity (the estimate's constants were
+  chosen on lfc configs), weights on chip.
 - Zero-skip on lfc at 95% sparsity, default config (64 PEs x 4 lanes): cycles with
   zero_skip none (walk every pair) against weights and weights+activations, and the
   dense binary / dense ternary baselines on the same template.
@@ -98,6 +100,25 @@ def main() -> int:
         for d in sorted({r["fifo_depth"] for r in rows})
     }
 
+    # out of sample: the estimate's constants were chosen on lfc configs; check cnv too
+    holdout = []
+    g_cnv = workload_from_shapes("cnv", 0.9, act_density=0.5)
+    for _s, cfg in list(grid(np.random.default_rng(1)))[:12]:
+        cfg = cfg.replace(weight_sram_kib_per_pe=64.0)
+        sim = simulate(g_cnv, cfg)
+        ana = simulate(g_cnv, cfg, fidelity="analytical")
+        holdout.append(
+            {
+                **{k: getattr(cfg, k) for k in ("n_pe", "lanes_per_pe", "fifo_depth", "zero_skip")},
+                "simpy_cycles": sim.cycles,
+                "analytical_cycles": ana.cycles,
+                "bounds_hold": ana.cycles_lower <= sim.cycles <= ana.cycles_upper,
+                "rel_error": abs(ana.cycles - sim.cycles) / sim.cycles,
+                "speed_ratio": sim.wall_s / ana.wall_s,
+            }
+        )
+    h_err = np.array([h["rel_error"] for h in holdout])
+
     base = HardwareConfig()
     g = workload_from_shapes("lfc", 0.95, act_density=0.5)
     modes = {
@@ -133,6 +154,14 @@ def main() -> int:
             "mean_error_le_5pct": bool(errs.mean() <= 0.05),
             "median_speed_ratio_ge_100": bool(np.median(ratios) >= 100),
         },
+        "cnv_holdout": {
+            "n_configs": len(holdout),
+            "mean_abs_rel_error": float(h_err.mean()),
+            "worst_rel_error": float(h_err.max()),
+            "bounds_hold_all": all(h["bounds_hold"] for h in holdout),
+            "median_speed_ratio": float(np.median([h["speed_ratio"] for h in holdout])),
+            "configs": holdout,
+        },
         "zero_skip_lfc95_default": zs,
         "zero_skip_savings_vs_none": savings,
     }
@@ -159,6 +188,12 @@ def main() -> int:
     )
     print(
         f"analytical speed-up: median {np.median(ratios):.0f}x (target >= 100x), min {ratios.min():.0f}x"
+    )
+    hs = summary["cnv_holdout"]
+    print(
+        f"cnv @ 90% (held out, {hs['n_configs']} configs): mean |error| "
+        f"{100 * hs['mean_abs_rel_error']:.2f} %, worst {100 * hs['worst_rel_error']:.2f} %, "
+        f"bounds hold: {hs['bounds_hold_all']}, median speed-up {hs['median_speed_ratio']:.0f}x"
     )
     print("lfc @ 95% sparsity, default config (64 PEs x 4 lanes), act density 0.5:")
     for k, v in zs.items():

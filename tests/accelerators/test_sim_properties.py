@@ -1,6 +1,7 @@
 """Invariants of the SimPy model and its analytical twin (hypothesis)."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -154,3 +155,29 @@ def test_report_matches_contract():
     assert r["area_mm2"] > 0 and r["energy_uj"] > 0
     a = simulate(workload_from_shapes("lfc", 0.95), "default", fidelity="analytical").to_dict()
     assert a["fidelity"] == "analytical" and a["cycles_lower"] <= a["cycles"] <= a["cycles_upper"]
+
+
+@FAST
+@given(small(skip="weights"))
+def test_analytical_exact_for_depth_one_on_chip(case):
+    # depth 1, weights resident: every column waits for the slowest PE, sum_k (1 + max_p c)
+    g, cfg = case
+    cfg = cfg.replace(fifo_depth=1, weight_sram_kib_per_pe=64.0)
+    assert simulate(g, cfg, fidelity="analytical").cycles == simulate(g, cfg).cycles
+
+
+def test_simulate_inputs():
+    from accelerators import InputError, LayerTensor
+
+    layers = [
+        LayerTensor("a", np.eye(4, dtype=np.int8)),
+        LayerTensor("b", np.eye(4, dtype=np.int8)),
+    ]
+    r = simulate(layers, "edge")
+    assert r.hw["n_pe"] == 16 and [lay.name for lay in r.layers] == ["a", "b"]
+    with pytest.raises(InputError, match="fidelity"):
+        simulate(layers, "edge", fidelity="rtl")
+    with pytest.raises(InputError, match="hw"):
+        simulate(layers, "no-such-preset")
+    with pytest.raises(InputError, match="workload"):
+        simulate("lfc", "edge")
