@@ -35,7 +35,7 @@ from .figures import (
     plot_front_3d,
     use_log,
 )
-from .layout import graph_config
+from .layout import COLOUR_OPTIONS, graph_config
 from .pareto import non_dominated
 
 __all__ = [
@@ -71,7 +71,8 @@ def filter_schema(frame: pd.DataFrame, params) -> dict:
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         few = pd.api.types.is_integer_dtype(values) and values.nunique() <= MAX_CATEGORIES
         if not numeric or few and col not in OBJECTIVE_FILTERS:
-            cats[col] = sorted(values.dropna().unique().tolist(), key=str)
+            uniq = values.dropna().unique().tolist()
+            cats[col] = sorted(uniq) if numeric else sorted(uniq, key=str)
             continue
         shown = values.to_numpy(dtype=float) * AXES.get(col, (col, 1.0))[1]
         shown = shown[np.isfinite(shown)]
@@ -86,8 +87,9 @@ def filter_schema(frame: pd.DataFrame, params) -> dict:
 
 def filter_mask(frame: pd.DataFrame, schema: dict, ranges: dict, cats: dict) -> np.ndarray:
     """Rows passing every filter. ``ranges``: col -> [lo, hi] in slider units; ``cats``:
-    col -> allowed values. A slider left at its end stays open on that side, so
-    trials that arrive later outside the first range still show."""
+    col -> allowed values. A slider left at its end stays open on that side, and a
+    dropdown drops only the values deselected from its list, so trials that
+    arrive later with values outside the first ranges and lists still show."""
     ok = np.ones(len(frame), dtype=bool)
     for col, value in (ranges or {}).items():
         spec = (schema or {}).get("ranges", {}).get(col)
@@ -103,8 +105,15 @@ def filter_mask(frame: pd.DataFrame, schema: dict, ranges: dict, cats: dict) -> 
         if hi < spec["max"] - 1e-12:
             ok &= v <= hi + 1e-9
     for col, allowed in (cats or {}).items():
-        if col in frame and allowed is not None:
-            ok &= frame[col].astype(str).isin([str(a) for a in allowed]).to_numpy()
+        if col not in frame or allowed is None:
+            continue
+        chosen = {str(a) for a in allowed}
+        known = (schema or {}).get("cats", {}).get(col)
+        values = frame[col].astype(str)
+        if known is None:
+            ok &= values.isin(chosen).to_numpy()
+        else:  # drop only what was deselected: values first seen later still show
+            ok &= ~values.isin([str(k) for k in known if str(k) not in chosen]).to_numpy()
     return ok
 
 
@@ -160,7 +169,7 @@ def poll(source: StudySource, version, schema) -> tuple:
         snap = source.snapshot()
     except StudyLoadError as exc:
         return (None, "", str(exc), [], None, [], [])
-    new_version = list(snap.version)
+    new_version = snap.version
     if version == new_version:
         return (no_update,) * 7
     status = f"study {snap.study_name!r}: {len(snap.frame)} designs shown of {snap.n_trials} trials"
@@ -172,8 +181,7 @@ def poll(source: StudySource, version, schema) -> tuple:
     new_schema = filter_schema(snap.frame, snap.params)
     keys = lambda s: (sorted(s["ranges"]), sorted(s["cats"])) if s else None  # noqa: E731
     filters = filter_controls(new_schema) if keys(new_schema) != keys(schema) else no_update
-    colour = [{"label": "method", "value": "method"}, {"label": "sparsity", "value": "sparsity"}]
-    colour += [{"label": p, "value": p} for p in snap.params]
+    colour = list(COLOUR_OPTIONS) + [{"label": p, "value": p} for p in snap.params]
     trials = snap.frame["trial"].tolist()
     compare = [{"label": f"trial {t}", "value": t} for t in trials]
     schema_out = new_schema if filters is not no_update else no_update
@@ -358,7 +366,7 @@ def compare_selection(trigger, current, selected, selected_data, max_n: int = 8)
         if selected is not None and selected not in current:
             current.append(int(selected))
         return current
-    if trigger == "front" and selected_data:
+    if trigger == "front" and selected_data:  # a box or lasso selection replaces the list
         picked = []
         for p in selected_data.get("points", []):
             t = p.get("customdata")

@@ -27,7 +27,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
@@ -66,7 +66,7 @@ class Snapshot:
     n_failed: int
     n_running: int
     n_skipped: int  # COMPLETE trials whose metrics were missing or malformed
-    version: tuple = field(default=())
+    version: str = ""  # changes whenever a trial is added or changes state
 
     @property
     def notes(self) -> list[str]:
@@ -220,7 +220,8 @@ class StudySource:
             from optuna.trial import TrialState
 
             states = self._states()
-            version = (len(states), *sorted((s.name, n) for s, n in _count(states).items()))
+            counts = sorted(f"{s.name}:{n}" for s, n in _count(states).items())
+            version = f"{self._study_name}|{len(states)}|{','.join(counts)}"
             if self._snapshot is not None and self._snapshot.version == version:
                 return self._snapshot
             complete = {tid for tid, (_, s) in states.items() if s == TrialState.COMPLETE}

@@ -165,7 +165,9 @@ def _points(info: FrontInfo, idx: np.ndarray, name: str, marker: dict, webgl: bo
         "y": info.y[idx],
         "mode": "markers",
         "name": name,
-        "customdata": info.trials[idx],
+        "customdata": info.trials[
+            idx
+        ].tolist(),  # a JSON list: Dash drops typed arrays from clickData
         "text": info.methods[idx],
         "hovertemplate": _hovertemplate(info.x_title, info.y_title),
         "marker": marker,
@@ -245,7 +247,7 @@ def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
         "yaxis": {"title": {"text": info.y_title}, "type": "log" if info.log_y else "linear"},
         "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
         "legend": {"orientation": "h", "y": -0.18},
-        "clickmode": "event+select",
+        "clickmode": "event",  # a click opens the design; box/lasso select to compare
         "uirevision": info.x_col,
         "template": _TEMPLATE,
     }
@@ -303,7 +305,9 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
                 "z": info.z[idx],
                 "mode": "markers",
                 "name": name,
-                "customdata": info.trials[idx],
+                "customdata": info.trials[
+                    idx
+                ].tolist(),  # a JSON list: Dash drops typed arrays from clickData
                 "text": info.methods[idx],
                 "hovertemplate": "trial %{customdata} (%{text})<br>area %{x:.4g} mm²"
                 "<br>latency %{y:.4g} µs<br>accuracy %{z:.4g} %<extra></extra>",

@@ -22,6 +22,11 @@ SIDEBAR = {
     "padding": "10px",
     "borderRight": "1px solid #ddd",
 }
+COLOUR_OPTIONS = [
+    {"label": "method", "value": "method"},
+    {"label": "sparsity", "value": "sparsity"},
+]
+SMALL = {"fontSize": "12px", "color": "#444"}
 LABEL = {"fontWeight": "600", "marginTop": "10px", "display": "block", "fontSize": "13px"}
 
 
@@ -37,27 +42,26 @@ def _sidebar() -> html.Div:
     return html.Div(
         [
             html.Label("Colour by", style=LABEL),
-            dcc.Dropdown(id="color-by", options=[], value="method", clearable=True),
+            dcc.Dropdown(id="color-by", options=COLOUR_OPTIONS, value="method", clearable=True),
             html.Label("Budgets (grey out what misses them)", style=LABEL),
             html.Div(
                 [
-                    dcc.Input(
-                        id="max-area",
-                        type="number",
-                        min=0,
-                        placeholder="max area (mm²)",
-                        debounce=True,
+                    html.Div(
+                        [
+                            html.Div("max area (mm²)", style=SMALL),
+                            dcc.Input(id="max-area", type="number", min=0, debounce=True),
+                        ],
                         style={"width": "48%"},
                     ),
-                    dcc.Input(
-                        id="max-latency",
-                        type="number",
-                        min=0,
-                        placeholder="max latency (µs)",
-                        debounce=True,
-                        style={"width": "48%", "marginLeft": "4%"},
+                    html.Div(
+                        [
+                            html.Div("max latency (µs)", style=SMALL),
+                            dcc.Input(id="max-latency", type="number", min=0, debounce=True),
+                        ],
+                        style={"width": "48%"},
                     ),
-                ]
+                ],
+                style={"display": "flex", "justifyContent": "space-between"},
             ),
             html.Label("Filters", style=LABEL),
             html.Div(id="filters"),

@@ -43,7 +43,7 @@ def test_filter_schema_by_hand():
     assert r["accuracy"] == {"log": False, "min": 70.0, "max": 90.0, "scale": 100.0}
     assert r["latency_us"]["log"] and (r["latency_us"]["min"], r["latency_us"]["max"]) == (0.0, 3.0)
     assert r["train.reg_strength"]["log"] and np.isclose(r["train.reg_strength"]["min"], -6)
-    assert schema["cats"] == {"hw.n_pe": [16, 32, 4, 8], "hw.zero_skip": ["none", "weights"]}
+    assert schema["cats"] == {"hw.n_pe": [4, 8, 16, 32], "hw.zero_skip": ["none", "weights"]}
     controls = filter_controls(schema)
     ids = [c.id for c in controls if not isinstance(c, html.Div)]
     assert {"type": "frange", "col": "accuracy"} in ids and {
@@ -69,6 +69,10 @@ def test_slider_left_at_its_end_stays_open_for_later_trials():
     later = pd.concat([f, f.iloc[[0]].assign(trial=9, accuracy=0.99)], ignore_index=True)
     assert filter_mask(later, schema, {"accuracy": [70, 90]}, {}).tolist()[-1]
     assert not filter_mask(later, schema, {"accuracy": [70, 89]}, {}).tolist()[-1]
+    schema = filter_schema(f, ["hw.zero_skip"])
+    later = pd.concat([f, f.iloc[[0]].assign(trial=9, **{"hw.zero_skip": "weights+activations"})])
+    mask = filter_mask(later, schema, {}, {"hw.zero_skip": ["weights"]})
+    assert mask.tolist() == [False, True, True, False, True]  # the new value is not deselected
 
 
 def test_poll_reports_then_stays_quiet(study_url):

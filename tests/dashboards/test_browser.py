@@ -1,0 +1,142 @@
+"""The app in headless Chromium (dash.testing's ``dash_duo``), on studies written by the tests."""
+
+import os
+import random
+
+import optuna
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from dashboards import create_app
+from dashboards.demo import demo_trial
+
+pytestmark = pytest.mark.browser
+POINTS = "#front .scatterlayer .trace .points path"
+
+# every drawn marker: [element, trace name, trial number, x px, y px]
+POINTS_JS = """
+const out = [];
+document.querySelectorAll('#front .scatterlayer .trace').forEach(tr => {
+  const t = tr.__data__[0].trace;
+  tr.querySelectorAll('.points path').forEach(p => {
+    const r = p.getBoundingClientRect();
+    const c = t.customdata ? t.customdata[p.__data__.i] : null;
+    out.push([p, t.name, c, r.x + r.width / 2, r.y + r.height / 2]);
+  });
+});
+return out;
+"""
+
+
+def drawn(dash_duo):
+    return dash_duo.driver.execute_script(POINTS_JS)
+
+
+def isolated_point(points):
+    """The design marker farthest from every other marker (so a click hits it alone)."""
+    design = [p for p in points if p[2] is not None and p[1] not in ("over budget",)]
+
+    def gap(p):
+        return min(
+            ((p[3] - q[3]) ** 2 + (p[4] - q[4]) ** 2 for q in points if q is not p), default=1e9
+        )
+
+    return max(design, key=gap)
+
+
+def click(dash_duo, el):
+    """Hover first (Plotly picks the clicked point from its hover state), then click."""
+    ActionChains(dash_duo.driver).move_to_element(el).pause(0.3).click().perform()
+
+
+def wait_points(dash_duo, n=None):
+    dash_duo.wait_for_element(POINTS, timeout=15)
+    if n is not None:
+        dash_duo._wait_for(lambda d: len(drawn(dash_duo)) == n, timeout=10, msg=f"{n} points")
+    return drawn(dash_duo)
+
+
+def test_front_renders_and_a_click_opens_the_design(dash_duo, study_url, artifacts_dir):
+    app = create_app(study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    dash_duo.driver.set_window_size(1400, 1000)
+    snap = app._codesign_source.current()
+    points = wait_points(dash_duo)
+    dash_duo.wait_for_contains_text("#status", "40 trials", timeout=10)
+    trials = {int(p[2]) for p in points if p[2] is not None}
+    assert trials == set(snap.frame["trial"])
+    dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "main_page.png"))
+    el, _, trial, _, _ = isolated_point(points)
+    click(dash_duo, el)
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
+    hw = (
+        optuna.load_study(storage=study_url, study_name="demo")
+        .trials[int(trial)]
+        .user_attrs["hw_config"]
+    )
+    dash_duo.wait_for_contains_text("#detail-hw", f"{hw['n_pe']}", timeout=5)
+    assert "zero_skip" in dash_duo.find_element("#detail-hw").text
+    dash_duo.wait_for_element("#detail-pe-graph .heatmaplayer, #detail-pe-graph .hm", timeout=10)
+    dash_duo.find_element("#detail").screenshot(os.path.join(artifacts_dir, "drilldown.png"))
+    assert dash_duo.get_logs() == []
+
+
+def test_budget_and_filters_change_the_front(dash_duo, study_url):
+    app = create_app(study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    snap = app._codesign_source.current()
+    n = len(snap.frame)
+    wait_points(dash_duo)
+    names = lambda: dash_duo.driver.execute_script(  # noqa: E731
+        "return document.querySelector('#front .js-plotly-plot').data.map(t => t.name)"
+    )
+    assert "over budget" not in names()
+    budget = float(snap.frame["area_mm2"].median())
+    box = dash_duo.find_element("#max-area")
+    box.send_keys(f"{budget:.6f}", Keys.ENTER)
+    dash_duo._wait_for(lambda d: "over budget" in names(), timeout=10, msg="greyed points")
+    grey = [p for p in drawn(dash_duo) if p[1] == "over budget"]
+    assert len(grey) == int((snap.frame["area_mm2"] > float(f"{budget:.6f}")).sum()) > 0
+    # a category filter: keep binary baselines only -> fewer points drawn
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    before = len([p for p in drawn(dash_duo) if p[2] is not None])
+    assert before >= n
+    dash_duo.find_element("#tabs .tab:nth-child(2)").click()  # accuracy vs latency
+    dash_duo.wait_for_contains_text("#front .xtitle", "Latency (µs)", timeout=10)
+
+
+def test_empty_study_shows_a_message(dash_duo, empty_study_url):
+    dash_duo.start_server(create_app(empty_study_url, refresh_s=60))
+    dash_duo.wait_for_contains_text("#message", "No finished trials", timeout=10)
+    dash_duo.wait_for_contains_text("#front", "No designs to show", timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_missing_storage_shows_a_message(dash_duo, tmp_path):
+    dash_duo.start_server(create_app(f"sqlite:///{tmp_path / 'none.db'}", refresh_s=60))
+    dash_duo.wait_for_contains_text("#message", "file not found", timeout=10)
+
+
+def test_new_trials_appear_and_the_selection_stays(dash_duo, tmp_path):
+    from dashboards.demo import write_demo_study
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    write_demo_study(url, 8, real_reports=False)
+    app = create_app(url, refresh_s=0.5)
+    dash_duo.start_server(app)
+    points = wait_points(dash_duo)
+    el, _, trial, _, _ = isolated_point(points)
+    click(dash_duo, el)
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
+    study = optuna.load_study(storage=url, study_name="demo")
+    for i in (8, 9, 10):
+        study.add_trial(demo_trial(i, random.Random(i)))
+    dash_duo.wait_for_contains_text("#status", "11 trials", timeout=10)
+    trials = lambda: {int(p[2]) for p in drawn(dash_duo) if p[2] is not None}  # noqa: E731
+    dash_duo._wait_for(lambda d: len(trials()) == 10, timeout=10, msg="new points drawn")
+    assert dash_duo.find_element("#detail-title").text == f"Trial {int(trial)}"
+    names = dash_duo.driver.execute_script(
+        "return document.querySelector('#front .js-plotly-plot').data.map(t => t.name)"
+    )
+    assert f"trial {int(trial)}" in names  # the selected design is still ringed
