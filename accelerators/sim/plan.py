@@ -1,6 +1,9 @@
 """What one layer asks of the hardware: per-PE, per-column work, storage and patterns.
 
 Shared by the SimPy model and the analytical model, so both see the same numbers.
+A :class:`LayerPlan` computes its arrays on first use from the workload's cached
+per-PE statistics (:func:`accelerators.workload.layer_stats`): the analytical model
+mostly needs per-PE and per-column totals, the SimPy model the full ``cost`` matrix.
 
 - ``work[p, j]``: entries PE ``p`` retires for input column ``j``. With weight
   skipping (``zero_skip`` = ``weights`` or ``weights+activations``) these are its
