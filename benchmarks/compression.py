@@ -177,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/compression.py " + " ".join(sys.argv[1:] if argv is None else argv)
 
     def table() -> None:
+        methods = [m for m in args.methods.split(",") if m.strip()]
+        if not methods:
+            return
         path = os.path.join(RESULTS, f"compression_{args.dataset}.json")
         rows: list[dict] = []
-        for method in args.methods.split(","):
+        for method in methods:
             cfg = TrainConfig(
                 method=method,
                 epochs=args.epochs,

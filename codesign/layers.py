@@ -34,11 +34,25 @@ from torch import nn
 
 from accelerators import InputError
 
-from .quant import RULES, binary_quantize, straight_through, ternary_quantize
+from .quant import RULES, binary_quantize, ternary_quantize
 
 __all__ = ["MODES", "QuantMixin", "TernaryLinear", "TernaryConv2d", "quant_layers"]
 
 MODES = ("fp32", "binary", "ternary", "sparse-ternary")
+
+
+class _MaskedSTE(torch.autograd.Function):
+    """Forward: the quantized weight; backward: the gradient times the mask (straight through)."""
+
+    @staticmethod
+    def forward(ctx, w, wq, mask):
+        ctx.save_for_backward(mask)
+        return wq
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return grad * mask, None, None
 
 
 class QuantMixin:
@@ -77,12 +91,11 @@ class QuantMixin:
         return ternary_quantize(self.weight, self.threshold, self.rule, self.mask)[1]
 
     def effective_weight(self) -> torch.Tensor:
-        """The weight used in the forward pass, with straight-through gradients."""
-        wm = self.weight * self.mask
+        """The weight used in the forward pass; gradients reach ``weight`` times the mask."""
         if self.mode == "fp32":
-            return wm
+            return self.weight * self.mask
         q, scale = self.quantized()
-        return straight_through(wm, scale * q.to(wm.dtype))
+        return _MaskedSTE.apply(self.weight, (scale * q).to(self.weight.dtype), self.mask)
 
     def ternary_weight(self) -> torch.Tensor:
         """int8 tensor in {-1, 0, +1} (binary: {-1, +1}; fp32: the sign pattern, dense)."""

@@ -74,7 +74,7 @@ def ternarize(w: torch.Tensor, delta: float) -> torch.Tensor:
     [1, 0, 0, -1]
     """
     w = w.detach()
-    return (torch.sign(w) * (w.abs() > delta)).to(torch.int8)
+    return (w > delta).to(torch.int8) - (w < -delta).to(torch.int8)
 
 
 def ternary_scale(w: torch.Tensor, q: torch.Tensor) -> float:
@@ -83,9 +83,8 @@ def ternary_scale(w: torch.Tensor, q: torch.Tensor) -> float:
     >>> ternary_scale(torch.tensor([0.25, -0.1, 0.5]), torch.tensor([1, 0, 1]))
     0.375
     """
-    keep = q != 0
-    n = int(keep.sum())
-    return float(w.detach().abs()[keep].sum() / n) if n else 0.0
+    n = int(torch.count_nonzero(q))
+    return float((w.detach() * q).sum() / n) if n else 0.0  # q = sign(w) where kept
 
 
 def ternary_quantize(

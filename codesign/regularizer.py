@@ -25,13 +25,21 @@ the threshold, which is what lifts sparsity from ~90 % to ~98 %.
 >>> c = torch.tensor([1.0, 2.0])   # zone |w| < 0.25: 1 * (0.05 + 0.2) + 2 * (0.01 + 0.08)
 >>> round(float(capture_penalty(w, delta=0.1, capture=2.5, coeff=c)), 6)
 0.43
+
+Training adds the gradient of ``strength * R`` straight into ``w.grad``
+(:func:`add_capture_grad_`, cheaper than autograd through the penalty):
+``strength * c_r * sign(w_i)`` inside the zone, 0 outside.
+
+>>> g = torch.zeros_like(w)
+>>> add_capture_grad_(g, w, delta=0.1, capture=2.5, coeff=c, strength=0.5).tolist()
+[[0.0, -0.5, 0.5], [1.0, 0.0, 1.0]]
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["capture_penalty"]
+__all__ = ["capture_penalty", "add_capture_grad_"]
 
 
 def capture_penalty(
@@ -51,3 +59,25 @@ def capture_penalty(
     if isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
         return (per * coeff).sum()
     return per.sum() * float(coeff)
+
+
+@torch.no_grad()
+def add_capture_grad_(
+    grad: torch.Tensor,
+    w: torch.Tensor,
+    delta: float,
+    capture: float,
+    coeff: float | torch.Tensor = 1.0,
+    strength: float = 1.0,
+) -> torch.Tensor:
+    """Add ``strength * d capture_penalty / d w`` to ``grad`` in place and return it.
+
+    The subgradient at ``w_i = 0`` is 0 (``sign(0) = 0``).
+    """
+    g = torch.sign(w)
+    g.mul_(w.abs() < capture * delta)
+    if isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
+        g.mul_(coeff.reshape(-1, *([1] * (w.ndim - 1))) * strength)
+    else:
+        g.mul_(float(coeff) * strength)
+    return grad.add_(g)

@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 import torch
 from conftest import tiny_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelerators import InputError, load_ternary_npz
 from codesign.feedback import CostProvider, Feedback
 from codesign.layers import quant_layers
+from codesign.regularizer import add_capture_grad_, capture_penalty
 from codesign.training import TrainConfig, load_run, train
 
 
@@ -184,3 +187,17 @@ def test_corrupt_checkpoint(tmp_path):
     torch.save({"format": "codesign-run/1", "config": {}, "state_dict": {}}, tmp_path / "model.pt")
     with pytest.raises(InputError, match="loadable"):
         load_run(tmp_path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(-1, 1, allow_nan=False, width=32), min_size=6, max_size=6),
+    st.floats(0.01, 0.5),
+    st.floats(0.5, 4.0),
+)
+def test_hand_gradient_matches_autograd_of_the_penalty(values, delta, capture):
+    w = torch.tensor(values).reshape(2, 3).requires_grad_()
+    coeff = torch.tensor([0.5, 3.0])
+    capture_penalty(w, delta, capture, coeff).backward()
+    grad = add_capture_grad_(torch.zeros(2, 3), w.detach(), delta, capture, coeff, strength=1.0)
+    assert torch.allclose(grad, w.grad)
