@@ -1,0 +1,227 @@
+"""Does hardware feedback pay? Uniform vs hardware-driven regularizer, same epochs, same hardware.
+
+Sweeps ``reg_strength`` for the seed paper's uniform regularizer and for
+:class:`codesign.HardwareCost` (latency objective, SimPy feedback each epoch),
+through ``codesign.sweep`` (trials land in ``runs/feedback_pays.db``), scores
+every network with SimPy on the same accelerator, and compares the fronts of
+accuracy (up) vs simulated latency (down).
+
+Matched-accuracy latency reduction: for each point ``u`` of the uniform front,
+the hardware-driven point with accuracy >= ``acc_u - 0.005`` and the lowest
+latency ``lat_h``; reduction ``1 - lat_h / lat_u``. Target: >= 20 %.
+
+    python benchmarks/feedback_pays.py            # ~10-20 min on 2 busy cores
+    python benchmarks/feedback_pays.py --quick    # 3 strengths, 1+1 epochs
+
+Writes benchmarks/results/feedback_pays.json and feedback_pays.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "results")
+
+HW = {
+    "preset": "default",
+    "n_pe": 16,
+    "lanes_per_pe": 4,
+    "weight_sram_kib_per_pe": 4.0,
+    "dram_bytes_per_cycle": 4.0,
+    "zero_skip": "weights+activations",
+}
+
+
+def front(points):
+    """Non-dominated (accuracy up, latency down) points, by accuracy."""
+    out = [
+        p
+        for p in points
+        if not any(
+            q["accuracy"] >= p["accuracy"]
+            and q["latency_us"] <= p["latency_us"]
+            and (q["accuracy"] > p["accuracy"] or q["latency_us"] < p["latency_us"])
+            for q in points
+        )
+    ]
+    return sorted(out, key=lambda p: p["accuracy"])
+
+
+def matched(uniform_front, hw_points, tol=0.005):
+    rows = []
+    for u in uniform_front:
+        ok = [h for h in hw_points if h["accuracy"] >= u["accuracy"] - tol]
+        if not ok:
+            rows.append({"uniform": u, "hardware": None, "reduction": None})
+            continue
+        h = min(ok, key=lambda p: p["latency_us"])
+        rows.append(
+            {"uniform": u, "hardware": h, "reduction": 1 - h["latency_us"] / u["latency_us"]}
+        )
+    return rows
+
+
+def plot(points, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for fb, label, color in (
+        ("none", "uniform regularizer", "tab:blue"),
+        ("simpy", "hardware-driven (SimPy)", "tab:red"),
+    ):
+        pts = [p for p in points if p["feedback"] == fb]
+        f = front(pts)
+        ax.scatter(
+            [p["latency_us"] for p in pts],
+            [100 * p["accuracy"] for p in pts],
+            color=color,
+            alpha=0.4,
+        )
+        ax.plot(
+            [p["latency_us"] for p in f],
+            [100 * p["accuracy"] for p in f],
+            "-o",
+            color=color,
+            label=label,
+        )
+    ax.set_xlabel("simulated latency (us)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("accuracy vs latency: uniform vs hardware-driven")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--dataset", default="mnist5k")
+    ap.add_argument("--hidden", default="512,512")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--retrain-epochs", type=int, default=1)
+    ap.add_argument("--strengths", default="1e-4,3e-4,1e-3,3e-3,1e-2")
+    ap.add_argument(
+        "--per-row", action="store_true", help="per-row coefficients for the hardware arm"
+    )
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--storage", default="sqlite:///runs/feedback_pays.db")
+    args = ap.parse_args()
+    if args.quick:
+        args.epochs, args.retrain_epochs, args.strengths = 1, 1, "3e-4,3e-3,3e-2"
+    import torch
+
+    from codesign.sweep import parse_spec, run_sweep
+
+    torch.set_num_threads(2)
+    strengths = [float(x) for x in args.strengths.split(",")]
+    raw = {
+        "study": {
+            "name": "feedback_pays"
+            + ("_quick" if args.quick else "")
+            + ("_rows" if args.per_row else ""),
+            "objectives": ["accuracy", "latency_us"],
+            "sampler": "grid",
+            "fidelity": "simpy",
+        },
+        "train": {
+            "dataset": args.dataset,
+            "model": "mlp",
+            "hidden_units": [int(h) for h in args.hidden.split(",")],
+            "epochs": args.epochs,
+            "retrain_epochs": args.retrain_epochs,
+            "batch_size": 100,
+            "lr": 0.003,
+            "feedback_objective": "latency",
+            "feedback_per_row": args.per_row,
+        },
+        "hw": HW,
+        "search": {"train.reg_strength": strengths, "train.feedback": ["none", "simpy"]},
+    }
+    spec = parse_spec(raw)
+    t0 = time.perf_counter()
+    run_sweep(spec, storage=args.storage, progress=True)
+    wall = time.perf_counter() - t0
+    import optuna
+
+    study = optuna.load_study(study_name=spec.name, storage=args.storage)
+    points = []
+    for t in study.trials:
+        if t.state.name != "COMPLETE":
+            continue
+        m = t.user_attrs["metrics"]
+        points.append(
+            {
+                "feedback": t.params["train.feedback"],
+                "reg_strength": t.params["train.reg_strength"],
+                "accuracy": m["accuracy"],
+                "latency_us": m["latency_us"],
+                "sparsity": m["sparsity"],
+                "energy_uj": m["energy_uj"],
+                "layer_sparsity": {
+                    lay["name"]: round(lay["sparsity"], 4)
+                    for lay in t.user_attrs["train_report"]["layers"]
+                },
+            }
+        )
+    uni = [p for p in points if p["feedback"] == "none"]
+    hw = [p for p in points if p["feedback"] == "simpy"]
+    rows = matched(front(uni), hw)
+    reds = [r["reduction"] for r in rows if r["reduction"] is not None]
+    print(f"{'arm':<9} {'reg':>8} {'acc %':>7} {'lat us':>8} {'sparsity %':>10}  layer sparsity")
+    for p in sorted(points, key=lambda p: (p["feedback"], p["reg_strength"])):
+        arm = "uniform" if p["feedback"] == "none" else "hardware"
+        ls = " ".join(f"{k}={100 * v:.1f}" for k, v in p["layer_sparsity"].items())
+        print(
+            f"{arm:<9} {p['reg_strength']:>8.0e} {100 * p['accuracy']:>7.2f} {p['latency_us']:>8.3f} "
+            f"{100 * p['sparsity']:>10.2f}  {ls}"
+        )
+    print("matched accuracy (hardware acc >= uniform acc - 0.5 pt):")
+    for r in rows:
+        u, h = r["uniform"], r["hardware"]
+        if h is None:
+            print(
+                f"  uniform {100 * u['accuracy']:.2f} % @ {u['latency_us']:.3f} us: no hardware point that accurate"
+            )
+        else:
+            print(
+                f"  uniform {100 * u['accuracy']:.2f} % @ {u['latency_us']:.3f} us -> hardware "
+                f"{100 * h['accuracy']:.2f} % @ {h['latency_us']:.3f} us: {100 * r['reduction']:+.1f} % latency reduction"
+            )
+    best = max(reds) if reds else None
+    print(
+        f"best latency reduction at matched accuracy: {100 * best:.1f} % (target >= 20 %)"
+        if reds
+        else "no match"
+    )
+    os.makedirs(OUT, exist_ok=True)
+    name = "feedback_pays" + ("_quick" if args.quick else "") + ("_rows" if args.per_row else "")
+    plot(points, os.path.join(OUT, f"{name}.png"))
+    result = {
+        "benchmark": name,
+        "dataset": args.dataset,
+        "model": f"mlp {args.hidden}",
+        "epochs": args.epochs,
+        "retrain_epochs": args.retrain_epochs,
+        "hw": HW,
+        "points": points,
+        "matched": rows,
+        "best_reduction": best,
+        "median_reduction": sorted(reds)[len(reds) // 2] if reds else None,
+        "target_met": bool(best is not None and best >= 0.2),
+        "wall_s": wall,
+        "load_avg": os.getloadavg(),
+    }
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
