@@ -69,28 +69,38 @@ def _estimate0(plan: LayerPlan, depth: int, lower0, upper1):
     return lower0 + _PATTERN_K[depth] * (upper1 - lower0)
 
 
+def _one_pattern(plan: LayerPlan, depth: int, avail: np.ndarray | None) -> tuple[int, int, int]:
+    """Every column pushed: ``(lower, estimate, upper)`` from per-PE / per-column totals."""
+    m = plan.cols
+    if m == 0:
+        return 0, 0, 0
+    lower0 = max(m, 1 + int(plan.pe_cost_all.max()))
+    upper1 = m + plan.col_cost_max_sum
+    est0 = _estimate0(plan, depth, lower0, upper1)
+    if avail is None:
+        lo, est, up = lower0, est0, upper1
+    else:
+        a_first, a_last = int(avail[0]), int(avail[-1])
+        tail = a_last + 1 + -(-int(plan.stats.col_max[-1]) // plan.lanes)
+        if not plan.skip_weights:
+            tail = a_last + 1 + int(plan.col_cost_max[-1])
+        lo = max(a_first + lower0, tail)
+        up = a_last + upper1
+        est = max(a_first + est0, tail)
+    est = min(max(int(round(est)), lo), up)
+    if avail is not None:  # a streamed tile ends no earlier than its stream
+        a_last = int(avail[-1])
+        return max(lo, a_last), max(est, a_last), max(up, a_last)
+    return lo, est, up
+
+
 def tile_bounds(
     plan: LayerPlan, fifo_depth: int, avail: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(lower, estimate, upper)`` cycles of each of ``plan``'s tile patterns, int64 (P,)."""
     cols, pushed, depth = plan.cols, plan.patterns, int(fifo_depth)
-    if pushed is None:  # one pattern, every column: scalars from per-PE / per-column totals
-        m = cols
-        lower0 = max(m, 1 + int(plan.pe_cost_all.max()))
-        upper1 = m + int(plan.col_cost_max.sum())
-        est0 = _estimate0(plan, depth, lower0, upper1)
-        if avail is None:
-            lo, est, up = lower0, est0, upper1
-        else:
-            tail = int(avail[-1]) + 1 + int(plan.col_cost_max[-1])
-            lo = max(int(avail[0]) + lower0, tail)
-            up = int(avail[-1]) + upper1
-            est = max(int(avail[0]) + est0, tail)
-        est = min(max(int(round(est)), lo), up)
-        out = [lo, est, up]
-        if avail is not None and cols:
-            out = [max(x, int(avail[-1])) for x in out]
-        return tuple(np.array([x], dtype=np.int64) for x in out)
+    if pushed is None:
+        return tuple(np.array([x], dtype=np.int64) for x in _one_pattern(plan, depth, avail))
     w = plan.pe_cost_pushed  # (P, n_pe)
     m = pushed.sum(axis=1)
     first = np.argmax(pushed, axis=1)
@@ -121,28 +131,29 @@ class AnalyticalLayer:
     def __init__(self, plan: LayerPlan, resident: bool, act_fits: bool, cfg: HardwareConfig):
         self.name, self.plan, self.resident = plan.tensor.name, plan, resident
         self.act_sram_fits = act_fits
-        reps = plan.pattern_repeats
-        readout = plan.readout_cycles * plan.tiles
+        tiles, depth = plan.tiles, cfg.fifo_depth
+        readout = plan.readout_cycles * tiles
         if resident:
             avail = None
         else:
             dram = DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle)
             avail = dram.arrivals(plan.col_bits)
-        lo, est, up = tile_bounds(plan, cfg.fifo_depth, avail)
-        self.cycles_lower = int(lo @ reps) + readout
-        self.cycles_upper = int(up @ reps) + readout
-        self.cycles = int(est @ reps) + readout
         self.counts, busy = layer_counts(plan, cfg, resident)
         self.pe_busy_cycles = busy.tolist()
         slots = cfg.n_pe * cfg.lanes_per_pe
-        if plan.patterns is None:
-            ideal = -(-self.counts["adds"] // plan.tiles // slots) * plan.tiles
+        if plan.patterns is None:  # python ints all the way
+            lo, est, up = _one_pattern(plan, depth, avail)
+            lo, est, up = lo * tiles, est * tiles, up * tiles
+            ideal = -(-self.counts["adds"] // tiles // slots) * tiles
+            est_chip = _one_pattern(plan, depth, None)[1] * tiles if avail is not None else est
         else:
+            reps = plan.pattern_repeats
+            lo, est, up = (int(x @ reps) for x in tile_bounds(plan, depth, avail))
             ideal = int(-(-plan.pushed(plan.work_col) // slots) @ reps)
-        dram_stall = 0
-        if not resident:
-            _, est0, _ = tile_bounds(plan, cfg.fifo_depth, None)
-            dram_stall = max(0, self.cycles - readout - int(est0 @ reps))
+            est_chip = int(tile_bounds(plan, depth, None)[1] @ reps) if avail is not None else est
+        self.cycles_lower, self.cycles_upper = lo + readout, up + readout
+        self.cycles = est + readout
+        dram_stall = max(0, est - est_chip)
         self.stall_cycles = {
             "imbalance": max(0, self.cycles - readout - dram_stall - ideal),
             "dram": dram_stall,

@@ -259,6 +259,7 @@ class LayerStats:
     nnz_col: np.ndarray
     pe_entries: np.ndarray  # (n_pe,) stored entries per PE
     owned: np.ndarray  # (n_pe,) rows per PE (r % n_pe == p)
+    col_max_hist: np.ndarray  # (v_max + 1,) how many columns have col_max == v
     total_entries: int
     total_padding: int
     nnz: int
@@ -283,6 +284,7 @@ def layer_stats(g: nx.DiGraph, name: str, n_pe: int, index_bits: int) -> LayerSt
             pe_hist=hist,
             nnz_col=np.count_nonzero(g.nodes[name]["tensor"].matrix, axis=0).astype(np.int64),
             pe_entries=entries.sum(axis=1),
+            col_max_hist=np.bincount(entries.max(axis=0)),
             owned=np.bincount(np.arange(g.nodes[name]["tensor"].rows) % n_pe, minlength=n_pe),
             total_entries=int(entries.sum()),
             total_padding=int(pad.sum()),

@@ -119,6 +119,14 @@ class LayerPlan:
             return _ceil_div(self.stats.col_max, self.lanes)
         return np.full(self.cols, _ceil_div(int(self.owned.max()), self.lanes), np.int64)
 
+    @cached_property
+    def col_cost_max_sum(self) -> int:
+        """``sum(col_cost_max)``, from the histogram of per-column maxima."""
+        if self.skip_weights:
+            hist = self.stats.col_max_hist
+            return int(hist @ _ceil_div(np.arange(hist.shape[0], dtype=np.int64), self.lanes))
+        return self.cols * _ceil_div(int(self.owned[0]), self.lanes)
+
     # -- per PE ------------------------------------------------------------------
     @cached_property
     def pe_bits(self) -> np.ndarray:
