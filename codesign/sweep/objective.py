@@ -46,6 +46,18 @@ def _workload(key: str):
     return workload_from_shapes(shapes, knobs["sparsity"], seed=knobs.get("seed", 0))
 
 
+#: the dense baselines run on the same template with dense weight storage, no zero-skip
+BASELINE_FORMATS = {"binary": "dense-binary", "ternary": "dense-ternary"}
+
+
+def baseline_hw(hw, method: str):
+    """The accelerator a trial of ``method`` is scored on: dense baselines get
+    ``weight_format = dense-binary / dense-ternary`` and ``zero_skip = none``."""
+    if method in BASELINE_FORMATS:
+        return hw.replace(weight_format=BASELINE_FORMATS[method], zero_skip="none")
+    return hw
+
+
 def weight_kib(hw_report: dict) -> float:
     """Stored weight size in KiB: CSC entries (incl. padding) x (index_bits + 1), or dense bits."""
     hw = hw_report["hw"]
@@ -123,6 +135,7 @@ def evaluate_trial(task: TrialTask) -> dict:
         layers, train_report, train_config, hit = train_or_load(knobs, hw, task.cache_dir)
         workload = workload_from_tensors(layers)
         method = train_config.get("method", "sparse-ternary")
+        hw = baseline_hw(hw, method)
     else:
         workload = build_workload(spec.workload_knobs(task.params))
         method = "sparse-ternary"

@@ -67,3 +67,19 @@ def test_hardware_only_differences_reuse_one_trained_network(tmp_path):
         assert not t.user_attrs["cache_hit"]
         periods = t.user_attrs["train_report"]["feedback"]
         assert periods and {"cycles", "latency_us", "energy_uj", "coefficients"} <= set(periods[0])
+
+
+def test_dense_baselines_are_scored_with_dense_storage_and_no_zero_skip(tmp_path):
+    body = SWEEP.format(name="base", feedback="none").replace(
+        '"hw.n_pe" = [4, 8]', '"hw.n_pe" = [4]\n"train.method" = ["ternary"]'
+    )
+    spec = load_spec(write_sweep(tmp_path, body, "base"))
+    url = f"sqlite:///{tmp_path}/base.db"
+    run_sweep(spec, storage=url, cache_dir=str(tmp_path / "cache"), progress=False)
+    (t,) = optuna.load_study(study_name="base", storage=url).get_trials()
+    assert t.user_attrs["method"] == "ternary"
+    assert t.user_attrs["hw_config"]["weight_format"] == "dense-ternary"
+    assert t.user_attrs["hw_config"]["zero_skip"] == "none"
+    assert t.user_attrs["hw_report"]["hw"]["weight_format"] == "dense-ternary"
+    # 2 bits per weight: (32*64 + 10*32) * 2 / 8 / 1024 KiB
+    assert t.user_attrs["metrics"]["size_kib"] == pytest.approx((32 * 64 + 10 * 32) * 2 / 8192)
