@@ -133,15 +133,18 @@ def filter_controls(schema: dict) -> list:
         label = AXES.get(col, (col,))[0] + (" (log scale)" if spec["log"] else "")
         out.append(html.Div(label, style={"fontSize": "12px", "marginTop": "6px"}))
         out.append(
-            dcc.RangeSlider(
-                id={"type": "frange", "col": col},
-                min=lo,
-                max=hi,
-                step=step,
-                value=[lo, hi],
-                marks=marks,
-                allowCross=False,
-                tooltip={"placement": "bottom", "always_visible": False},
+            html.Div(
+                dcc.RangeSlider(
+                    id={"type": "frange", "col": col},
+                    min=lo,
+                    max=hi,
+                    step=step,
+                    value=[lo, hi],
+                    marks=marks,
+                    allowCross=False,
+                    tooltip={"placement": "bottom", "always_visible": False},
+                ),
+                style={"padding": "0 14px"},  # room for the end marks
             )
         )
     for col, values in schema.get("cats", {}).items():

@@ -156,6 +156,7 @@ def plot_pe_heatmap(info: PeHeatmapInfo) -> go.Figure:
     fig.update_layout(
         title={"text": "PE busy cycles per layer (load imbalance)"},
         xaxis={"title": {"text": "PE"}},
+        yaxis={"autorange": "reversed"},  # first layer on top, as in the table
         template="plotly_white",
         margin={"t": 40, "b": 40},
     )

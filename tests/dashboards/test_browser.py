@@ -10,6 +10,7 @@ from selenium.webdriver.common.keys import Keys
 
 from dashboards import create_app
 from dashboards.demo import demo_trial
+from dashboards.pareto import non_dominated
 
 pytestmark = pytest.mark.browser
 POINTS = "#front .scatterlayer .trace .points path"
@@ -27,6 +28,25 @@ document.querySelectorAll('#front .scatterlayer .trace').forEach(tr => {
 });
 return out;
 """
+
+
+def trace_names(dash_duo):
+    return dash_duo.driver.execute_script(
+        "return document.querySelector('#front .js-plotly-plot').data.map(t => t.name)"
+    )
+
+
+def front_line_x(dash_duo):
+    """x of the drawn step line (area in mm²)."""
+    return dash_duo.driver.execute_script(
+        "const t = document.querySelector('#front .js-plotly-plot')._fullData"
+        ".find(t => t.name === 'Pareto front'); return t ? Array.from(t.x) : [];"
+    )
+
+
+def expected_front_x(frame):
+    mask = non_dominated(frame[["accuracy", "area_mm2"]].to_numpy(), [True, False])
+    return sorted(frame["area_mm2"][mask].tolist())
 
 
 def drawn(dash_duo):
@@ -78,6 +98,8 @@ def test_front_renders_and_a_click_opens_the_design(dash_duo, study_url, artifac
     dash_duo.wait_for_contains_text("#detail-hw", f"{hw['n_pe']}", timeout=5)
     assert "zero_skip" in dash_duo.find_element("#detail-hw").text
     dash_duo.wait_for_element("#detail-pe-graph .heatmaplayer, #detail-pe-graph .hm", timeout=10)
+    dash_duo.driver.set_window_size(1400, 3200)  # the whole drill-down in one screenshot
+    dash_duo.driver.execute_script("document.getElementById('detail').scrollIntoView()")
     dash_duo.find_element("#detail").screenshot(os.path.join(artifacts_dir, "drilldown.png"))
     assert dash_duo.get_logs() == []
 
@@ -85,23 +107,29 @@ def test_front_renders_and_a_click_opens_the_design(dash_duo, study_url, artifac
 def test_budget_and_filters_change_the_front(dash_duo, study_url):
     app = create_app(study_url, refresh_s=60)
     dash_duo.start_server(app)
-    snap = app._codesign_source.current()
-    n = len(snap.frame)
+    frame = app._codesign_source.current().frame
     wait_points(dash_duo)
-    names = lambda: dash_duo.driver.execute_script(  # noqa: E731
-        "return document.querySelector('#front .js-plotly-plot').data.map(t => t.name)"
-    )
-    assert "over budget" not in names()
-    budget = float(snap.frame["area_mm2"].median())
-    box = dash_duo.find_element("#max-area")
-    box.send_keys(f"{budget:.6f}", Keys.ENTER)
-    dash_duo._wait_for(lambda d: "over budget" in names(), timeout=10, msg="greyed points")
+    assert "over budget" not in trace_names(dash_duo)
+    assert sorted(front_line_x(dash_duo)) == expected_front_x(frame)
+    # a budget greys out what misses it
+    budget = float(f"{frame['area_mm2'].median():.6f}")
+    dash_duo.find_element("#max-area").send_keys(str(budget), Keys.ENTER)
+    dash_duo._wait_for(lambda d: "over budget" in trace_names(dash_duo), timeout=10, msg="grey")
     grey = [p for p in drawn(dash_duo) if p[1] == "over budget"]
-    assert len(grey) == int((snap.frame["area_mm2"] > float(f"{budget:.6f}")).sum()) > 0
-    # a category filter: keep binary baselines only -> fewer points drawn
-    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
-    before = len([p for p in drawn(dash_duo) if p[2] is not None])
-    assert before >= n
+    assert len(grey) == int((frame["area_mm2"] > budget).sum()) > 0
+    within = frame[frame["area_mm2"] <= budget]
+    dash_duo._wait_for(lambda d: sorted(front_line_x(dash_duo)) == expected_front_x(within),
+                       timeout=10, msg="front recomputed within budget")  # fmt: skip
+    # the accuracy slider's upper handle, moved by keyboard, removes the best designs
+    handle = dash_duo.find_elements("#filters [role=slider]")[1]
+    handle.send_keys(*[Keys.PAGE_DOWN] * 2)
+    dash_duo._wait_for(lambda d: len(drawn(dash_duo)) < len(frame), timeout=10, msg="filtered")
+    high = float(handle.get_attribute("aria-valuenow"))
+    kept = frame[100 * frame["accuracy"] <= high + 1e-9]
+    dash_duo._wait_for(lambda d: len(drawn(dash_duo)) == len(kept), timeout=10, msg="kept")
+    kept_within = kept[kept["area_mm2"] <= budget]
+    assert sorted(front_line_x(dash_duo)) == expected_front_x(kept_within)
+    assert expected_front_x(kept_within) != expected_front_x(within)
     dash_duo.find_element("#tabs .tab:nth-child(2)").click()  # accuracy vs latency
     dash_duo.wait_for_contains_text("#front .xtitle", "Latency (µs)", timeout=10)
 

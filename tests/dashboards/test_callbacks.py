@@ -3,7 +3,7 @@
 import numpy as np
 import optuna
 import pandas as pd
-from dash import html, no_update
+from dash import no_update
 
 from dashboards.callbacks import (
     compare_selection,
@@ -37,6 +37,18 @@ def small():
     )
 
 
+def walk(component):
+    """Every component in a Dash tree."""
+    if isinstance(component, list | tuple):
+        for c in component:
+            yield from walk(c)
+    elif hasattr(component, "to_plotly_json"):
+        yield component
+        children = getattr(component, "children", None)
+        if children is not None:  # (a component with no children is falsy)
+            yield from walk(children)
+
+
 def test_filter_schema_by_hand():
     schema = filter_schema(small(), ["hw.n_pe", "train.reg_strength", "hw.zero_skip"])
     r = schema["ranges"]
@@ -45,7 +57,7 @@ def test_filter_schema_by_hand():
     assert r["train.reg_strength"]["log"] and np.isclose(r["train.reg_strength"]["min"], -6)
     assert schema["cats"] == {"hw.n_pe": [4, 8, 16, 32], "hw.zero_skip": ["none", "weights"]}
     controls = filter_controls(schema)
-    ids = [c.id for c in controls if not isinstance(c, html.Div)]
+    ids = [getattr(c, "id", None) for c in walk(controls)]
     assert {"type": "frange", "col": "accuracy"} in ids and {
         "type": "fcats",
         "col": "hw.n_pe",
