@@ -47,7 +47,8 @@ class DRAM:
 
     def __init__(self, env: simpy.Environment, latency_cycles: int, bytes_per_cycle: float):
         self.env, self.latency, self.bytes_per_cycle = env, latency_cycles, bytes_per_cycle
-        self.port = simpy.Resource(env, capacity=1)
+        # one transaction at a time; no port when used outside a simulation (analytical)
+        self.port = simpy.Resource(env, capacity=1) if env is not None else None
 
     def arrivals(self, col_bits: np.ndarray) -> np.ndarray:
         """``avail[j]``: first cycle (from the stream's start) column ``j`` is on chip."""
