@@ -1,0 +1,89 @@
+"""``codesign dash`` as a user runs it: real processes, real ports, real SQLite."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from codesign.cli._dash import port_is_free
+
+
+def run(*args, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-m", "codesign.cli.main", "dash", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_check_prints_a_table_and_json(study_url):
+    out = run("--storage", study_url, "--check")
+    assert out.returncode == 0, out.stderr
+    assert "demo" in out.stdout and "40 (39 shown, 1 failed" in out.stdout
+    assert " mm^2" in out.stdout and " us" in out.stdout and " uJ" in out.stdout
+    out = run("--storage", study_url, "--check", "--json")
+    summary = json.loads(out.stdout)
+    assert summary["study"] == "demo" and summary["n_trials"] == 40 and summary["n_shown"] == 39
+
+
+def test_user_mistakes_are_one_line_and_exit_2(tmp_path):
+    out = run("--storage", f"sqlite:///{tmp_path / 'none.db'}", "--check")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "file not found" in out.stderr
+    out = run("--port", "70000")
+    assert out.returncode == 2 and "--port = 70000" in out.stderr
+    out = run("--refresh-s", "0")
+    assert out.returncode == 2 and "--refresh-s" in out.stderr
+
+
+def test_busy_port_is_refused(study_url):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert not port_is_free("127.0.0.1", port)
+        out = run("--storage", study_url, "--port", str(port))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert f"port {port} on 127.0.0.1 is busy" in out.stderr
+
+
+@pytest.mark.slow
+def test_serves_the_app_without_debug(study_url):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codesign.cli.main", "dash", "--storage", study_url,
+         "--port", str(port), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        layout = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_dash-layout", timeout=2
+                ) as r:
+                    layout = r.read().decode()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        assert layout is not None and '"front"' in layout
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+            page = r.read().decode()
+        config = page.split('id="_dash-config" type="application/json">')[1].split("</script>")[0]
+        assert json.loads(config)["ui"] is False  # no dev tools: debug is off
+        assert not port_is_free("127.0.0.1", port)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert json.loads(out.splitlines()[0])["study"] == "demo"
