@@ -37,13 +37,7 @@ from ..config import HardwareConfig
 from ..tensors import LayerTensor
 from ..workload import LayerStats, act_mask, layer_stats
 
-__all__ = ["LayerPlan", "plan_layer", "rows_per_pe", "layer_counts"]
-
-
-def rows_per_pe(rows: int, n_pe: int) -> np.ndarray:
-    """Rows owned by each PE (``r % n_pe == p``), int64 (n_pe,)."""
-    p = np.arange(n_pe)
-    return np.where(p < rows, (rows - 1 - p) // n_pe + 1, 0).astype(np.int64)
+__all__ = ["LayerPlan", "plan_layer", "layer_counts"]
 
 
 def _ceil_div(a, b: int):
