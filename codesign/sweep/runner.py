@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from accelerators import InputError
@@ -207,7 +208,8 @@ def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, r
     n_failed = len(finished) - len(complete)
     grid_left = []
     if spec.sampler == "grid":
-        seen = {_key(t.params) for t in trials if t in finished or t.state in busy}
+        done_ids = {t.number for t in finished}
+        seen = {_key(t.params) for t in trials if t.number in done_ids or t.state in busy}
         grid_left = [p for p in spec.grid() if _key(p) not in seen]
     dists = spec.distributions()
     front = pareto_front(complete, list(spec.objectives))
@@ -260,6 +262,9 @@ def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, r
                 try:
                     out = fut.result()
                 except Exception as exc:  # the trial failed: record it, go on
+                    if isinstance(exc, BrokenProcessPool):  # a worker died (e.g. OOM)
+                        executor.shutdown(wait=False, cancel_futures=True)
+                        executor, width = _executor(jobs, client)
                     st.set_attrs(study, trial._trial_id, {"error": _error_text(exc)})
                     study.tell(trial, state=TrialState.FAIL)
                     n_failed += 1
