@@ -41,6 +41,8 @@ class HardwareConfig:
     - ``act_sram_kib``: activation SRAM in KiB, used as two ping-pong halves.
     - ``fifo_depth``: activation FIFO entries per PE.
     - ``dram_bytes_per_cycle``, ``dram_latency_cycles``: off-chip weight stream.
+    - ``dram_mib``: DRAM capacity in MiB; a network whose stored weights exceed it
+      cannot run at all (:func:`accelerators.simulate` refuses it).
     - ``zero_skip``: ``none`` (walk every owned (row, column) pair), ``weights``
       (walk only the stored CSC entries), ``weights+activations`` (also skip zero
       input activations in the broadcast).
@@ -61,6 +63,7 @@ class HardwareConfig:
     fifo_depth: int = 8
     dram_bytes_per_cycle: float = 16.0
     dram_latency_cycles: int = 100
+    dram_mib: float = 4096.0
     zero_skip: str = "weights"
     weight_format: str = "csc"
 
@@ -106,6 +109,7 @@ class HardwareConfig:
             c.dram_latency_cycles,
             "an integer >= 0 (cycles)",
         )
+        _check(c.dram_mib > 0, "dram_mib", c.dram_mib, "a number > 0 (MiB)")
         _check(c.zero_skip in ZERO_SKIP, "zero_skip", c.zero_skip, " | ".join(ZERO_SKIP))
         _check(
             c.weight_format in WEIGHT_FORMATS,

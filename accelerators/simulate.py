@@ -28,7 +28,7 @@ from .config import HardwareConfig, load_hw
 from .report import STALL_CAUSES, LayerReport, Report
 from .sim.accelerator import run_simpy
 from .tensors import LayerTensor
-from .workload import workload_from_tensors
+from .workload import layer_stats, workload_from_tensors
 
 __all__ = ["simulate", "FIDELITIES"]
 
@@ -66,6 +66,7 @@ def simulate(
         tech = costs.load_tech(tech)
     t0 = time.perf_counter()
     events = 0
+    _check_fits_dram(g, cfg)
     if fidelity == "simpy":
         sink, _, events = run_simpy(g, cfg, seed)
         records = list(sink.layers.values())
@@ -73,6 +74,22 @@ def simulate(
         records = analytical_layers(g, cfg, seed)
     wall = time.perf_counter() - t0
     return _report(records, cfg, tech, fidelity, wall, events)
+
+
+def _check_fits_dram(g: nx.DiGraph, cfg: HardwareConfig) -> None:
+    """Refuse a network whose stored weights do not fit even in DRAM."""
+    bits = 0
+    for name in g.graph["order"]:
+        lt = g.nodes[name]["tensor"]
+        if cfg.weight_format == "csc":
+            bits += layer_stats(g, name, cfg.n_pe, cfg.index_bits).total_entries
+        else:
+            bits += lt.rows * lt.cols
+    mib = bits * cfg.bits_per_entry / 8 / 2**20
+    if mib > cfg.dram_mib:
+        raise InputError(
+            "dram_mib", cfg.dram_mib, f">= {mib:.4g} MiB: the network's stored weights do not fit"
+        )
 
 
 def _report(records, cfg: HardwareConfig, tech, fidelity: str, wall: float, events: int) -> Report:

@@ -54,3 +54,15 @@ def test_npz_errors(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not a ternary.npz"):
         load_ternary_npz(tmp_path / "bad.npz")
+
+
+def test_network_larger_than_dram_is_refused():
+    from accelerators import HardwareConfig, simulate, workload_from_shapes
+
+    g = workload_from_shapes([{"kind": "linear", "in": 1024, "out": 1024}], sparsity=0.0)
+    # dense ternary: 1024 * 1024 * 2 bits = 0.25 MiB
+    cfg = HardwareConfig(weight_format="dense-ternary", zero_skip="none", dram_mib=0.2)
+    with pytest.raises(InputError) as err:
+        simulate(g, cfg, fidelity="analytical")
+    assert err.value.field == "dram_mib" and "0.25 MiB" in str(err.value)
+    assert simulate(g, cfg.replace(dram_mib=0.25), fidelity="analytical").cycles > 0
