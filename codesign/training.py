@@ -433,6 +433,11 @@ def _report(config, provider, trainer, stages, layers, wall_s) -> dict:
 # --- loading --------------------------------------------------------------------------
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
 def load_run(run_dir: str | os.PathLike) -> TrainResult:
     """Load a run directory written by :meth:`TrainResult.save` (corrupt -> ``InputError``)."""
     run_dir = os.fspath(run_dir)
@@ -443,7 +448,7 @@ def load_run(run_dir: str | os.PathLike) -> TrainResult:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
         raise InputError.plain(
-            f"checkpoint {path!r} is corrupt or not a codesign run: {exc}"
+            f"checkpoint {path!r} is corrupt or not a codesign run: {_first_line(exc)}"
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != "codesign-run/1":
         raise InputError.plain(f"checkpoint {path!r} is not a codesign run (format codesign-run/1)")
@@ -462,7 +467,7 @@ def load_run(run_dir: str | os.PathLike) -> TrainResult:
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise InputError.plain(
-            f"checkpoint {path!r} does not hold a loadable model: {exc}"
+            f"checkpoint {path!r} does not hold a loadable model: {_first_line(exc)}"
         ) from None
     model.eval()
     report: dict = {}

@@ -93,6 +93,12 @@ def add_parser(subparsers, help_: str) -> None:
     a("--out", metavar="RUN_DIR", default=None, help="run directory to write")
     a("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
     a("--json", action="store_true", help="print the report as one JSON object")
+    a(
+        "--show",
+        metavar="RUN_DIR",
+        default=None,
+        help="load an existing run (checkpoint checked) and print its report; trains nothing",
+    )
     p.set_defaults(func=run)
 
 
@@ -158,6 +164,14 @@ def format_report(report: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.threads < 0:
         raise InputError("--threads", args.threads, "an integer >= 0")
+    if args.show:
+        from codesign.training import load_run
+
+        report = load_run(args.show).report
+        if not report:
+            raise InputError.plain(f"run {args.show!r} has a checkpoint but no report.json")
+        print(json.dumps(report) if args.json else format_report(report))
+        return 0
     config = _config(args)  # validate before any work
     from codesign.training import check_run_dir, train
 

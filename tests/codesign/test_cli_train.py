@@ -23,6 +23,10 @@ def test_train_json_and_run_dir(tmp_path, capsys):
     assert sorted(os.listdir(out)) == ["model.pt", "report.json", "ternary.npz"]
     assert json.loads((out / "report.json").read_text())["accuracy"] == report["accuracy"]
     assert "train 1/1" in cap.err  # progress bar on stderr
+    assert main(["train", "--show", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == report
+    assert main(["train", "--show", str(out)]) == 0
+    assert "sparse ternary" in capsys.readouterr().out
 
 
 def test_train_table(capsys):
@@ -72,3 +76,11 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
     assert not (out / "model.pt").exists()
     assert main([*TINY, "--out", str(out), "--overwrite", "--json"]) == 0
     assert "keep" not in (out / "report.json").read_text()
+
+
+def test_corrupt_checkpoint(tmp_path, capsys):
+    (tmp_path / "model.pt").write_bytes(b"\x00garbage")
+    err = _error(["train", "--show", str(tmp_path)], capsys)
+    assert "corrupt" in err and "model.pt" in err
+    err = _error(["train", "--show", str(tmp_path / "missing")], capsys)
+    assert "no checkpoint" in err

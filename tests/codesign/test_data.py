@@ -170,3 +170,13 @@ def test_bundled_sets_have_fixed_splits():
 def test_unknown_dataset():
     with pytest.raises(InputError, match="dataset = 'imagenet'"):
         load_dataset("imagenet")
+
+
+@pytest.mark.skipif(
+    not os.path.isdir("/usr/share/datasets/fashion-mnist"),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+def test_debian_fashion_mnist_is_the_default_directory():
+    d = load_dataset("fashion-mnist")
+    assert d.x_train.shape == (60000, 1, 28, 28) and d.x_test.shape == (10000, 1, 28, 28)
+    assert d.y_train.bincount().tolist() == [6000] * 10
