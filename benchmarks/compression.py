@@ -128,6 +128,18 @@ def _plot(curve: list[dict], path: str, title: str) -> None:
     plt.close(fig)
 
 
+def _title(cfg: dict) -> str:
+    n = (
+        f"first {cfg['train_limit']:,} training examples"
+        if cfg["train_limit"]
+        else "full training set"
+    )
+    return (
+        f"sparse ternary {cfg['model']} on {cfg['dataset']}\n({n}, {cfg['epochs']}+"
+        f"{cfg['retrain_epochs']} epochs, capture {cfg['capture']:g}, t {cfg['threshold']:g})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", default="fashion-mnist")
@@ -152,9 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         "--curve-train-limit", type=int, default=0, help="training examples for the curve (0 = all)"
     )
     p.add_argument("--curve-first", action="store_true", help="run the curve before the table")
+    p.add_argument(
+        "--replot", action="store_true", help="redraw the curve PNG from its JSON and exit"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
+    if args.replot:
+        path = os.path.join(RESULTS, f"compression_curve_{args.dataset}.json")
+        with open(path) as f:
+            points = json.load(f)["points"]
+        _plot(points, path[:-5] + ".png", _title(points[0]["config"]))
+        print(f"wrote {path[:-5]}.png")
+        return 0
     torch.set_num_threads(args.threads)
     os.makedirs(RESULTS, exist_ok=True)
     common = dict(
@@ -249,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             _write(path, {"command": command, "env": env, "points": points})
-            _plot(points, path[:-5] + ".png", f"{args.model} on {args.dataset}: sparse ternary")
+            _plot(points, path[:-5] + ".png", _title(r["config"]))
         print(f"wrote {path}", flush=True)
 
     for step in (curve, table) if args.curve_first else (table, curve):
