@@ -201,3 +201,18 @@ def test_hand_gradient_matches_autograd_of_the_penalty(values, delta, capture):
     capture_penalty(w, delta, capture, coeff).backward()
     grad = add_capture_grad_(torch.zeros(2, 3), w.detach(), delta, capture, coeff, strength=1.0)
     assert torch.allclose(grad, w.grad)
+
+
+def test_cnv_trains_on_cifar_files(tmp_path):
+    import pickle
+
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        d = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 3]}
+        (tmp_path / name).write_bytes(pickle.dumps(d, protocol=2))
+    cfg = tiny_config(dataset="cifar10", data_dir=str(tmp_path), model="cnv", batch_size=10)
+    res = train(cfg)
+    assert [lt.name for lt in res.layers][:2] == ["conv1", "conv2"]
+    assert res.layers[0].out_pixels == 900 and res.layers[0].weight.shape == (64, 3, 3, 3)
+    for _, layer in quant_layers(res.model):
+        assert (layer.weight[layer.mask == 0] == 0).all()
