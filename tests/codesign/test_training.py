@@ -210,7 +210,7 @@ def test_cnv_trains_on_cifar_files(tmp_path):
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         d = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 3]}
         (tmp_path / name).write_bytes(pickle.dumps(d, protocol=2))
-    cfg = tiny_config(dataset="cifar10", data_dir=str(tmp_path), model="cnv", batch_size=10)
+    cfg = tiny_config(dataset="cifar10", data_dir=str(tmp_path), model="cnv", batch_size=10, epochs=1)
     res = train(cfg)
     assert [lt.name for lt in res.layers][:2] == ["conv1", "conv2"]
     assert res.layers[0].out_pixels == 900 and res.layers[0].weight.shape == (64, 3, 3, 3)
