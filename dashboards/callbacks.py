@@ -165,12 +165,15 @@ def _pairs(ids, values) -> dict:
 
 
 # -- polling --------------------------------------------------------------------------------
-def poll(source: StudySource, version, schema) -> tuple:
+def poll(source: StudySource, version, schema, message=None) -> tuple:
     """Re-read the study. Returns (version, status, message, filters, schema, colour
-    options, compare options); ``no_update`` where nothing changed."""
+    options, compare options); ``no_update`` where nothing changed (including the
+    same load error as last time, ``message``)."""
     try:
         snap = source.snapshot()
     except StudyLoadError as exc:
+        if version is None and message == str(exc):
+            return (no_update,) * 7
         return (None, "", str(exc), [], None, [], [])
     new_version = snap.version
     if version == new_version:
@@ -402,9 +405,10 @@ def register(app, source: StudySource, webgl_above: int = WEBGL_ABOVE) -> None:
         Input("refresh", "n_intervals"),
         State("version", "data"),
         State("schema", "data"),
+        State("message", "children"),
     )
-    def _poll(_n, version, schema):
-        return poll(source, version, schema)
+    def _poll(_n, version, schema, message):
+        return poll(source, version, schema, message)
 
     @app.callback(
         Output("front", "figure"),
@@ -417,6 +421,7 @@ def register(app, source: StudySource, webgl_above: int = WEBGL_ABOVE) -> None:
         Input("selected", "data"),
         State("schema", "data"),
         *filters_ids,
+        prevent_initial_call=True,  # the first poll's version draws it (once, not per filter)
     )
     def _front(
         version, tab, color_by, rvals, cvals, max_area, max_lat, selected, schema, rids, cids

@@ -219,11 +219,10 @@ class StudySource:
             self._open()
             from optuna.trial import TrialState
 
-            states = self._states()
-            counts = sorted(f"{s.name}:{n}" for s, n in _count(states).items())
-            version = f"{self._study_name}|{len(states)}|{','.join(counts)}"
+            version = self._version()
             if self._snapshot is not None and self._snapshot.version == version:
                 return self._snapshot
+            states = self._states()
             complete = {tid for tid, (_, s) in states.items() if s == TrialState.COMPLETE}
             new = sorted(complete - self._rows.keys())
             if new:
@@ -253,6 +252,21 @@ class StudySource:
             return self.snapshot()
         except StudyLoadError:
             return None
+
+    def _version(self) -> str:
+        """Trials per state (and the newest trial id per state): one aggregate query."""
+        from optuna.storages._rdb import models
+        from sqlalchemy import func, select
+
+        t = models.TrialModel.__table__
+        query = (
+            select(t.c.state, func.count(), func.max(t.c.trial_id))
+            .where(t.c.study_id == self._study_id)
+            .group_by(t.c.state)
+        )
+        with self._storage.engine.connect() as conn:
+            parts = sorted(f"{state.name}:{n}:{last}" for state, n, last in conn.execute(query))
+        return f"{self._study_name}|{','.join(parts)}"
 
     def _states(self) -> dict:
         from optuna.storages._rdb import models

@@ -115,8 +115,10 @@ def test_poll_keeps_filters_when_only_trials_change(tmp_path):
 
 
 def test_poll_messages(tmp_path, empty_study_url):
-    out = poll(StudySource(f"sqlite:///{tmp_path / 'missing.db'}"), None, None)
+    missing = StudySource(f"sqlite:///{tmp_path / 'missing.db'}")
+    out = poll(missing, None, None)
     assert out[0] is None and "file not found" in out[2]
+    assert poll(missing, None, None, out[2]) == (no_update,) * 7  # same error: no redraw
     out = poll(StudySource(empty_study_url), None, None)
     assert "No finished trials" in out[2] and "'empty'" in out[2]
     fig = front_figure(StudySource(empty_study_url).current(), "area_mm2")
