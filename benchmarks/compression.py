@@ -64,38 +64,64 @@ def _table(rows: list[dict]) -> str:
     )
     lines = [head, "-" * len(head)]
     for r in rows:
+        label = r["method"]
+        if label == "sparse-ternary":
+            label = f"sparse {r['config']['reg_strength']:g}"
         lines.append(
-            f"{r['method']:<15} {100 * r['accuracy']:>10.2f} {100 * r['sparsity']:>10.2f} "
+            f"{label:<15} {100 * r['accuracy']:>10.2f} {100 * r['sparsity']:>10.2f} "
             f"{r['size_kib']:>10.1f} {r['compression_vs_binary']:>11.2f} "
             f"{r['compression_vs_ternary']:>12.2f} {r['wall_s']:>8.0f}"
         )
     return "\n".join(lines)
 
 
-def _targets(rows: list[dict]) -> dict | None:
-    by = {r["method"]: r for r in rows}
-    if "sparse-ternary" not in by or "ternary" not in by:
+def _targets(rows: list[dict]) -> list[dict] | None:
+    """The seed's targets, checked for every sparse-ternary row against the dense ternary row."""
+    dense = [r for r in rows if r["method"] == "ternary"]
+    sparse = [r for r in rows if r["method"] == "sparse-ternary"]
+    if not dense or not sparse:
         return None
-    s, t = by["sparse-ternary"], by["ternary"]
-    drop = 100 * (t["accuracy"] - s["accuracy"])
-    return {
-        "sparsity": {"measured": s["sparsity"], "target": ">= 0.97", "met": s["sparsity"] >= 0.97},
-        "accuracy_drop_pts": {
-            "measured": drop,
-            "target": "<= 1.5 points under dense ternary",
-            "met": drop <= TARGETS["accuracy_drop_pts"],
-        },
-        "vs_binary": {
-            "measured": s["compression_vs_binary"],
-            "target": ">= 5x",
-            "met": s["compression_vs_binary"] >= TARGETS["vs_binary"],
-        },
-        "vs_ternary": {
-            "measured": s["compression_vs_ternary"],
-            "target": ">= 11x",
-            "met": s["compression_vs_ternary"] >= TARGETS["vs_ternary"],
-        },
-    }
+    t = dense[0]
+    out = []
+    for s in sparse:
+        drop = 100 * (t["accuracy"] - s["accuracy"])
+        out.append(
+            {
+                "reg_strength": s["config"]["reg_strength"],
+                "sparsity": {
+                    "measured": s["sparsity"],
+                    "target": ">= 0.97",
+                    "met": s["sparsity"] >= 0.97,
+                },
+                "accuracy_drop_pts": {
+                    "measured": drop,
+                    "target": "<= 1.5 points under dense ternary",
+                    "met": drop <= TARGETS["accuracy_drop_pts"],
+                },
+                "vs_binary": {
+                    "measured": s["compression_vs_binary"],
+                    "target": ">= 5x",
+                    "met": s["compression_vs_binary"] >= TARGETS["vs_binary"],
+                },
+                "vs_ternary": {
+                    "measured": s["compression_vs_ternary"],
+                    "target": ">= 11x",
+                    "met": s["compression_vs_ternary"] >= TARGETS["vs_ternary"],
+                },
+            }
+        )
+    return out
+
+
+def _print_targets(targets: list[dict] | None) -> None:
+    for t in targets or []:
+        for name, v in t.items():
+            if name == "reg_strength":
+                continue
+            print(
+                f"reg_strength {t['reg_strength']:g}: target {name}: measured {v['measured']:.4g}, "
+                f"want {v['target']}: {'met' if v['met'] else 'MISSED'}"
+            )
 
 
 def _write(path: str, obj: dict) -> None:
@@ -168,8 +194,31 @@ def main(argv: list[str] | None = None) -> int:
         "--replot", action="store_true", help="redraw the curve PNG from its JSON and exit"
     )
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tag", default="", help="write the table to compression_<dataset>_<tag>.json")
+    p.add_argument(
+        "--merge",
+        default="",
+        help="comma-separated tags: append their rows to compression_<dataset>.json and exit",
+    )
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
+    if args.merge:
+        path = os.path.join(RESULTS, f"compression_{args.dataset}.json")
+        with open(path) as f:
+            main_table = json.load(f)
+        commands = main_table["command"]
+        commands = commands if isinstance(commands, list) else [commands]
+        for tag in args.merge.split(","):
+            with open(os.path.join(RESULTS, f"compression_{args.dataset}_{tag}.json")) as f:
+                extra = json.load(f)
+            main_table["rows"] += extra["rows"]
+            commands.append(extra["command"])
+        main_table["command"] = commands
+        main_table["targets"] = _targets(main_table["rows"])
+        _write(path, main_table)
+        print(_table(main_table["rows"]))
+        _print_targets(main_table["targets"])
+        return 0
     if args.replot:
         path = os.path.join(RESULTS, f"compression_curve_{args.dataset}.json")
         with open(path) as f:
@@ -202,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         methods = [m for m in args.methods.split(",") if m.strip()]
         if not methods:
             return
-        path = os.path.join(RESULTS, f"compression_{args.dataset}.json")
+        suffix = f"_{args.tag}" if args.tag else ""
+        path = os.path.join(RESULTS, f"compression_{args.dataset}{suffix}.json")
         rows: list[dict] = []
         for method in methods:
             cfg = TrainConfig(
@@ -223,13 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                 {"command": command, "env": env, "rows": rows, "targets": _targets(rows)},
             )
         print(_table(rows))
-        t = _targets(rows)
-        if t:
-            for name, v in t.items():
-                print(
-                    f"target {name}: measured {v['measured']:.4g}, want {v['target']}: "
-                    f"{'met' if v['met'] else 'MISSED'}"
-                )
+        _print_targets(_targets(rows))
         print(f"wrote {path}", flush=True)
 
     def curve() -> None:
