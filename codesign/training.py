@@ -79,7 +79,7 @@ class TrainConfig:
     epochs: int = 10
     retrain_epochs: int = 5
     reg_strength: float = 1e-3
-    capture: float = 2.0
+    capture: float = 10.0
     threshold: float = 0.05
     threshold_rule: str = "auto"
     l2: float = 1e-5
