@@ -210,9 +210,23 @@ def test_cnv_trains_on_cifar_files(tmp_path):
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         d = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 3]}
         (tmp_path / name).write_bytes(pickle.dumps(d, protocol=2))
-    cfg = tiny_config(dataset="cifar10", data_dir=str(tmp_path), model="cnv", batch_size=10, epochs=1)
+    cfg = tiny_config(
+        dataset="cifar10", data_dir=str(tmp_path), model="cnv", batch_size=10, epochs=1
+    )
     res = train(cfg)
     assert [lt.name for lt in res.layers][:2] == ["conv1", "conv2"]
     assert res.layers[0].out_pixels == 900 and res.layers[0].weight.shape == (64, 3, 3, 3)
     for _, layer in quant_layers(res.model):
         assert (layer.weight[layer.mask == 0] == 0).all()
+
+
+def test_strength_scale_multiplies_the_regularizer():
+    class Off(CostProvider):
+        def feedback(self, layers):
+            return Feedback({lt.name: 1.0 for lt in layers}, {"strength_scale": 0.0})
+
+    off = train(tiny_config(epochs=1), cost_provider=Off()).report
+    plain = train(tiny_config(epochs=1, reg_strength=0.0)).report
+    on = train(tiny_config(epochs=1)).report
+    assert off["sparsity"] == plain["sparsity"] and off["accuracy"] == plain["accuracy"]
+    assert on["sparsity"] > plain["sparsity"]
