@@ -1,9 +1,14 @@
 """The Dash app for exploring co-design studies: Pareto fronts and design drill-down.
 
-``create_app(storage_url)`` builds the app; ``StudySource`` reads a sweep study
-(contract 3 of docs/contracts.md) into a frame; ``non_dominated`` is the
-vectorized Pareto filter. Imports Dash, Plotly, pandas and Optuna lazily only
-through these modules.
+- :func:`create_app` builds the app for one study in an Optuna storage;
+- :class:`StudySource` reads a sweep study (contract 3 of docs/contracts.md)
+  into a pandas frame, incrementally, and one trial's full record on demand;
+- :func:`non_dominated` is the vectorized Pareto filter.
+
+Modules: ``data`` (reading), ``pareto``, ``figures`` (fronts) and ``detail``
+(drill-down, compare) as ``_get_*_info`` numbers + ``plot_*`` drawings,
+``layout``, ``callbacks`` (plain functions + ``register``), ``app``, and
+``demo`` (writes realistic studies for tests, benchmarks and trying the app).
 """
 
 from .app import create_app

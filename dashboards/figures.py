@@ -319,12 +319,10 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
                 },
             }
         )
+    log = {"type": "log", "dtick": 1}  # ticks at powers of ten only: 3-D labels crowd
     scene = {
-        "xaxis": {"title": {"text": _title("area_mm2")}, "type": "log" if info.log_x else "linear"},
-        "yaxis": {
-            "title": {"text": _title("latency_us")},
-            "type": "log" if info.log_y else "linear",
-        },
+        "xaxis": {"title": {"text": _title("area_mm2")}, **(log if info.log_x else {})},
+        "yaxis": {"title": {"text": _title("latency_us")}, **(log if info.log_y else {})},
         "zaxis": {"title": {"text": _title("accuracy")}},
     }
     layout = {

@@ -36,6 +36,12 @@ def trace_names(dash_duo):
     )
 
 
+def trace_types(dash_duo):
+    return dash_duo.driver.execute_script(
+        "return document.querySelector('#front .js-plotly-plot').data.map(t => t.type)"
+    )
+
+
 def front_line_x(dash_duo):
     """x of the drawn step line (area in mm²)."""
     return dash_duo.driver.execute_script(
@@ -132,6 +138,9 @@ def test_budget_and_filters_change_the_front(dash_duo, study_url):
     assert expected_front_x(kept_within) != expected_front_x(within)
     dash_duo.find_element("#tabs .tab:nth-child(2)").click()  # accuracy vs latency
     dash_duo.wait_for_contains_text("#front .xtitle", "Latency (µs)", timeout=10)
+    dash_duo.find_element("#tabs .tab:nth-child(4)").click()  # 3-D, drawn with WebGL
+    dash_duo._wait_for(lambda d: "scatter3d" in trace_types(dash_duo), timeout=10, msg="3-D")
+    dash_duo.wait_for_element("#front canvas", timeout=10)
 
 
 def test_empty_study_shows_a_message(dash_duo, empty_study_url):

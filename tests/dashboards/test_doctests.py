@@ -1,0 +1,15 @@
+"""The examples in the dashboards docstrings (pytest's testpaths do not include dashboards/)."""
+
+import doctest
+
+import pytest
+
+import dashboards.detail
+import dashboards.figures
+import dashboards.pareto
+
+
+@pytest.mark.parametrize("module", [dashboards.pareto, dashboards.figures, dashboards.detail])
+def test_docstring_examples(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
