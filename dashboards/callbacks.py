@@ -81,6 +81,8 @@ def filter_schema(frame: pd.DataFrame, params) -> dict:
         log = use_log(shown)
         scaled = np.log10(shown) if log else shown
         lo, hi = float(scaled.min()), float(scaled.max())
+        if hi <= lo:  # one value: nothing to filter
+            continue
         ranges[col] = {"log": log, "min": lo, "max": hi, "scale": AXES.get(col, (col, 1.0))[1]}
     return {"ranges": ranges, "cats": cats}
 

@@ -164,21 +164,25 @@ def plot_pe_heatmap(info: PeHeatmapInfo) -> go.Figure:
 
 
 class FeedbackInfo(NamedTuple):
-    """The training run's path through (latency, accuracy) per feedback period."""
+    """The training run's path per feedback period: through (latency, accuracy) when the
+    periods carry hardware cost, otherwise accuracy and sparsity against epoch."""
 
     periods: list[int]
     epochs: list[int]
-    accuracy_pct: np.ndarray
+    accuracy_pct: np.ndarray  # NaN where a period has no accuracy (e.g. before training)
+    sparsity_pct: np.ndarray
     latency_us: np.ndarray
     energy_uj: np.ndarray
+    has_cost: bool  # any period carries a latency
 
 
 def _get_feedback_info(train_report) -> FeedbackInfo | None:
-    """Feedback periods of ``train_report``, or None when the run had no hardware feedback.
+    """Feedback periods of ``train_report``, or None when the run recorded none.
 
-    >>> _get_feedback_info({"feedback": [{"period": 0, "epoch": 1, "accuracy": 0.5,
-    ...     "latency_us": 9.0, "energy_uj": 1.0}]}).accuracy_pct.tolist()
-    [50.0]
+    >>> info = _get_feedback_info({"feedback": [{"period": 0, "epoch": 1, "accuracy": 0.5,
+    ...     "sparsity": 0.25, "latency_us": 9.0, "energy_uj": 1.0}]})
+    >>> info.accuracy_pct.tolist(), info.sparsity_pct.tolist(), info.has_cost
+    ([50.0], [25.0], True)
     """
     periods = train_report.get("feedback") if isinstance(train_report, dict) else None
     if not isinstance(periods, list):
@@ -186,27 +190,47 @@ def _get_feedback_info(train_report) -> FeedbackInfo | None:
     periods = [p for p in periods if isinstance(p, dict)]
     if not periods:
         return None
+    latency = np.array([_num(p.get("latency_us"), np.nan) for p in periods])
     return FeedbackInfo(
         periods=[int(_num(p.get("period"), i)) for i, p in enumerate(periods)],
         epochs=[int(_num(p.get("epoch"))) for p in periods],
         accuracy_pct=np.array([100 * _num(p.get("accuracy"), np.nan) for p in periods]),
-        latency_us=np.array([_num(p.get("latency_us"), np.nan) for p in periods]),
+        sparsity_pct=np.array([100 * _num(p.get("sparsity"), np.nan) for p in periods]),
+        latency_us=latency,
         energy_uj=np.array([_num(p.get("energy_uj"), np.nan) for p in periods]),
+        has_cost=bool(np.isfinite(latency).any()),
     )
 
 
 def plot_feedback(info: FeedbackInfo) -> go.Figure:
-    """The path in the latency / accuracy plane, one numbered marker per period."""
+    """The path in the latency / accuracy plane, one numbered marker per period (or, without
+    hardware cost in the periods, accuracy and sparsity per epoch)."""
+    labels = [f"p{p}" for p in info.periods]
+    if not info.has_cost:
+        fig = go.Figure()
+        for name, y in (("accuracy (%)", info.accuracy_pct), ("sparsity (%)", info.sparsity_pct)):
+            fig.add_trace(
+                go.Scatter(x=info.epochs, y=y, mode="lines+markers", name=name, text=labels)
+            )
+        fig.update_layout(
+            title={"text": "Training per feedback period (no hardware cost recorded)"},
+            xaxis={"title": {"text": "epoch"}},
+            yaxis={"title": {"text": "%"}},
+            template="plotly_white",
+            margin={"t": 40, "b": 40},
+        )
+        return fig
     fig = go.Figure(
         go.Scatter(
             x=info.latency_us,
             y=info.accuracy_pct,
             mode="lines+markers+text",
-            text=[f"p{p}" for p in info.periods],
+            text=labels,
             textposition="top center",
-            customdata=np.column_stack([info.epochs, info.energy_uj]),
+            customdata=np.column_stack([info.epochs, info.energy_uj, info.sparsity_pct]),
             hovertemplate="period %{text}, epoch %{customdata[0]}<br>latency %{x:.4g} µs"
-            "<br>accuracy %{y:.2f} %<br>energy %{customdata[1]:.4g} µJ<extra></extra>",
+            "<br>accuracy %{y:.2f} %<br>energy %{customdata[1]:.4g} µJ"
+            "<br>sparsity %{customdata[2]:.1f} %<extra></extra>",
             marker={"size": 9, "color": list(range(len(info.periods))), "colorscale": "Blues"},
         )
     )

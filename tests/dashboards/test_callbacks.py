@@ -64,6 +64,11 @@ def test_filter_schema_by_hand():
     } in ids
 
 
+def test_constant_columns_get_no_slider():
+    f = small().assign(area_mm2=2.0)
+    assert "area_mm2" not in filter_schema(f, [])["ranges"]
+
+
 def test_filter_mask_by_hand():
     f = small()
     schema = filter_schema(f, ["hw.n_pe", "train.reg_strength", "hw.zero_skip"])

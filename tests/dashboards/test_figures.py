@@ -160,7 +160,20 @@ def test_feedback_path():
     assert info.periods == [0, 1] and info.epochs == [0, 2]
     assert np.allclose(info.accuracy_pct, [80.0, 85.0]) and info.latency_us.tolist() == [30.0, 20.0]
     fig = validated(plot_feedback(info))
-    assert list(fig.data[0].text) == ["p0", "p1"]
+    assert list(fig.data[0].text) == ["p0", "p1"] and info.has_cost
+
+
+def test_feedback_without_hardware_cost_plots_against_epoch():
+    tr = {"feedback": [
+        {"period": 0, "epoch": 0, "accuracy": None, "sparsity": 0.05},
+        {"period": 1, "epoch": 1, "accuracy": 0.894, "sparsity": 0.51},
+    ]}  # fmt: skip
+    info = _get_feedback_info(tr)
+    assert not info.has_cost and np.isnan(info.accuracy_pct[0])
+    assert np.allclose(info.sparsity_pct, [5.0, 51.0])
+    fig = validated(plot_feedback(info))
+    assert [t.name for t in fig.data] == ["accuracy (%)", "sparsity (%)"]
+    assert list(fig.data[0].x) == [0, 1]
 
 
 def test_compare_info_lists_metrics_then_differing_params():
