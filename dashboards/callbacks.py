@@ -41,6 +41,7 @@ from .pareto import non_dominated
 __all__ = [
     "compare_view",
     "detail_view",
+    "export_csv",
     "filter_mask",
     "filter_schema",
     "front_csv",
@@ -258,6 +259,13 @@ def front_csv(snap: Snapshot | None, tab, schema, ranges, cats, max_area, max_la
     maximize = [True] + [False] * (len(cols) - 1)
     front = frame[non_dominated(frame[cols].to_numpy(dtype=float), maximize)]
     return front.sort_values(cols[1:] + ["trial"]).reset_index(drop=True)
+
+
+def export_csv(snap, tab, schema=None, ranges=None, cats=None, max_area=None, max_latency=None):
+    """The ``dcc.Download`` payload of the current front as CSV."""
+    front = front_csv(snap, tab, schema, ranges, cats, max_area, max_latency)
+    name = f"pareto_front_{'3d' if tab == '3d' else tab}.csv"
+    return dcc.send_data_frame(front.to_csv, name, index=False)
 
 
 def selection_from_click(click_data):
@@ -494,14 +502,5 @@ def register(app, source: StudySource, webgl_above: int = WEBGL_ABOVE) -> None:
         prevent_initial_call=True,
     )
     def _export(_n, tab, schema, rids, cids, rvals, cvals, max_area, max_lat):
-        front = front_csv(
-            source.current(),
-            tab,
-            schema,
-            _pairs(rids, rvals),
-            _pairs(cids, cvals),
-            max_area,
-            max_lat,
-        )
-        name = f"pareto_front_{'3d' if tab == '3d' else tab}.csv"
-        return dcc.send_data_frame(front.to_csv, name, index=False)
+        ranges, cats = _pairs(rids, rvals), _pairs(cids, cvals)
+        return export_csv(source.current(), tab, schema, ranges, cats, max_area, max_lat)

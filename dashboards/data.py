@@ -116,7 +116,8 @@ def _distribution(distribution_json: str):
 
 
 def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if kind is not float and kind is not int:  # (bool is not a number here)
         return None
     value = float(value)
     return value if math.isfinite(value) else None
@@ -304,13 +305,13 @@ class StudySource:
             )
         )
         with self._storage.engine.connect() as conn:
-            for tid, name, value, dist_json in conn.execute(q_params):
+            for tid, name, value, dist_json in conn.execute(q_params).all():
                 if tid in wanted:
                     try:
                         params[tid][name] = _distribution(dist_json).to_external_repr(value)
                     except (ValueError, KeyError, IndexError, TypeError):
                         params[tid][name] = None
-            for tid, key, value_json in conn.execute(q_attrs):
+            for tid, key, value_json in conn.execute(q_attrs).all():
                 if tid in wanted:
                     try:
                         attrs[tid][key] = json.loads(value_json)

@@ -9,6 +9,7 @@ from dashboards.callbacks import (
     compare_selection,
     compare_view,
     detail_view,
+    export_csv,
     filter_controls,
     filter_mask,
     filter_schema,
@@ -173,6 +174,18 @@ def test_front_csv_is_the_brute_force_front(study_url):
     cols = ["accuracy", "area_mm2", "latency_us"]
     mask = non_dominated(snap.frame[cols].to_numpy(), [True, False, False])
     assert sorted(f3["trial"]) == sorted(snap.frame["trial"][mask])
+
+
+def test_export_payload_is_the_front_as_csv(study_url):
+    import io
+
+    source = StudySource(study_url)
+    _, _, _, _, schema, *_ = poll(source, None, None)
+    payload = export_csv(source.current(), "latency_us", schema, {}, {}, None, None)
+    assert payload["filename"] == "pareto_front_latency_us.csv"
+    got = pd.read_csv(io.StringIO(payload["content"]))
+    want = front_csv(source.current(), "latency_us", schema, {}, {}, None, None)
+    assert got["trial"].tolist() == want["trial"].tolist() and "hw.n_pe" in got.columns
 
 
 def test_click_and_compare_selection():
