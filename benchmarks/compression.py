@@ -211,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         for tag in args.merge.split(","):
             with open(os.path.join(RESULTS, f"compression_{args.dataset}_{tag}.json")) as f:
                 extra = json.load(f)
-            main_table["rows"] += extra["rows"]
-            commands.append(extra["command"])
+            have = [r["config"] for r in main_table["rows"]]
+            main_table["rows"] += [r for r in extra["rows"] if r["config"] not in have]
+            if extra["command"] not in commands:
+                commands.append(extra["command"])
         main_table["command"] = commands
         main_table["targets"] = _targets(main_table["rows"])
         _write(path, main_table)
