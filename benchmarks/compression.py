@@ -154,6 +154,42 @@ def _plot(curve: list[dict], path: str, title: str) -> None:
     plt.close(fig)
 
 
+def _point(r: dict) -> dict:
+    return {
+        "reg_strength": r["config"]["reg_strength"],
+        "accuracy": r["accuracy"],
+        "sparsity": r["sparsity"],
+        "size_kib": r["size_kib"],
+        "compression_vs_binary": r["compression_vs_binary"],
+        "compression_vs_ternary": r["compression_vs_ternary"],
+        "wall_s": r["wall_s"],
+        "config": r["config"],
+    }
+
+
+def _with_table_rows(points: list[dict], dataset: str) -> list[dict]:
+    """Add the table's sparse-ternary runs whose config differs from the curve's only in
+    ``reg_strength`` (same data, epochs, seed ...): they are points of the same curve."""
+
+    def key(cfg: dict) -> dict:
+        return {k: v for k, v in cfg.items() if k != "reg_strength"}
+
+    path = os.path.join(RESULTS, f"compression_{dataset}.json")
+    if not points or not os.path.isfile(path):
+        return points
+    with open(path) as f:
+        rows = json.load(f)["rows"]
+    have = [p["config"] for p in points]
+    extra = [
+        dict(_point(r), source="table")
+        for r in rows
+        if r["method"] == "sparse-ternary"
+        and key(r["config"]) == key(points[0]["config"])
+        and r["config"] not in have
+    ]
+    return sorted(points + extra, key=lambda p: p["reg_strength"])
+
+
 def _title(cfg: dict) -> str:
     n = (
         f"first {cfg['train_limit']:,} training examples"
@@ -221,10 +257,14 @@ def main(argv: list[str] | None = None) -> int:
         print(_table(main_table["rows"]))
         _print_targets(main_table["targets"])
         return 0
-    if args.replot:
-        path = os.path.join(RESULTS, f"compression_curve_{args.dataset}.json")
+    if args.replot:  # also picks up table rows of the same config added since
+        suffix = f"_{args.tag}" if args.tag else ""
+        path = os.path.join(RESULTS, f"compression_curve_{args.dataset}{suffix}.json")
         with open(path) as f:
-            points = json.load(f)["points"]
+            curve_json = json.load(f)
+        own = [p for p in curve_json["points"] if p.get("source") != "table"]
+        curve_json["points"] = points = _with_table_rows(own, args.dataset)
+        _write(path, curve_json)
         _plot(points, path[:-5] + ".png", _title(points[0]["config"]))
         print(f"wrote {path[:-5]}.png")
         return 0
@@ -282,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         strengths = [float(v) for v in args.curve.split(",") if v.strip()]
         if not strengths:
             return
-        path = os.path.join(RESULTS, f"compression_curve_{args.dataset}.json")
+        suffix = f"_{args.tag}" if args.tag else ""
+        path = os.path.join(RESULTS, f"compression_curve_{args.dataset}{suffix}.json")
         points: list[dict] = []
         for lam in strengths:
             cfg = TrainConfig(
@@ -298,24 +339,14 @@ def main(argv: list[str] | None = None) -> int:
                 **common,
             )
             r = train(cfg, progress=False).report
-            points.append(
-                {
-                    "reg_strength": lam,
-                    "accuracy": r["accuracy"],
-                    "sparsity": r["sparsity"],
-                    "size_kib": r["size_kib"],
-                    "compression_vs_binary": r["compression_vs_binary"],
-                    "compression_vs_ternary": r["compression_vs_ternary"],
-                    "wall_s": r["wall_s"],
-                    "config": r["config"],
-                }
-            )
+            points.append(_point(r))
             print(
                 f"[{time.strftime('%H:%M:%S')}] reg_strength {lam:g}: accuracy {100 * r['accuracy']:.2f} %, "
                 f"sparsity {100 * r['sparsity']:.2f} %, {r['size_kib']:.1f} KiB, "
                 f"{r['compression_vs_ternary']:.2f}x vs ternary, {r['wall_s']:.0f} s",
                 flush=True,
             )
+            points = _with_table_rows(points, args.dataset)
             _write(path, {"command": command, "env": env, "points": points})
             _plot(points, path[:-5] + ".png", _title(r["config"]))
         print(f"wrote {path}", flush=True)
