@@ -170,6 +170,7 @@ def run_sweep(
     try:
         study = st.open_study(store, spec, name, make_sampler(spec))
         recovered = st.recover_stale(study)
+        st.register_coordinator(study)
         return _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, recovered)
     finally:
         if client is not None:

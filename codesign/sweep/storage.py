@@ -12,7 +12,10 @@ Each running trial carries two system attributes: ``codesign:owner``
 (``{"host", "pid"}`` of the coordinator) and ``codesign:heartbeat`` (Unix
 time, refreshed every :data:`HEARTBEAT_S` seconds while it runs). A RUNNING
 trial is *stale* when its owner is on this host and the process is gone, or
-when its heartbeat is older than :data:`STALE_AFTER_S` (any host). A stale
+when its heartbeat is older than :data:`STALE_AFTER_S` (any host). A trial
+killed between Optuna's ``ask`` and the owner write has no owner: it is stale
+when no coordinator registered in the study (``codesign:coordinator:<host>:<pid>``)
+can still be alive, or after :data:`ASK_GRACE_S`. A stale
 trial is marked FAIL with ``user_attrs["error"] = "interrupted ..."`` and
 ``user_attrs["interrupted"] = True``, and its parameters are enqueued again.
 """
@@ -202,6 +205,9 @@ def beat(study, trial_ids) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether another process ``pid`` runs here (this process: no, it is starting afresh)."""
+    if pid == os.getpid():
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -211,11 +217,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def is_stale(trial, now: float | None = None) -> bool:
+COORD = "codesign:coordinator:"
+ASK_GRACE_S = 30.0
+
+
+def register_coordinator(study) -> None:
+    """Note this process in the study (``codesign:coordinator:<host>:<pid>``)."""
+    me = owner()
+    study._storage.set_study_system_attr(
+        study._study_id, f"{COORD}{me['host']}:{me['pid']}", time.time()
+    )
+
+
+def _coordinators_alive(study) -> bool:
+    """Whether any coordinator registered in the study may still be running.
+
+    Same-host coordinators are checked by pid; those on other hosts count as
+    alive (their trials go stale by heartbeat instead).
+    """
+    host = socket.gethostname()
+    for key in study._storage.get_study_system_attrs(study._study_id):
+        if not key.startswith(COORD):
+            continue
+        h, _, pid = key[len(COORD) :].rpartition(":")
+        if h != host or (int(pid) != os.getpid() and _alive(int(pid))):
+            return True
+    return False
+
+
+def is_stale(trial, now: float | None = None, coordinators_alive: bool = True) -> bool:
     now = time.time() if now is None else now
     who = trial.system_attrs.get(OWNER)
     if who and who.get("host") == socket.gethostname() and not _alive(int(who.get("pid", -1))):
         return True
+    if not who:  # killed between ask and mark_running (two transactions)
+        started = trial.datetime_start.timestamp() if trial.datetime_start else now
+        if not coordinators_alive or now - started > ASK_GRACE_S:
+            return True
     last = trial.system_attrs.get(HEARTBEAT)
     if last is None and trial.datetime_start is not None:
         last = trial.datetime_start.timestamp()
@@ -227,8 +265,10 @@ def recover_stale(study) -> list[int]:
     from optuna.trial import TrialState
 
     recovered = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not is_stale(t):
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    alive = _coordinators_alive(study) if running else True
+    for t in running:
+        if not is_stale(t, coordinators_alive=alive):
             continue
         storage = study._storage
         storage.set_trial_user_attr(t._trial_id, "interrupted", True)

@@ -214,3 +214,21 @@ def test_cli_json_summary_and_dashboard_hint(tmp_path):
     assert (tmp_path / "runs" / "tiny.db").is_file()
     text = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120).stdout
     assert "codesign dash --storage sqlite:///runs/tiny.db" in text and "latency (us)" in text
+
+
+def test_a_trial_asked_by_a_process_that_died_before_marking_it_is_recovered(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path))
+    run_sweep(spec, storage=url(tmp_path), progress=False)
+    # a coordinator that registers, asks a trial and dies before writing its owner
+    code = (
+        "import optuna\n"
+        "from codesign.sweep import storage as st\n"
+        f"s = optuna.load_study(study_name='tiny', storage={url(tmp_path)!r})\n"
+        "st.register_coordinator(s)\n"
+        "s.ask({'hw.n_pe': optuna.distributions.CategoricalDistribution([1, 2, 4, 8])})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert sum(t.state == TrialState.RUNNING for t in trials_of(tmp_path)) == 1
+    s = run_sweep(spec, storage=url(tmp_path), progress=False)
+    assert len(s.recovered) == 1 and s.trials_done == 8
+    assert not any(t.state == TrialState.RUNNING for t in trials_of(tmp_path))
