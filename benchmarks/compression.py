@@ -12,16 +12,21 @@ smaller than dense binary and >= 11x smaller than dense ternary.
 Curve: sparse-ternary at several ``reg_strength`` values (sparsity, accuracy,
 size), as JSON and a PNG plot.
 
-Usage (what produced the committed results; see docs/train.md)::
+Usage (the exact commands behind the committed results are in docs/train.md and
+in each JSON's ``command``)::
 
-    python benchmarks/compression.py --dataset fashion-mnist --epochs 5 --retrain-epochs 2 \\
-        --curve 0,0.001,0.002,0.003,0.005,0.01 --curve-epochs 2 --curve-retrain-epochs 1
-    python benchmarks/compression.py --dataset mnist5k --epochs 20 --retrain-epochs 5 \\
-        --curve 0,0.001,0.003,0.01,0.03
+    python benchmarks/compression.py --dataset fashion-mnist --epochs 3 --retrain-epochs 1 \\
+        --reg-strength 5e-4 --threads 1 --curve 0,0.0005,0.001,0.002
+    python benchmarks/compression.py --dataset mnist5k --epochs 15 --retrain-epochs 5 \\
+        --reg-strength 2e-3 --threads 1
 
 Results go to ``benchmarks/results/compression_<dataset>.json`` (table) and
 ``compression_curve_<dataset>.json`` / ``.png`` (curve); each is rewritten after
-every run, so an interrupted benchmark keeps what it finished.
+every run, so an interrupted benchmark keeps what it finished. ``--tag NAME``
+writes ``..._<NAME>.json`` instead (extra runs made separately); ``--merge
+NAME,...`` appends tagged tables' rows to the main table; ``--replot`` redraws a
+curve and adds the table's sparse-ternary runs whose config differs only in
+``reg_strength``.
 """
 
 from __future__ import annotations
