@@ -155,8 +155,9 @@ def format_report(report: dict) -> str:
         f"weight storage (KiB): fp32 {sb['fp32'] / 8192:.1f}, dense binary {sb['binary'] / 8192:.1f}, "
         f"dense ternary {sb['ternary'] / 8192:.1f}, sparse ternary {sb['sparse_ternary'] / 8192:.1f} "
         f"(n_pe {enc['n_pe']}, index_bits {enc['index_bits']})",
-        f"this model: {report['size_kib']:.1f} KiB = {report['compression_vs_binary']:.2f}x smaller than "
-        f"dense binary, {report['compression_vs_ternary']:.2f}x smaller than dense ternary",
+        f"this model: {report['size_kib']:.1f} KiB; compression (baseline size / this size): "
+        f"{report['compression_vs_binary']:.2f}x vs dense binary, "
+        f"{report['compression_vs_ternary']:.2f}x vs dense ternary",
     ]
     return "\n".join(lines)
 
