@@ -199,7 +199,7 @@ def _title(cfg: dict) -> str:
     n = (
         f"first {cfg['train_limit']:,} training examples"
         if cfg["train_limit"]
-        else "full training set"
+        else "all training examples"
     )
     return (
         f"sparse ternary {cfg['model']} on {cfg['dataset']}\n({n}, {cfg['epochs']}+"
