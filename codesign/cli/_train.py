@@ -99,6 +99,9 @@ def add_parser(subparsers, help_: str) -> None:
         default=None,
         help="load an existing run (checkpoint checked) and print its report; trains nothing",
     )
+    from codesign.hardware_cost import add_feedback_arguments
+
+    add_feedback_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -174,7 +177,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report) if args.json else format_report(report))
         return 0
     config = _config(args)  # validate before any work
+    from codesign.hardware_cost import provider_from_args
     from codesign.training import check_run_dir, train
+
+    provider = provider_from_args(args)  # validates the hardware flags too
 
     if args.out:
         check_run_dir(args.out, args.overwrite)
@@ -182,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    result = train(config, progress=True)
+    result = train(config, cost_provider=provider, progress=True)
     if args.out:
         result.save(args.out, overwrite=args.overwrite)
     if args.json:
