@@ -4,8 +4,11 @@ The grid (n_pe x lanes_per_pe x fifo_depth x zero_skip = 5 x 4 x 5 x 2) runs on
 ``cnv`` at 90 % sparsity with the SimPy model, each arm into its own fresh
 SQLite study; the trials' parameters and objective values must be identical
 across arms. Target: --jobs 2 at least 1.7x faster than --jobs 1 on 2 cores.
-Rounds are interleaved (1, 2, dask, 1, 2, dask ...) and the medians compared;
-the machine's load average is recorded (the CPU is shared).
+Every arm computes with one BLAS thread per process (numpy would otherwise
+use both cores in the "serial" arm). Rounds are interleaved (1, 2, dask, 1, 2, dask ...) and the medians compared;
+the machine's load average and each arm's CPU seconds (this process plus its
+reaped worker processes) are recorded: the CPU is shared with other jobs, so
+wall-time speedups are only meaningful on an otherwise idle machine.
 
     python benchmarks/sweep_parallel.py [--rounds 2]
 
@@ -52,6 +55,16 @@ def results(url: str) -> list:
     )
 
 
+def _cpu_s() -> float:
+    import resource
+
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_arm(spec, arm: str, tmp: str, i: int) -> tuple[float, list]:
     from distributed import LocalCluster
 
@@ -83,21 +96,32 @@ def main() -> None:
     from codesign.sweep import parse_spec
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread in the coordinator too, so --jobs 1 is really one core
+    # (worker processes limit themselves; see codesign.sweep.runner._one_thread)
+    threadpool_limits(1)
     spec = parse_spec(SPEC)
     assert spec.trials == 200
     arms = ("jobs1", "jobs2", "dask")
     walls: dict[str, list[float]] = {a: [] for a in arms}
+    cpus: dict[str, list[float]] = {a: [] for a in arms}
     ref, identical = None, True
     loads = [os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
             for arm in arms:
+                c0 = _cpu_s()
                 wall, res = run_arm(spec, arm, tmp, i)
                 walls[arm].append(wall)
+                cpus[arm].append(_cpu_s() - c0)  # workers are reaped children
                 ref = ref or res
                 identical &= res == ref
                 loads.append(os.getloadavg())
-                print(f"round {i + 1} {arm:<6} {wall:7.2f} s  ({len(res)} trials)", flush=True)
+                print(
+                    f"round {i + 1} {arm:<6} {wall:7.2f} s wall, {cpus[arm][-1]:7.2f} s CPU  ({len(res)} trials)",
+                    flush=True,
+                )
     med = {a: statistics.median(w) for a, w in walls.items()}
     speed2 = med["jobs1"] / med["jobs2"]
     speedd = med["jobs1"] / med["dask"]
@@ -115,6 +139,7 @@ def main() -> None:
                 "workload": "cnv @ 90% sparsity, simpy",
                 "walls_s": walls,
                 "median_s": med,
+                "cpu_s": cpus,
                 "speedup_jobs2": speed2,
                 "speedup_dask": speedd,
                 "identical": identical,

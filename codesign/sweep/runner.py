@@ -136,7 +136,19 @@ def _executor(jobs: int, client):
         return client.get_executor(pure=False), max(1, sum(client.nthreads().values()))
     if jobs <= 1:
         return _Inline(), 1
-    return cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")), jobs
+    ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_one_thread), jobs
+
+
+def _one_thread() -> None:
+    """Worker processes compute with one thread each (``jobs`` workers share the cores)."""
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"  # torch, if imported later
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        return
+    threadpool_limits(1)
 
 
 def _error_text(exc: BaseException) -> str:
