@@ -5,6 +5,7 @@ Imports numpy, simpy and networkx only: no torch, Dash or Optuna.
 
 from ._errors import InputError
 from .config import HardwareConfig, load_hw, parse_overrides, preset_names
+from .costs import TechTable, area_breakdown_mm2, energy_breakdown_uj, load_tech, scale_to_node
 from .encoding import dense_bits, encoded_bits, encoded_entries, pe_column_entries
 from .report import LayerReport, Report
 from .simulate import FIDELITIES, simulate
@@ -17,6 +18,11 @@ from .workload import (
 )
 
 __all__ = [
+    "TechTable",
+    "area_breakdown_mm2",
+    "energy_breakdown_uj",
+    "load_tech",
+    "scale_to_node",
     "FIDELITIES",
     "HardwareConfig",
     "LayerReport",
