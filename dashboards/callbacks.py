@@ -9,6 +9,7 @@ refresh that brings new trials redraws the front without losing the selection.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -34,6 +35,8 @@ from .figures import (
     plot_front,
     plot_front_3d,
     use_log,
+    view_for,
+    views_for,
 )
 from .layout import COLOUR_OPTIONS, graph_config
 from .pareto import non_dominated
@@ -49,6 +52,7 @@ __all__ = [
     "poll",
     "register",
     "selection_from_click",
+    "tabs_update",
 ]
 
 OBJECTIVE_FILTERS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
@@ -243,29 +247,56 @@ def front_figure(
     frame, budget = _visible(snap, schema, ranges, cats, max_area, max_latency)
     if frame.empty:
         return _empty_figure("No design passes the filters")
-    if tab == "3d":
-        return plot_front_3d(_get_front_3d_info(frame, budget))
-    info = _get_front_info(frame, tab, budget, color_by, selected)
+    view = view_for(tab, snap.has_accuracy)
+    maximize = tuple(snap.maximize(view.cols))
+    if view.z is not None:
+        return plot_front_3d(_get_front_3d_info(frame, budget, view.z, maximize))
+    info = _get_front_info(frame, view.x, budget, color_by, selected, view.y, maximize)
     return plot_front(info, webgl=len(frame) > webgl_above)
 
 
 def front_csv(snap: Snapshot | None, tab, schema, ranges, cats, max_area, max_latency):
-    """The current front (filtered, within budget, non-dominated) as a pandas frame."""
+    """The current front (filtered, within budget, non-dominated over the tab's quantities,
+    in the study's directions) as a pandas frame."""
     if snap is None or snap.frame.empty:
         return pd.DataFrame()
     frame, budget = _visible(snap, schema, ranges, cats, max_area, max_latency)
     frame = frame[budget]
-    cols = ["accuracy", "area_mm2", "latency_us"] if tab == "3d" else ["accuracy", tab]
-    maximize = [True] + [False] * (len(cols) - 1)
-    front = frame[non_dominated(frame[cols].to_numpy(dtype=float), maximize)]
+    cols = view_for(tab, snap.has_accuracy).cols
+    front = frame[non_dominated(frame[cols].to_numpy(dtype=float), snap.maximize(cols))]
     return front.sort_values(cols[1:] + ["trial"]).reset_index(drop=True)
 
 
 def export_csv(snap, tab, schema=None, ranges=None, cats=None, max_area=None, max_latency=None):
     """The ``dcc.Download`` payload of the current front as CSV."""
     front = front_csv(snap, tab, schema, ranges, cats, max_area, max_latency)
-    name = f"pareto_front_{'3d' if tab == '3d' else tab}.csv"
-    return dcc.send_data_frame(front.to_csv, name, index=False)
+    value = view_for(tab, snap.has_accuracy).value if snap is not None else tab
+    return dcc.send_data_frame(front.to_csv, f"pareto_front_{value}.csv", index=False)
+
+
+def _tab_pairs(children) -> list:
+    """(value, label) of each ``dcc.Tab`` in ``children`` (components or their JSON)."""
+    out = []
+    for child in children or []:
+        props = child.get("props", {}) if isinstance(child, dict) else vars(child)
+        out.append((props.get("value"), props.get("label")))
+    return out
+
+
+def tabs_update(snap: Snapshot | None, children) -> tuple:
+    """New (tabs, selected tab, colour-by) when the study's kind of views changed; ``no_update``
+    otherwise. A simulate-only study has no accuracy: its tabs are the hardware trade-offs,
+    and its designs are coloured by ``hw.n_pe`` (or the first swept param), since they all
+    share one method."""
+    if snap is None:
+        return no_update, no_update, no_update
+    views = views_for(snap.has_accuracy)
+    if _tab_pairs(children) == [(v.value, v.label) for v in views]:
+        return no_update, no_update, no_update
+    colour = "method"
+    if not snap.has_accuracy and snap.params:
+        colour = "hw.n_pe" if "hw.n_pe" in snap.params else snap.params[0]
+    return [dcc.Tab(label=v.label, value=v.value) for v in views], views[0].value, colour
 
 
 def selection_from_click(click_data):
@@ -326,18 +357,25 @@ def detail_view(source: StudySource, selected, image_format: str = "png") -> lis
         html.H3(f"Trial {trial.number}", id="detail-title"),
         html.P(f"method {attrs.get('method', 'unknown')}; {summary}", id="detail-summary"),
     ]
+    workload = source.workload
+    if isinstance(attrs.get("train_config"), dict) or workload is None:
+        settings = [
+            html.H4("Training settings"),
+            _table(_kv_rows(attrs.get("train_config")), "detail-train"),
+        ]
+    else:  # a simulate-only sweep: the workload, with this trial's workload.* params
+        knobs = {**workload}
+        knobs.update({k[len("workload.") :]: v for k, v in trial.params.items()
+                      if k.startswith("workload.")})  # fmt: skip
+        rows = [{"setting": str(k), "value": json.dumps(v) if isinstance(v, dict | list) else str(v)}
+                for k, v in knobs.items()]  # fmt: skip
+        settings = [html.H4("Workload (simulate-only sweep)"), _table(rows, "detail-workload")]
     config_tables = [
         html.Div(
             [html.H4("Hardware config"), _table(_kv_rows(attrs.get("hw_config")), "detail-hw")],
             style={"flex": "1", "marginRight": "12px"},
         ),
-        html.Div(
-            [
-                html.H4("Training settings"),
-                _table(_kv_rows(attrs.get("train_config")), "detail-train"),
-            ],
-            style={"flex": "1"},
-        ),
+        html.Div(settings, style={"flex": "1"}),
     ]
     out.append(html.Div(config_tables, style={"display": "flex"}))
     layers = _get_layers_info(hw_report)
@@ -455,6 +493,17 @@ def register(app, source: StudySource, webgl_above: int = WEBGL_ABOVE) -> None:
     )
     def _select(click):
         return selection_from_click(click)
+
+    @app.callback(
+        Output("tabs", "children"),
+        Output("tabs", "value"),
+        Output("color-by", "value"),
+        Input("version", "data"),
+        State("tabs", "children"),
+        prevent_initial_call=True,
+    )
+    def _tabs(version, children):
+        return tabs_update(source.current() if version else None, children)
 
     @app.callback(
         Output("detail", "children"),

@@ -38,10 +38,18 @@ __all__ = [
     "StudyLoadError",
     "StudySource",
     "frame_from_trials",
+    "present_metrics",
+    "required_metrics",
 ]
 
-#: contract 3's ``metrics`` keys; every one must be a finite number for a trial to be shown.
+#: contract 3's ``metrics`` keys. A trial is shown when the study's objectives among them are
+#: finite numbers; every other metric must be a finite number or null (null reads as NaN, and
+#: a metric that is null in every shown trial, like accuracy in a simulate-only sweep, is absent).
 METRICS = ("accuracy", "sparsity", "area_mm2", "latency_us", "energy_uj", "cycles", "size_kib")
+#: what must be finite when the study records no (known) objectives
+DEFAULT_REQUIRED = ("area_mm2", "latency_us", "energy_uj")
+#: param name prefixes of contract 3 (``workload.*`` in simulate-only sweeps)
+PARAM_PREFIXES = ("train.", "hw.", "workload.")
 
 
 class StudyLoadError(Exception):
@@ -53,8 +61,11 @@ class Snapshot:
     """The study as the dashboard sees it at one moment.
 
     ``frame`` has one row per COMPLETE trial with valid metrics: ``trial`` (the
-    trial number), ``method``, one column per swept param (``train.*``, ``hw.*``)
-    and one per metric of :data:`METRICS`, sorted by trial number.
+    trial number), ``method``, one column per swept param (``train.*``, ``hw.*``,
+    ``workload.*``) and one per metric of :data:`METRICS` (NaN where null), sorted
+    by trial number. ``metrics``: the metrics with a value in at least one row
+    (no ``accuracy`` in a simulate-only sweep). ``directions``: the study's
+    ``"maximize"`` / ``"minimize"``, one per objective.
     """
 
     study_name: str
@@ -67,6 +78,22 @@ class Snapshot:
     n_running: int
     n_skipped: int  # COMPLETE trials whose metrics were missing or malformed
     version: str = ""  # changes whenever a trial is added or changes state
+    metrics: tuple[str, ...] = METRICS
+    directions: tuple[str, ...] = ()
+    workload: dict | None = None  # the [workload] table of a simulate-only sweep
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Does the study have accuracy? (From the rows; from the objectives while there are none.)"""
+        if len(self.frame):
+            return "accuracy" in self.metrics
+        return "accuracy" in self.objectives or not self.objectives
+
+    def maximize(self, cols) -> list[bool]:
+        """Direction of each column: the study's for its objectives, else accuracy up, rest down."""
+        recorded = dict(zip(self.objectives, self.directions, strict=False))
+        return [recorded.get(c, "maximize" if c == "accuracy" else "minimize") == "maximize"
+                for c in cols]  # fmt: skip
 
     @property
     def notes(self) -> list[str]:
@@ -123,15 +150,29 @@ def _number(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _row(number: int, params: dict, metrics, method) -> dict | None:
-    """One frame row, or None when ``metrics`` is not a dict of finite numbers."""
+def required_metrics(objectives) -> tuple[str, ...]:
+    """The metrics a trial must hold as finite numbers: the study's objectives.
+
+    >>> required_metrics(["latency_us", "area_mm2"]), required_metrics([])
+    (('latency_us', 'area_mm2'), ('area_mm2', 'latency_us', 'energy_uj'))
+    """
+    known = tuple(o for o in (objectives or ()) if o in METRICS)
+    return known or DEFAULT_REQUIRED
+
+
+def _row(number: int, params: dict, metrics, method, required=DEFAULT_REQUIRED) -> dict | None:
+    """One frame row, or None when ``metrics`` is not a dict, a ``required`` metric is not a
+    finite number, or another metric is neither a finite number nor null (read as NaN)."""
     if not isinstance(metrics, dict):
         return None
     row = {"trial": number, "method": method if isinstance(method, str) else "unknown"}
     for key in METRICS:
-        value = _number(metrics.get(key))
+        raw = metrics.get(key)
+        value = _number(raw)
         if value is None:
-            return None
+            if raw is not None or key in required:
+                return None
+            value = math.nan
         row[key] = value
     row.update(params)
     return row
@@ -139,24 +180,32 @@ def _row(number: int, params: dict, metrics, method) -> dict | None:
 
 def _frame(rows: Iterable[dict]) -> tuple[pd.DataFrame, tuple[str, ...]]:
     rows = sorted(rows, key=lambda r: r["trial"])
-    params = sorted({k for r in rows for k in r if k.startswith(("train.", "hw."))})
+    params = sorted({k for r in rows for k in r if k.startswith(PARAM_PREFIXES)})
     columns = ["trial", "method", *METRICS, *params]
     frame = pd.DataFrame.from_records(rows, columns=columns)
     frame["trial"] = frame["trial"].astype(int)
+    for key in METRICS:  # all-null columns come out as object
+        frame[key] = frame[key].astype(float)
     return frame, tuple(params)
 
 
-def frame_from_trials(trials) -> pd.DataFrame:
-    """The same frame as :meth:`StudySource.snapshot`, built from ``optuna.trial.FrozenTrial`` s."""
+def present_metrics(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The metrics with a value in at least one row of ``frame``."""
+    return tuple(m for m in METRICS if m in frame and frame[m].notna().any())
+
+
+def frame_from_trials(trials, objectives=()) -> pd.DataFrame:
+    """The same frame as :meth:`StudySource.snapshot`, built from ``optuna.trial.FrozenTrial`` s
+    (``objectives``: the study's ``user_attrs["objectives"]``)."""
     from optuna.trial import TrialState
 
+    required = required_metrics(objectives)
     rows = []
     for t in trials:
         if t.state != TrialState.COMPLETE:
             continue
-        row = _row(
-            t.number, dict(t.params), t.user_attrs.get("metrics"), t.user_attrs.get("method")
-        )
+        attrs = t.user_attrs
+        row = _row(t.number, dict(t.params), attrs.get("metrics"), attrs.get("method"), required)
         if row is not None:
             rows.append(row)
     return _frame(rows)[0]
@@ -176,6 +225,8 @@ class StudySource:
         self._study_id: int | None = None
         self._study_name = ""
         self._objectives: tuple[str, ...] = ()
+        self._directions: tuple[str, ...] = ()
+        self._workload: dict | None = None
         self._rows: dict[int, dict | None] = {}  # trial_id -> row (None: skipped) for COMPLETE
         self._number_to_id: dict[int, int] = {}
         self._snapshot: Snapshot | None = None
@@ -208,10 +259,19 @@ class StudySource:
             objectives = []
         self._storage, self._study_id, self._study_name = storage, study._study_id, study.study_name
         self._objectives = tuple(objectives)
+        self._directions = tuple(d.name.lower() for d in study.directions)
+        sweep = study.user_attrs.get("sweep")
+        workload = sweep.get("workload") if isinstance(sweep, dict) else None
+        self._workload = workload if isinstance(workload, dict) else None
 
     @property
     def study_name(self) -> str:
         return self._study_name
+
+    @property
+    def workload(self) -> dict | None:
+        """The ``[workload]`` table of a simulate-only sweep (from the study's ``sweep``)."""
+        return self._workload
 
     # -- reading ---------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -242,6 +302,9 @@ class StudySource:
                 n_running=counts.get(TrialState.RUNNING, 0) + counts.get(TrialState.WAITING, 0),
                 n_skipped=len(complete) - len(rows),
                 version=version,
+                metrics=present_metrics(frame),
+                directions=self._directions,
+                workload=self._workload,
             )
             return self._snapshot
 
@@ -317,9 +380,12 @@ class StudySource:
                         attrs[tid][key] = json.loads(value_json)
                     except (TypeError, ValueError):
                         attrs[tid][key] = None
+        required = required_metrics(self._objectives)
         for tid in trial_ids:
             a = attrs[tid]
-            self._rows[tid] = _row(states[tid][0], params[tid], a.get("metrics"), a.get("method"))
+            self._rows[tid] = _row(
+                states[tid][0], params[tid], a.get("metrics"), a.get("method"), required
+            )
 
     def trial(self, number: int):
         """The full ``FrozenTrial`` of trial ``number`` (for the drill-down), or None."""

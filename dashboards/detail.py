@@ -155,7 +155,7 @@ def plot_pe_heatmap(info: PeHeatmapInfo) -> go.Figure:
     )
     fig.update_layout(
         title={"text": "PE busy cycles per layer (load imbalance)"},
-        xaxis={"title": {"text": "PE"}},
+        xaxis={"title": {"text": "PE"}, **({"dtick": 1} if info.z.shape[1] <= 16 else {})},
         yaxis={"autorange": "reversed"},  # first layer on top, as in the table
         template="plotly_white",
         margin={"t": 40, "b": 40},
@@ -248,7 +248,8 @@ class CompareInfo(NamedTuple):
     """Designs side by side: metric rows, and the params on which they differ."""
 
     trials: list[int]
-    metrics: dict[str, list[float]]  # metric -> value per trial, shown units
+    metrics: dict[str, list[float]]  # metric -> value per trial, shown units (no accuracy
+    # in a simulate-only study)
     table: list[dict]  # one row per metric or differing param; columns "trial N"
     differing: list[str]
 
@@ -258,9 +259,8 @@ def _get_compare_info(frame: pd.DataFrame, trials: list[int], params) -> Compare
     by_trial = frame.set_index("trial")
     trials = [int(t) for t in trials if int(t) in by_trial.index]
     rows = by_trial.loc[trials] if trials else by_trial.iloc[:0]
-    metrics = {
-        m: (rows[m].to_numpy(dtype=float) * AXES[m][1]).tolist() for m in (*COMPARE_METRICS,)
-    }
+    present = [m for m in COMPARE_METRICS if m in frame and frame[m].notna().any()]
+    metrics = {m: (rows[m].to_numpy(dtype=float) * AXES[m][1]).tolist() for m in present}
     table = [
         {
             "quantity": AXES[m][0],
@@ -281,11 +281,10 @@ def _get_compare_info(frame: pd.DataFrame, trials: list[int], params) -> Compare
 
 def plot_compare(info: CompareInfo) -> go.Figure:
     """One bar panel per metric, one bar per design."""
-    fig = make_subplots(
-        rows=1, cols=len(COMPARE_METRICS), subplot_titles=[AXES[m][0] for m in COMPARE_METRICS]
-    )
+    shown = list(info.metrics) or list(COMPARE_METRICS)
+    fig = make_subplots(rows=1, cols=len(shown), subplot_titles=[AXES[m][0] for m in shown])
     labels = [f"trial {t}" for t in info.trials]
-    for k, m in enumerate(COMPARE_METRICS, start=1):
+    for k, m in enumerate(info.metrics, start=1):
         fig.add_trace(
             go.Bar(x=labels, y=info.metrics[m], name=AXES[m][0], showlegend=False), row=1, col=k
         )

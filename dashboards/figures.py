@@ -1,7 +1,13 @@
 """Pareto-front figures: ``_get_*_info`` computes the numbers, ``plot_*`` only draws.
 
-Accuracy is maximized; area, latency and energy are minimized. Accuracy is
-shown in percent, area in mm^2, latency in us, energy in uJ.
+Accuracy is maximized; area, latency and energy are minimized (a study's own
+directions are passed in as ``maximize``). Accuracy is shown in percent, area
+in mm^2, latency in us, energy in uJ.
+
+A study with accuracy gets the :data:`ACCURACY_VIEWS` (accuracy against area,
+latency, energy; 3-D accuracy, area, latency); a simulate-only study, whose
+accuracy is null, gets the :data:`HARDWARE_VIEWS` (the hardware trade-offs).
+Each view's front is over the quantities it draws.
 """
 
 from __future__ import annotations
@@ -16,13 +22,18 @@ import plotly.io as pio
 from .pareto import front_order, non_dominated
 
 __all__ = [
+    "ACCURACY_VIEWS",
     "AXES",
+    "HARDWARE_VIEWS",
+    "View",
     "Front3DInfo",
     "FrontInfo",
     "apply_budgets",
     "plot_front",
     "plot_front_3d",
     "use_log",
+    "view_for",
+    "views_for",
 ]
 
 #: column -> (axis title with unit, factor from the stored unit to the shown one)
@@ -40,10 +51,57 @@ SYMBOLS = {"binary": "square", "ternary": "diamond"}
 _TEMPLATE = pio.templates["plotly_white"].to_plotly_json()  # a plain dict: no validation
 LOG_SPAN = 20.0  # an axis whose positive values span more than this ratio goes log
 FADED, FRONT_LINE, GREY = 0.25, "#222222", "#c8c8c8"
+FADED_SCALE = 0.5  # dominated points on a colour scale: Viridis' light end vanishes at 0.25
 PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 ]  # fmt: skip
+
+
+class View(NamedTuple):
+    """One tab: ``value`` (the tab id), ``label``, and the columns drawn on x, y (and z)."""
+
+    value: str
+    label: str
+    x: str
+    y: str
+    z: str | None = None
+
+    @property
+    def cols(self) -> list[str]:
+        """The columns the view's front is computed over (the y axis first)."""
+        if self.z is None:
+            return [self.y, self.x]
+        return [self.z, self.x, self.y]
+
+
+ACCURACY_VIEWS = (
+    View("area_mm2", "Accuracy vs area", "area_mm2", "accuracy"),
+    View("latency_us", "Accuracy vs latency", "latency_us", "accuracy"),
+    View("energy_uj", "Accuracy vs energy", "energy_uj", "accuracy"),
+    View("3d", "3-D: accuracy, area, latency", "area_mm2", "latency_us", "accuracy"),
+)
+HARDWARE_VIEWS = (
+    View("latency_us-vs-area_mm2", "Latency vs area", "area_mm2", "latency_us"),
+    View("energy_uj-vs-area_mm2", "Energy vs area", "area_mm2", "energy_uj"),
+    View("energy_uj-vs-latency_us", "Energy vs latency", "latency_us", "energy_uj"),
+    View("3d", "3-D: area, latency, energy", "area_mm2", "latency_us", "energy_uj"),
+)
+
+
+def views_for(has_accuracy: bool) -> tuple[View, ...]:
+    """The tabs of a study with accuracy, or of a simulate-only (hardware) study."""
+    return ACCURACY_VIEWS if has_accuracy else HARDWARE_VIEWS
+
+
+def view_for(tab, has_accuracy: bool) -> View:
+    """The view of tab value ``tab``; the first view when ``tab`` is not one of them.
+
+    >>> view_for("energy_uj", True).y, view_for("energy_uj", False).label
+    ('accuracy', 'Latency vs area')
+    """
+    views = views_for(has_accuracy)
+    return next((v for v in views if v.value == tab), views[0])
 
 
 def use_log(values) -> bool:
@@ -76,7 +134,7 @@ def _shown(frame: pd.DataFrame, col: str) -> np.ndarray:
 
 
 class FrontInfo(NamedTuple):
-    """A 2-D front of accuracy (y, %) against ``x_col``, in shown units."""
+    """A 2-D front of ``y_col`` (accuracy in %, by default) against ``x_col``, in shown units."""
 
     x_col: str
     x_title: str
@@ -95,6 +153,7 @@ class FrontInfo(NamedTuple):
     log_x: bool
     log_y: bool
     selected: int | None
+    y_col: str = "accuracy"
 
 
 def _get_front_info(
@@ -103,15 +162,22 @@ def _get_front_info(
     within_budget: np.ndarray | None = None,
     color_by: str | None = None,
     selected: int | None = None,
+    y_col: str = "accuracy",
+    maximize: tuple[bool, bool] | None = None,
 ) -> FrontInfo:
-    """Numbers of the accuracy-versus-``x_col`` front over the rows of ``frame``."""
+    """Numbers of the ``y_col``-versus-``x_col`` front over the rows of ``frame``.
+
+    ``maximize``: directions of (y, x); default: accuracy up, everything else down.
+    """
     n = len(frame)
     budget = np.ones(n, dtype=bool) if within_budget is None else np.asarray(within_budget)
-    x, y = _shown(frame, x_col), _shown(frame, "accuracy")
+    if maximize is None:
+        maximize = (y_col == "accuracy", x_col == "accuracy")
+    x, y = _shown(frame, x_col), _shown(frame, y_col)
     on_front = np.zeros(n, dtype=bool)
     if budget.any():
         pts = np.column_stack([y[budget], x[budget]])
-        on_front[np.flatnonzero(budget)[non_dominated(pts, [True, False])]] = True
+        on_front[np.flatnonzero(budget)[non_dominated(pts, list(maximize))]] = True
     order = front_order(x, on_front)
     color, numeric = None, False
     if color_by and color_by in frame.columns:
@@ -126,7 +192,7 @@ def _get_front_info(
     return FrontInfo(
         x_col=x_col,
         x_title=_title(x_col),
-        y_title=_title("accuracy"),
+        y_title=_title(y_col),
         x=x,
         y=y,
         trials=frame["trial"].to_numpy(),
@@ -141,6 +207,7 @@ def _get_front_info(
         log_x=use_log(x),
         log_y=use_log(y),
         selected=selected,
+        y_col=y_col,
     )
 
 
@@ -195,7 +262,7 @@ def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
         marker = {
             "size": np.where(front, 10, 7),
             "symbol": _symbols(info.methods[idx]),
-            "opacity": np.where(front, 1.0, FADED),
+            "opacity": np.where(front, 1.0, FADED_SCALE if info.color_is_numeric else FADED),
             "line": {"width": np.where(front, 1.5, 0.0), "color": FRONT_LINE},
         }
         if info.color is None:
@@ -248,34 +315,47 @@ def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
         "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
         "legend": {"orientation": "h", "y": -0.18},
         "clickmode": "event",  # a click opens the design; box/lasso select to compare
-        "uirevision": info.x_col,
+        "uirevision": info.x_col if info.y_col == "accuracy" else f"{info.y_col}-vs-{info.x_col}",
         "template": _TEMPLATE,
     }
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 class Front3DInfo(NamedTuple):
-    """Accuracy (%), area (mm^2) and latency (us), with the 3-objective front."""
+    """Three quantities with their 3-objective front, in shown units: by default area (x,
+    mm^2), latency (y, us) and accuracy (z, %); a hardware study has energy (uJ) on z."""
 
     x: np.ndarray  # area
     y: np.ndarray  # latency
-    z: np.ndarray  # accuracy
+    z: np.ndarray  # accuracy (or energy)
     trials: np.ndarray
     methods: np.ndarray
     on_front: np.ndarray
     log_x: bool
     log_y: bool
+    z_col: str = "accuracy"
+    log_z: bool = False
 
 
-def _get_front_3d_info(frame: pd.DataFrame, within_budget: np.ndarray | None = None):
-    """Numbers of the accuracy / area / latency view; the front is over rows within budget."""
+def _get_front_3d_info(
+    frame: pd.DataFrame,
+    within_budget: np.ndarray | None = None,
+    z_col: str = "accuracy",
+    maximize: tuple[bool, bool, bool] | None = None,
+):
+    """Numbers of the area / latency / ``z_col`` view; the front is over rows within budget.
+
+    ``maximize``: directions of (z, area, latency); default: accuracy up, the rest down.
+    """
     n = len(frame)
     budget = np.ones(n, dtype=bool) if within_budget is None else np.asarray(within_budget)
-    x, y, z = _shown(frame, "area_mm2"), _shown(frame, "latency_us"), _shown(frame, "accuracy")
+    if maximize is None:
+        maximize = (z_col == "accuracy", False, False)
+    x, y, z = _shown(frame, "area_mm2"), _shown(frame, "latency_us"), _shown(frame, z_col)
     on_front = np.zeros(n, dtype=bool)
     if budget.any():
         pts = np.column_stack([z[budget], x[budget], y[budget]])
-        on_front[np.flatnonzero(budget)[non_dominated(pts, [True, False, False])]] = True
+        on_front[np.flatnonzero(budget)[non_dominated(pts, list(maximize))]] = True
     keep = budget
     return Front3DInfo(
         x=x[keep],
@@ -286,12 +366,17 @@ def _get_front_3d_info(frame: pd.DataFrame, within_budget: np.ndarray | None = N
         on_front=on_front[keep],
         log_x=use_log(x),
         log_y=use_log(y),
+        z_col=z_col,
+        log_z=z_col != "accuracy" and use_log(z),
     )
 
 
 def plot_front_3d(info: Front3DInfo) -> go.Figure:
     """Draw a :class:`Front3DInfo`: front points solid, dominated points faded."""
     traces = []
+    z_title = _title(info.z_col)
+    z_name, z_unit = z_title.split(" (")[0].lower(), z_title.split("(")[-1].rstrip(")")
+    z_hover = f"{z_name} %{{z:.4g}} {z_unit}"
     for name, mask, opacity, size, colour in (
         ("dominated", ~info.on_front, FADED, 3, "#7f7f7f"),
         ("Pareto front", info.on_front, 1.0, 5, PALETTE[0]),
@@ -310,7 +395,7 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
                 ].tolist(),  # a JSON list: Dash drops typed arrays from clickData
                 "text": info.methods[idx],
                 "hovertemplate": "trial %{customdata} (%{text})<br>area %{x:.4g} mm²"
-                "<br>latency %{y:.4g} µs<br>accuracy %{z:.4g} %<extra></extra>",
+                "<br>latency %{y:.4g} µs<br>" + z_hover + "<extra></extra>",
                 "marker": {
                     "size": size,
                     "opacity": opacity,
@@ -323,12 +408,12 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
     scene = {
         "xaxis": {"title": {"text": _title("area_mm2")}, **(log if info.log_x else {})},
         "yaxis": {"title": {"text": _title("latency_us")}, **(log if info.log_y else {})},
-        "zaxis": {"title": {"text": _title("accuracy")}},
+        "zaxis": {"title": {"text": z_title}, **(log if info.log_z else {})},
     }
     layout = {
         "scene": scene,
         "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
-        "uirevision": "3d",
+        "uirevision": "3d" if info.z_col == "accuracy" else f"3d-{info.z_col}",
         "template": _TEMPLATE,
     }
     return go.Figure(data=traces, layout=layout, _validate=False)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from .figures import ACCURACY_VIEWS
+
 __all__ = ["TABS", "build_layout", "graph_config"]
 
-TABS = [
-    ("area_mm2", "Accuracy vs area"),
-    ("latency_us", "Accuracy vs latency"),
-    ("energy_uj", "Accuracy vs energy"),
-    ("3d", "3-D: accuracy, area, latency"),
-]
+#: the first tabs (value, label); a simulate-only study switches them to the hardware views
+TABS = [(v.value, v.label) for v in ACCURACY_VIEWS]
 SIDEBAR = {
     "width": "290px",
     "flex": "0 0 290px",

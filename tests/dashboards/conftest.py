@@ -73,3 +73,37 @@ def empty_study_url(tmp_path):
     )
     study.set_user_attr("objectives", ["accuracy", "area_mm2"])
     return url
+
+
+HW_SPEC = {
+    "study": {
+        "name": "hw",
+        "objectives": ["latency_us", "area_mm2", "energy_uj"],
+        "sampler": "grid",
+        "fidelity": "analytical",
+        "seed": 0,
+    },
+    "workload": {
+        "shapes": [
+            {"kind": "linear", "in": 64, "out": 32},
+            {"kind": "linear", "in": 32, "out": 10},
+        ],
+        "sparsity": 0.8,
+    },
+    "hw": {"preset": "default"},
+    "search": {"hw.n_pe": [1, 2, 4, 8], "hw.lanes_per_pe": [1, 4], "workload.sparsity": [0.5, 0.9]},
+}
+
+
+@pytest.fixture(scope="session")
+def hw_study_url(tmp_path_factory):
+    """A simulate-only study ([workload], no [train]) written by the real sweep code:
+    16 grid points scored with the analytical model; every trial's accuracy is null."""
+    from codesign.sweep import parse_spec, run_sweep
+
+    root = tmp_path_factory.mktemp("hw")
+    url = f"sqlite:///{root / 'hw.db'}"
+    spec = parse_spec(HW_SPEC, "hw", str(root))
+    summary = run_sweep(spec, storage=url, progress=False, cache_dir=str(root / "cache"))
+    assert (summary.trials_done, summary.trials_failed) == (16, 0)
+    return url

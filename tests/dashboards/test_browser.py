@@ -177,3 +177,51 @@ def test_new_trials_appear_and_the_selection_stays(dash_duo, tmp_path):
         "return document.querySelector('#front .js-plotly-plot').data.map(t => t.name)"
     )
     assert f"trial {int(trial)}" in names  # the selected design is still ringed
+
+
+def test_hardware_study_front_is_drawn_and_a_click_opens_the_design(
+    dash_duo, hw_study_url, artifacts_dir
+):
+    """A simulate-only sweep (accuracy null): hardware tabs, latency-vs-area front, drill-down."""
+    app = create_app(hw_study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    dash_duo.driver.set_window_size(1400, 1000)
+    frame = app._codesign_source.current().frame
+    dash_duo.wait_for_contains_text("#tabs", "Latency vs area", timeout=10)
+    assert "Accuracy" not in dash_duo.find_element("#tabs").text
+    dash_duo.wait_for_contains_text("#front .ytitle", "Latency (µs)", timeout=10)
+    dash_duo.wait_for_contains_text("#status", "16 designs shown of 16 trials", timeout=10)
+    points = wait_points(dash_duo)
+    assert {int(p[2]) for p in points if p[2] is not None} == set(frame["trial"])
+    mask = non_dominated(frame[["latency_us", "area_mm2"]].to_numpy(), [False, False])
+    assert sorted(front_line_x(dash_duo)) == sorted(frame["area_mm2"][mask].tolist())
+    assert "Accuracy" not in dash_duo.find_element("#filters").text  # no accuracy slider
+    assert "workload.sparsity" in dash_duo.find_element("#filters").text
+    dash_duo.wait_for_contains_text("#color-by", "hw.n_pe", timeout=5)  # one method: by n_pe
+    dash_duo._wait_for(
+        lambda d: (
+            "colorbar" in str(trace_names(dash_duo)) or dash_duo.find_elements("#front .colorbar")
+        ),
+        timeout=10,
+        msg="colour scale",
+    )
+    points = wait_points(dash_duo)
+    dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "hw_front.png"))
+    el, _, trial, _, _ = isolated_point(points)
+    click(dash_duo, el)
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
+    sparsity = frame.loc[frame["trial"] == int(trial), "workload.sparsity"].item()
+    dash_duo.wait_for_contains_text("#detail-workload", f"{sparsity}", timeout=5)
+    assert "accuracy" not in dash_duo.find_element("#detail-summary").text
+    dash_duo.driver.set_window_size(1400, 3000)  # the whole drill-down in one screenshot
+    dash_duo.driver.execute_script("document.getElementById('detail').scrollIntoView()")
+    dash_duo.find_element("#detail").screenshot(os.path.join(artifacts_dir, "hw_drilldown.png"))
+    dash_duo.driver.set_window_size(1400, 1000)
+    dash_duo.find_element("#tabs .tab:nth-child(2)").click()  # energy vs area
+    dash_duo.wait_for_contains_text("#front .ytitle", "Energy (µJ)", timeout=10)
+    dash_duo.find_element("#tabs .tab:nth-child(4)").click()  # 3-D: area, latency, energy
+    dash_duo._wait_for(lambda d: "scatter3d" in trace_types(dash_duo), timeout=10, msg="3-D")
+    dash_duo.wait_for_element("#front canvas", timeout=10)
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    dash_duo.find_element("#front").screenshot(os.path.join(artifacts_dir, "hw_3d.png"))
+    assert dash_duo.get_logs() == []
