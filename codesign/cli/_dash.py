@@ -88,7 +88,8 @@ def _summary(args: argparse.Namespace) -> dict:
         params=list(snap.params),
     )
     if len(frame):
-        out["best_accuracy_pct"] = round(100 * float(frame["accuracy"].max()), 3)
+        if "accuracy" in snap.metrics:  # absent in simulate-only sweeps
+            out["best_accuracy_pct"] = round(100 * float(frame["accuracy"].max()), 3)
         out["min_area_mm2"] = float(frame["area_mm2"].min())
         out["min_latency_us"] = float(frame["latency_us"].min())
         out["min_energy_uj"] = float(frame["energy_uj"].min())
@@ -108,8 +109,9 @@ def _print_summary(s: dict) -> None:
         ("params", ", ".join(s["params"])),
     ]  # fmt: skip
     if "best_accuracy_pct" in s:
+        rows.append(("best accuracy", f"{s['best_accuracy_pct']:.2f} %"))
+    if "min_area_mm2" in s:
         rows += [
-            ("best accuracy", f"{s['best_accuracy_pct']:.2f} %"),
             ("min area", f"{s['min_area_mm2']:.4g} mm^2"),
             ("min latency", f"{s['min_latency_us']:.4g} us"),
             ("min energy", f"{s['min_energy_uj']:.4g} uJ"),

@@ -265,8 +265,11 @@ def test_check_reports_simulate_only_trials_as_valid(hw_study_url):
     assert out.returncode == 0, out.stderr
     assert "16 (16 shown, 0 failed, 0 running, 0 without valid metrics)" in out.stdout
     assert "workload.sparsity" in out.stdout
+    assert "min latency" in out.stdout and "accuracy" not in out.stdout
     out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=60)
+    assert "NaN" not in out.stdout  # strict JSON: no accuracy at all, not NaN
     summary = json.loads(out.stdout)
+    assert "best_accuracy_pct" not in summary
     assert (summary["n_shown"], summary["n_skipped"]) == (16, 0)
     trials = optuna.load_study(storage=hw_study_url, study_name="hw").get_trials()
     assert summary["min_latency_us"] == min(t.user_attrs["metrics"]["latency_us"] for t in trials)
