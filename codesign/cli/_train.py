@@ -20,6 +20,17 @@ def _widths(text: str) -> tuple[int, ...]:
         raise InputError("--hidden", text, "comma-separated integers, e.g. 256,256") from None
 
 
+def _default_widths(model: str) -> tuple[int, ...]:
+    """The default --hidden for ``model`` (cnn's are conv channels; others ignore it)."""
+    if model == "cnn":
+        from codesign.models import CNN_CONV
+
+        return tuple(CNN_CONV)
+    from codesign.training import TrainConfig
+
+    return TrainConfig().hidden_units
+
+
 def add_parser(subparsers, help_: str) -> None:
     from codesign.data import DATASETS
     from codesign.models import MODELS
@@ -43,8 +54,10 @@ def add_parser(subparsers, help_: str) -> None:
     a("--model", default=d.model, help=f"{' | '.join(MODELS)} (default {d.model})")
     a(
         "--hidden",
-        default=",".join(map(str, d.hidden_units)),
-        help="hidden widths of --model mlp, comma-separated (default %(default)s)",
+        default=None,
+        help="comma-separated widths: hidden layers of --model mlp "
+        f"(default {','.join(map(str, d.hidden_units))}) or conv channels of --model cnn "
+        "(default 16,32)",
     )
     a("--method", default=d.method, help=f"{' | '.join(METHODS)} (default {d.method})")
     a("--epochs", type=int, default=d.epochs, help="stage 1 epochs (default %(default)s)")
@@ -112,7 +125,7 @@ def _config(args: argparse.Namespace):
         dataset=args.dataset,
         data_dir=args.data_dir,
         model=args.model,
-        hidden_units=_widths(args.hidden),
+        hidden_units=_widths(args.hidden) if args.hidden else _default_widths(args.model),
         method=args.method,
         epochs=args.epochs,
         retrain_epochs=args.retrain_epochs,
