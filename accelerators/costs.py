@@ -57,6 +57,7 @@ SRAM density log-log in size, held at the end values outside the listed range
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tomllib
@@ -229,6 +230,14 @@ def _from_mapping(data: dict[str, Any], source: str) -> TechTable:
     return TechTable(**values, source=source)
 
 
+@functools.cache
+def _bundled_tech() -> TechTable:
+    """The bundled table, parsed once per process (it is frozen and never changes)."""
+    ref = resources.files("accelerators").joinpath("data/tech45.toml")
+    data = tomllib.loads(ref.read_text(encoding="utf-8"))
+    return _from_mapping(data, "accelerators/data/tech45.toml")
+
+
 def load_tech(path: str | os.PathLike | None = None) -> TechTable:
     """Load and validate a technology table; ``None`` = the bundled ``tech45.toml``.
 
@@ -236,8 +245,7 @@ def load_tech(path: str | os.PathLike | None = None) -> TechTable:
     :class:`InputError` naming the file or the key.
     """
     if path is None:
-        ref = resources.files("accelerators").joinpath("data/tech45.toml")
-        text, source = ref.read_text(encoding="utf-8"), "accelerators/data/tech45.toml"
+        return _bundled_tech()
     else:
         source = os.fspath(path)
         if not os.path.isfile(source):
