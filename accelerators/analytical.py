@@ -40,6 +40,26 @@ __all__ = ["AnalyticalLayer", "analytical_layers", "tile_bounds"]
 _PATTERN_K = {2: 0.1, 3: 0.05}
 
 
+def _block_max(cost: np.ndarray, block: int) -> np.ndarray:
+    """Per block of ``block`` consecutive columns: the largest per-PE sum of ``cost``.
+
+    Same as ``np.add.reduceat(cost, starts, axis=1).max(axis=0)``, about 3x faster
+    for the small blocks used here (``fifo_depth + 1`` columns).
+
+    >>> _block_max(np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]]), 2).tolist()
+    [9, 7, 5]
+    """
+    n_pe, n = cost.shape
+    nb = -(-n // block)
+    if nb * block != n:
+        cost = np.concatenate([cost, np.zeros((n_pe, nb * block - n), cost.dtype)], axis=1)
+    parts = cost.reshape(n_pe, nb, block)
+    total = parts[:, :, 0].copy()
+    for k in range(1, block):
+        total += parts[:, :, k]
+    return total.max(axis=0)
+
+
 def _block_estimate(plan: LayerPlan, block: int, pushed: np.ndarray | None = None) -> int:
     """``1 + sum over blocks of pushed columns of max(len, max_p p's cycles in the block)``."""
     n = plan.cols if pushed is None else int(pushed.sum())
@@ -51,7 +71,7 @@ def _block_estimate(plan: LayerPlan, block: int, pushed: np.ndarray | None = Non
         per_block = lens * int(plan.col_cost_max[0])
     else:
         cost = plan.cost if pushed is None else plan.cost[:, pushed]
-        per_block = np.add.reduceat(cost, starts, axis=1).max(axis=0)
+        per_block = _block_max(cost, block)
     return 1 + int(np.maximum(per_block, lens).sum())
 
 
