@@ -183,8 +183,14 @@ def run_sweep(
         raise InputError("--jobs", jobs, "an integer >= 1")
     url = storage or spec.storage or st.default_storage_url(spec.name)
     name = study_name or spec.name
-    store = st.open_storage(url)
+    # the scheduler first: an unreachable one must not leave a new, empty study file behind
     client = connect_scheduler(scheduler) if scheduler else None
+    try:
+        store = st.open_storage(url)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
     try:
         study = st.open_study(store, spec, name, make_sampler(spec))
         recovered = st.recover_stale(study)

@@ -232,3 +232,11 @@ def test_a_trial_asked_by_a_process_that_died_before_marking_it_is_recovered(tmp
     s = run_sweep(spec, storage=url(tmp_path), progress=False)
     assert len(s.recovered) == 1 and s.trials_done == 8
     assert not any(t.state == TrialState.RUNNING for t in trials_of(tmp_path))
+
+
+def test_unreachable_scheduler_creates_no_study_file(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path, sampler="random", trials=1))
+    db = tmp_path / "fresh.db"
+    with pytest.raises(InputError, match="Dask scheduler"):
+        run_sweep(spec, storage=f"sqlite:///{db}", scheduler="tcp://127.0.0.1:9", progress=False)
+    assert not db.exists()
