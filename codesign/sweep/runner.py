@@ -260,7 +260,7 @@ def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, r
         if spec.sampler == "grid" and not grid_left and not _has_waiting(study):
             return False  # every grid point is done, running or queued
         # count from storage: other sweep processes may share this study
-        taken = study._storage.get_n_trials(study._study_id, states) - n_interrupted
+        taken = st.count_trials(study, states) - n_interrupted
         return taken < spec.trials
 
     try:
@@ -309,7 +309,7 @@ def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, r
 def _has_waiting(study) -> bool:
     from optuna.trial import TrialState
 
-    return bool(study._storage.get_n_trials(study._study_id, (TrialState.WAITING,)))
+    return bool(st.count_trials(study, (TrialState.WAITING,)))
 
 
 def summarize(study, url: str, name: str, recovered=()) -> SweepSummary:

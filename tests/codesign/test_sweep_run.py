@@ -240,3 +240,23 @@ def test_unreachable_scheduler_creates_no_study_file(tmp_path):
     with pytest.raises(InputError, match="Dask scheduler"):
         run_sweep(spec, storage=f"sqlite:///{db}", scheduler="tcp://127.0.0.1:9", progress=False)
     assert not db.exists()
+
+
+def test_count_trials_agrees_with_optuna(tmp_path):
+    import optuna
+    from optuna.trial import TrialState
+
+    from codesign.sweep.storage import count_trials
+
+    study = optuna.create_study(storage=url(tmp_path))
+    for v in range(3):
+        study.add_trial(optuna.trial.create_trial(value=v, params={}, distributions={}))
+    study.ask()
+    study.enqueue_trial({})
+    for states in [
+        (TrialState.COMPLETE,),
+        (TrialState.RUNNING, TrialState.WAITING),
+        tuple(TrialState),
+    ]:
+        assert count_trials(study, states) == study._storage.get_n_trials(study._study_id, states)
+    assert count_trials(study, (TrialState.COMPLETE,)) == 3
