@@ -51,15 +51,20 @@ CNV_CONV = (64, 64, "M", 128, 128, "M", 256, 256)
 CNV_FC = (512, 512)
 
 
-def _mlp(in_features: int, hidden: tuple[int, ...], n_classes: int, q: dict) -> nn.Sequential:
-    layers: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
-    widths = (in_features, *hidden, n_classes)
+def _add_fc_stack(layers: OrderedDict, widths: tuple[int, ...], q: dict) -> OrderedDict:
+    """Append ternary FC ``fc{i}`` + batch norm ``bn{i}`` (+ ReLU ``act{i}`` but last)."""
     for i in range(1, len(widths)):
         layers[f"fc{i}"] = TernaryLinear(widths[i - 1], widths[i], **q)
         layers[f"bn{i}"] = nn.BatchNorm1d(widths[i])
         if i < len(widths) - 1:
             layers[f"act{i}"] = nn.ReLU()
-    return nn.Sequential(layers)
+    return layers
+
+
+def _mlp(in_features: int, hidden: tuple[int, ...], n_classes: int, q: dict) -> nn.Sequential:
+    layers: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
+    widths = (in_features, *hidden, n_classes)
+    return nn.Sequential(_add_fc_stack(layers, widths, q))
 
 
 def _cnv(channels: int, size: int, n_classes: int, q: dict) -> nn.Sequential:
@@ -80,12 +85,7 @@ def _cnv(channels: int, size: int, n_classes: int, q: dict) -> nn.Sequential:
         c = item
     layers["flatten"] = nn.Flatten()
     widths = (c, *CNV_FC, n_classes)  # 32 -> 30 -> 28 -> 14 -> 12 -> 10 -> 5 -> 3 -> 1
-    for i in range(1, len(widths)):
-        layers[f"fc{i}"] = TernaryLinear(widths[i - 1], widths[i], **q)
-        layers[f"bn{i}"] = nn.BatchNorm1d(widths[i])
-        if i < len(widths) - 1:
-            layers[f"act{i}"] = nn.ReLU()
-    return nn.Sequential(layers)
+    return nn.Sequential(_add_fc_stack(layers, widths, q))
 
 
 def _cnn(input_shape, conv: tuple[int, ...], n_classes: int, q: dict) -> nn.Sequential:
@@ -99,12 +99,7 @@ def _cnn(input_shape, conv: tuple[int, ...], n_classes: int, q: dict) -> nn.Sequ
     layers["pool1"] = nn.MaxPool2d(2)
     layers["flatten"] = nn.Flatten()
     widths = (c * (h // 2) * (w // 2), CNN_FC, n_classes)
-    for i in range(1, len(widths)):
-        layers[f"fc{i}"] = TernaryLinear(widths[i - 1], widths[i], **q)
-        layers[f"bn{i}"] = nn.BatchNorm1d(widths[i])
-        if i < len(widths) - 1:
-            layers[f"act{i}"] = nn.ReLU()
-    return nn.Sequential(layers)
+    return nn.Sequential(_add_fc_stack(layers, widths, q))
 
 
 def build_model(
