@@ -6,10 +6,11 @@ model's; only the tile cycles of the broadcast/FIFO/PE recurrence
 (:mod:`accelerators.sim.timing`) are replaced by closed forms over per-PE and
 per-column totals (no pass over columns). For a tile pushing ``m`` columns, with
 ``W[p]`` PE ``p``'s cycles summed over them, ``cmax[k]`` the slowest PE's cycles
-on pushed column ``k`` and, when streaming, ``avail`` the DRAM arrival cycles:
+on pushed column ``k``, ``w`` the broadcast's columns per cycle and, when
+streaming, ``avail`` the DRAM arrival cycles:
 
-- **lower bound** ``max(a_first + max(m, 1 + max_p W[p]), a_last + 1 + cmax[m],
-  stream_end)``: the broadcast pushes one column per cycle from the first arrival,
+- **lower bound** ``max(a_first + max(ceil(m / w), 1 + max_p W[p]), a_last + 1 +
+  cmax[m], stream_end)``: the broadcast pushes ``w`` columns per cycle from the first arrival,
   each PE works serially after its first column is visible, and the last column
   is pushed after it arrives;
 - **upper bound** ``a_last + sum_k (1 + cmax[k])`` (and ``>= stream_end``): the
@@ -19,7 +20,7 @@ on pushed column ``k`` and, when streaming, ``avail`` the DRAM arrival cycles:
 - **estimate**: exact for ``fifo_depth = 1``. For depth 2 and 3 the PEs
   re-synchronize about every ``D + 1`` columns: the on-chip estimate is the
   mean of the lower bound and the block time ``1 + sum over blocks of D + 1 pushed
-  columns of max(block length, max_p (block cycles of p))`` (itself at least the
+  columns of max(ceil(block length / w), max_p (block cycles of p))`` (itself at least the
   lower bound; the mean fitted best on a calibration set of lfc configs) (tiles with their own activation patterns use
   ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.1, 3: 0.05}``, the mean
   measured fraction); from depth 4 on, the lower bound itself (measured mean error
@@ -60,8 +61,10 @@ def _block_max(cost: np.ndarray, block: int) -> np.ndarray:
     return total.max(axis=0)
 
 
-def _block_estimate(plan: LayerPlan, block: int, pushed: np.ndarray | None = None) -> int:
-    """``1 + sum over blocks of pushed columns of max(len, max_p p's cycles in the block)``."""
+def _block_estimate(
+    plan: LayerPlan, block: int, width: int, pushed: np.ndarray | None = None
+) -> int:
+    """``1 + sum over blocks of pushed columns of max(ceil(len / width), max_p p's cycles)``."""
     n = plan.cols if pushed is None else int(pushed.sum())
     if n == 0:
         return 0
@@ -72,10 +75,10 @@ def _block_estimate(plan: LayerPlan, block: int, pushed: np.ndarray | None = Non
     else:
         cost = plan.cost if pushed is None else plan.cost[:, pushed]
         per_block = _block_max(cost, block)
-    return 1 + int(np.maximum(per_block, lens).sum())
+    return 1 + int(np.maximum(per_block, -(-lens // width)).sum())
 
 
-def _estimate0(plan: LayerPlan, depth: int, lower0, upper1):
+def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1):
     """On-chip estimate from the bounds (module docstring)."""
     if depth == 1:
         return upper1
@@ -83,20 +86,23 @@ def _estimate0(plan: LayerPlan, depth: int, lower0, upper1):
         return lower0
     pushed = plan.patterns
     if pushed is None:
-        return (lower0 + max(lower0, _block_estimate(plan, depth + 1))) / 2
+        return (lower0 + max(lower0, _block_estimate(plan, depth + 1, width))) / 2
     if pushed.shape[0] == 1:
-        return (lower0 + np.maximum(lower0, _block_estimate(plan, depth + 1, pushed[0]))) / 2
+        block = _block_estimate(plan, depth + 1, width, pushed[0])
+        return (lower0 + np.maximum(lower0, block)) / 2
     return lower0 + _PATTERN_K[depth] * (upper1 - lower0)
 
 
-def _one_pattern(plan: LayerPlan, depth: int, avail: np.ndarray | None) -> tuple[int, int, int]:
+def _one_pattern(
+    plan: LayerPlan, depth: int, width: int, avail: np.ndarray | None
+) -> tuple[int, int, int]:
     """Every column pushed: ``(lower, estimate, upper)`` from per-PE / per-column totals."""
     m = plan.cols
     if m == 0:
         return 0, 0, 0
-    lower0 = max(m, 1 + int(plan.pe_cost_all.max()))
+    lower0 = max(-(-m // width), 1 + int(plan.pe_cost_all.max()))
     upper1 = m + plan.col_cost_max_sum
-    est0 = _estimate0(plan, depth, lower0, upper1)
+    est0 = _estimate0(plan, depth, width, lower0, upper1)
     if avail is None:
         lo, est, up = lower0, est0, upper1
     else:
@@ -115,20 +121,24 @@ def _one_pattern(plan: LayerPlan, depth: int, avail: np.ndarray | None) -> tuple
 
 
 def tile_bounds(
-    plan: LayerPlan, fifo_depth: int, avail: np.ndarray | None
+    plan: LayerPlan, fifo_depth: int, avail: np.ndarray | None, width: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(lower, estimate, upper)`` cycles of each of ``plan``'s tile patterns, int64 (P,)."""
+    """``(lower, estimate, upper)`` cycles of each of ``plan``'s tile patterns, int64 (P,).
+
+    ``width``: columns the broadcast pushes per cycle at most.
+    """
     cols, pushed, depth = plan.cols, plan.patterns, int(fifo_depth)
     if pushed is None:
-        return tuple(np.array([x], dtype=np.int64) for x in _one_pattern(plan, depth, avail))
+        bounds = _one_pattern(plan, depth, width, avail)
+        return tuple(np.array([x], dtype=np.int64) for x in bounds)
     w = plan.pe_cost_pushed  # (P, n_pe)
     m = pushed.sum(axis=1)
     first = np.argmax(pushed, axis=1)
     last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
     cmax = plan.col_cost_max
     upper1 = m + plan.pushed(cmax)
-    lower0 = np.maximum(m, 1 + w.max(axis=1))
-    est0 = _estimate0(plan, depth, lower0, upper1)
+    lower0 = np.maximum(-(-m // width), 1 + w.max(axis=1))
+    est0 = _estimate0(plan, depth, width, lower0, upper1)
     if avail is None:
         lower, upper, est = lower0, upper1, est0
     else:
@@ -151,7 +161,7 @@ class AnalyticalLayer:
     def __init__(self, plan: LayerPlan, resident: bool, act_fits: bool, cfg: HardwareConfig):
         self.name, self.plan, self.resident = plan.tensor.name, plan, resident
         self.act_sram_fits = act_fits
-        tiles, depth = plan.tiles, cfg.fifo_depth
+        tiles, depth, width = plan.tiles, cfg.fifo_depth, cfg.broadcast_acts_per_cycle
         readout = plan.readout_cycles * tiles
         if resident:
             avail = None
@@ -162,15 +172,21 @@ class AnalyticalLayer:
         self.pe_busy_cycles = busy.tolist()
         slots = cfg.n_pe * cfg.lanes_per_pe
         if plan.patterns is None:  # python ints all the way
-            lo, est, up = _one_pattern(plan, depth, avail)
+            lo, est, up = _one_pattern(plan, depth, width, avail)
             lo, est, up = lo * tiles, est * tiles, up * tiles
             ideal = -(-self.counts["adds"] // tiles // slots) * tiles
-            est_chip = _one_pattern(plan, depth, None)[1] * tiles if avail is not None else est
+            if avail is not None:
+                est_chip = _one_pattern(plan, depth, width, None)[1] * tiles
+            else:
+                est_chip = est
         else:
             reps = plan.pattern_repeats
-            lo, est, up = (int(x @ reps) for x in tile_bounds(plan, depth, avail))
+            lo, est, up = (int(x @ reps) for x in tile_bounds(plan, depth, avail, width))
             ideal = int(-(-plan.pushed(plan.work_col) // slots) @ reps)
-            est_chip = int(tile_bounds(plan, depth, None)[1] @ reps) if avail is not None else est
+            if avail is not None:
+                est_chip = int(tile_bounds(plan, depth, None, width)[1] @ reps)
+            else:
+                est_chip = est
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
         dram_stall = max(0, est - est_chip)

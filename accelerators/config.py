@@ -40,6 +40,10 @@ class HardwareConfig:
     - ``weight_sram_kib_per_pe``: weight SRAM per PE in KiB (1 KiB = 8192 bits).
     - ``act_sram_kib``: activation SRAM in KiB, used as two ping-pong halves.
     - ``fifo_depth``: activation FIFO entries per PE.
+    - ``broadcast_acts_per_cycle``: activations (columns) the broadcast pushes per
+      cycle at most; EIE pushes one. The presets match it to ``lanes_per_pe``: a
+      PE retires one column at a time, so at high sparsity a one-wide broadcast
+      would leave all but one lane idle.
     - ``dram_bytes_per_cycle``, ``dram_latency_cycles``: off-chip weight stream.
     - ``dram_mib``: DRAM capacity in MiB; a network whose stored weights exceed it
       cannot run at all (:func:`accelerators.simulate` refuses it).
@@ -57,10 +61,11 @@ class HardwareConfig:
     tech_node_nm: int = 45
     act_bits: int = 8
     acc_bits: int = 24
-    index_bits: int = 4
+    index_bits: int = 5
     weight_sram_kib_per_pe: float = 4.0
     act_sram_kib: float = 128.0
     fifo_depth: int = 8
+    broadcast_acts_per_cycle: int = 4
     dram_bytes_per_cycle: float = 16.0
     dram_latency_cycles: int = 100
     dram_mib: float = 4096.0
@@ -97,6 +102,12 @@ class HardwareConfig:
         )
         _check(c.act_sram_kib > 0, "act_sram_kib", c.act_sram_kib, "a number > 0 (KiB)")
         _check(c.fifo_depth >= 1, "fifo_depth", c.fifo_depth, "an integer >= 1")
+        _check(
+            1 <= c.broadcast_acts_per_cycle <= 64,
+            "broadcast_acts_per_cycle",
+            c.broadcast_acts_per_cycle,
+            "an integer 1..64 (activations per cycle)",
+        )
         _check(
             c.dram_bytes_per_cycle > 0,
             "dram_bytes_per_cycle",

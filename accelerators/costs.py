@@ -17,11 +17,13 @@ Area components (mm^2, their sum is the total):
 - ``weight_sram``: ``n_pe`` macros of ``weight_sram_kib_per_pe``;
 - ``act_sram``: two ping-pong macros of ``act_sram_kib / 2``;
 - ``fifos``: ``n_pe`` FIFOs of ``fifo_depth`` entries of ``col_bits + act_bits``
-  (``col_bits`` = :func:`column_index_bits`);
+  (``col_bits`` = :func:`column_index_bits`), plus one MUX2 per entry bit for each
+  write port beyond the first (``broadcast_acts_per_cycle`` write ports);
 - ``decoder``: per lane a position-counter adder of ``pointer_bits`` (CSC weights
-  only) and one leading-nonzero detector (activation zero-skip only);
-- ``broadcast``: one broadcast pipeline register per PE plus control, a
-  ``control_overhead_fraction`` of all the non-SRAM logic above.
+  only) and ``broadcast_acts_per_cycle`` leading-nonzero detectors (activation
+  zero-skip only);
+- ``broadcast``: ``broadcast_acts_per_cycle`` pipeline registers of one entry per
+  PE plus control, a ``control_overhead_fraction`` of all the non-SRAM logic above.
 
 Energy components (uJ per inference; pJ per action x count):
 
@@ -144,6 +146,7 @@ class TechTable:
     mult8_area_um2: float = _f("logic", "mult8_area_um2", _AREA, "positive")
     mult32_area_um2: float = _f("logic", "mult32_area_um2", _AREA, "positive")
     xor2_area_um2: float = _f("logic", "xor2_area_um2", _AREA)
+    mux2_area_um2: float = _f("logic", "mux2_area_um2", _AREA)
     nand2_area_um2: float = _f("logic", "nand2_area_um2", _AREA)
     sram_size_kib: tuple[float, ...] = _f("sram", "size_kib", _FIXED, "sizes")
     sram_read64_energy_pj: tuple[float, ...] = _f("sram", "read64_energy_pj", _ENERGY, "list")
@@ -386,29 +389,30 @@ def area_breakdown_mm2(
     layer the accumulators must cover). Formulas: this module's docstring.
     """
     t = _at_node(tech, config)
-    n_pe, lanes = config.n_pe, config.lanes_per_pe
+    n_pe, lanes, width = config.n_pe, config.lanes_per_pe, config.broadcast_acts_per_cycle
     acc, act = config.acc_bits, config.act_bits
     entry_bits = column_index_bits(config) + act
     rows = t.accumulator_rows if max_rows is None else max_rows
+    fifo_bit_um2 = t.fifo_area_um2_per_bit + (width - 1) * t.mux2_area_um2
 
     um2 = {
         "pe_logic": n_pe
         * lanes
         * (adder_area_um2(t, acc) + acc * t.xor2_area_um2 + mult_area_um2(t, acc, act)),
         "accumulators": rows * acc * t.accumulator_area_um2_per_bit,
-        "fifos": n_pe * config.fifo_depth * entry_bits * t.fifo_area_um2_per_bit,
+        "fifos": n_pe * config.fifo_depth * entry_bits * fifo_bit_um2,
         "decoder": (
             n_pe * lanes * adder_area_um2(t, t.decoder_pointer_bits)
             if config.weight_format == "csc"
             else 0.0
         )
         + (
-            t.lnzd_inputs * act * t.lnzd_ge_per_act_bit * t.nand2_area_um2
+            width * t.lnzd_inputs * act * t.lnzd_ge_per_act_bit * t.nand2_area_um2
             if config.zero_skip == "weights+activations"
             else 0.0
         ),
     }
-    bus = n_pe * entry_bits * t.flop_area_um2_per_bit
+    bus = width * n_pe * entry_bits * t.flop_area_um2_per_bit
     um2["broadcast"] = bus + t.control_overhead_fraction * (sum(um2.values()) + bus)
     w_kib, a_kib = config.weight_sram_kib_per_pe, config.act_sram_kib / 2
     mm2 = {k: v * 1e-6 for k, v in um2.items()}

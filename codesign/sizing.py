@@ -22,6 +22,7 @@ Default grid (every other field from the base config):
 ``lanes_per_pe``                  1, 2, 4, 8
 ``weight_sram_kib_per_pe``        1, 4, 16, 64
 ``fifo_depth``                    2, 8, 32
+``broadcast_acts_per_cycle``      1, 4
 ``zero_skip``                     weights, weights+activations
 ================================  ==========================================
 """
@@ -48,6 +49,7 @@ class SizingGrid:
     lanes_per_pe: tuple[int, ...] = (1, 2, 4, 8)
     weight_sram_kib_per_pe: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0)
     fifo_depth: tuple[int, ...] = (2, 8, 32)
+    broadcast_acts_per_cycle: tuple[int, ...] = (1, 4)
     zero_skip: tuple[str, ...] = ("weights", "weights+activations")
 
     def __post_init__(self) -> None:
@@ -209,7 +211,7 @@ def describe(result: SizingResult) -> str:
     """The human-readable answer (what ``codesign size`` prints)."""
     lines = []
     if result.feasible:
-        fields = ("n_pe", "lanes_per_pe", "weight_sram_kib_per_pe", "fifo_depth", "zero_skip")
+        fields = tuple(SizingGrid.__dataclass_fields__)
         head = ["goal", "area (mm^2)", "latency (us)", "energy (uJ)", *fields, "checked by"]
         rows = []
         for goal, c in (

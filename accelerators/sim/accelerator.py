@@ -15,7 +15,7 @@ the layer streams, then one readout. Measurement lives in :class:`Collector`.
 Per-layer stall cycles add up exactly: ``cycles = ideal + imbalance + dram +
 readout``, where per tile ``ideal = ceil(entries retired / (n_pe * lanes))``,
 ``imbalance`` is the rest of the tile with resident weights (load imbalance, FIFO
-back-pressure, the one-column-per-cycle broadcast, pipeline fill), ``dram`` the
+back-pressure, the broadcast's push rate, pipeline fill), ``dram`` the
 extra cycles of streaming weights, and ``readout`` the readout cycles.
 """
 
@@ -140,8 +140,8 @@ def build_accelerator(
     dram = DRAM(env, c.dram_latency_cycles, c.dram_bytes_per_cycle)
     weight_sram = WeightSRAM(env, c.n_pe, c.weight_sram_bits_per_pe)
     act_sram = ActivationSRAM(env, c.act_sram_kib, c.act_bits)
-    broadcast = Broadcast(env, c.skip_activations)
-    pe_array = PEArray(env, c.n_pe, c.lanes_per_pe, c.fifo_depth)
+    broadcast = Broadcast(env, c.skip_activations, c.broadcast_acts_per_cycle)
+    pe_array = PEArray(env, c.n_pe, c.lanes_per_pe, c.fifo_depth, broadcast)
     readout = Readout(env, c.n_pe, c.lanes_per_pe)
     return Accelerator(env, c, dram, weight_sram, act_sram, broadcast, pe_array, readout, sink)
 

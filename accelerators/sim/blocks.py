@@ -95,10 +95,15 @@ class ActivationSRAM:
 
 
 class Broadcast:
-    """Scans each tile's input vector; which columns it pushes (activation skipping)."""
+    """Scans each tile's input vector; which columns it pushes (activation skipping).
 
-    def __init__(self, env: simpy.Environment, skip_activations: bool):
+    Pushes at most ``acts_per_cycle`` columns per cycle (rule 1 of
+    :mod:`accelerators.sim.timing`).
+    """
+
+    def __init__(self, env: simpy.Environment, skip_activations: bool, acts_per_cycle: int = 1):
         self.env, self.skip_activations = env, skip_activations
+        self.acts_per_cycle = acts_per_cycle
 
     def pattern_of(self, plan: LayerPlan, tile: int) -> int:
         """Index of the tile's pushed-column pattern in ``plan.patterns``."""
@@ -110,15 +115,19 @@ class PEArray:
 
     Broadcast, FIFOs and PEs are coupled cycle by cycle through back-pressure, so
     their joint timing per tile is the recurrence of :mod:`accelerators.sim.timing`,
-    evaluated once per distinct pushed-column pattern.
+    evaluated once per distinct pushed-column pattern for the ``broadcast`` feeding them.
     """
 
-    def __init__(self, env: simpy.Environment, n_pe: int, lanes: int, fifo_depth: int):
+    def __init__(
+        self, env: simpy.Environment, n_pe: int, lanes: int, fifo_depth: int, broadcast: Broadcast
+    ):
         self.env, self.n_pe, self.lanes, self.fifo_depth = env, n_pe, lanes, fifo_depth
+        self.broadcast = broadcast
 
     def schedule(self, plan: LayerPlan, avail: np.ndarray | None = None) -> np.ndarray:
         """Compute cycles of each pattern of ``plan`` (P,)."""
-        return tile_cycles(plan.cost, self.fifo_depth, plan.patterns, avail)
+        width = self.broadcast.acts_per_cycle
+        return tile_cycles(plan.cost, self.fifo_depth, plan.patterns, avail, width)
 
     def run_tile(self, cycles: int):
         """Process: the PE array busy on one tile."""

@@ -302,7 +302,7 @@ def _render(out: dict[str, Any], name: str, cfg, args, tech_source: str) -> str:
         f"hardware  {args.hw}: {cfg.n_pe} PEs x {cfg.lanes_per_pe} lanes, {cfg.clock_mhz:g} MHz, "
         f"{cfg.tech_node_nm} nm, zero_skip {cfg.zero_skip}, weights {cfg.weight_format}, "
         f"weight SRAM {cfg.weight_sram_kib_per_pe:g} KiB/PE, act SRAM {cfg.act_sram_kib:g} KiB, "
-        f"FIFO depth {cfg.fifo_depth}",
+        f"FIFO depth {cfg.fifo_depth}, broadcast {cfg.broadcast_acts_per_cycle} acts/cycle",
         f"costs     {tech_source}",
         f"model     {args.fidelity}",
         "",

@@ -68,6 +68,12 @@ def add_parser(subparsers, help_: str) -> None:
         help="grid axis",
     )
     p.add_argument("--fifo-depth", type=_list(int), default=g.fifo_depth, help="grid axis")
+    p.add_argument(
+        "--broadcast-acts-per-cycle",
+        type=_list(int),
+        default=g.broadcast_acts_per_cycle,
+        help="grid axis",
+    )
     p.add_argument("--zero-skip", type=_list(str), default=g.zero_skip, help="grid axis")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -92,9 +98,7 @@ def run(args) -> int:
     base = load_hw(args.hw)
     if args.set:
         base = base.replace(**parse_overrides(args.set))
-    grid = SizingGrid(
-        args.n_pe, args.lanes_per_pe, args.weight_sram_kib_per_pe, args.fifo_depth, args.zero_skip
-    )
+    grid = SizingGrid(**{name: getattr(args, name) for name in SizingGrid.__dataclass_fields__})
     if args.weights:
         workload = workload_from_tensors(load_ternary_npz(args.weights))
     else:

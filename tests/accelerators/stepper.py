@@ -13,8 +13,9 @@ Within cycle ``t``:
 3. each PE with a visible head retires up to ``lanes`` of its entries (a busy cycle);
 4. the broadcast pushes the next column if every FIFO holds fewer than
    ``fifo_depth`` columns and (streaming) the DRAM has delivered the column's bits:
-   ``8 * bytes_per_cycle * (t - latency)`` bits by cycle ``t``; a streamed tile
-   also waits in step 2 until the whole layer has streamed.
+   ``8 * bytes_per_cycle * (t - latency)`` bits by cycle ``t``; it repeats this
+   up to ``broadcast_acts_per_cycle`` times per cycle. A streamed tile also waits
+   in step 2 until the whole layer has streamed.
 """
 
 from __future__ import annotations
@@ -93,15 +94,18 @@ def step_tile(work, push_cols, cfg, col_bits=None) -> tuple[int, list[int]]:
             if f and f[0][0] < t and f[0][1] > 0:
                 f[0][1] -= min(lanes, f[0][1])
                 busy[p] += 1
-        if nxt < len(push_cols) and all(len(f) < depth for f in fifos):
+        for _ in range(cfg.broadcast_acts_per_cycle):
+            if nxt == len(push_cols) or any(len(f) >= depth for f in fifos):
+                break
             j = push_cols[nxt]
             arrived = cum is None or cum[j] <= 8 * cfg.dram_bytes_per_cycle * (
                 t - cfg.dram_latency_cycles
             )
-            if arrived:
-                for p, f in enumerate(fifos):
-                    f.append([t, work[p][j]])
-                nxt += 1
+            if not arrived:
+                break
+            for p, f in enumerate(fifos):
+                f.append([t, work[p][j]])
+            nxt += 1
         t += 1
 
 

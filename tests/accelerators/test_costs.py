@@ -32,6 +32,7 @@ TINY = dict(
     weight_sram_kib_per_pe=8.0,
     act_sram_kib=64.0,
     fifo_depth=4,
+    broadcast_acts_per_cycle=1,
     zero_skip="weights+activations",
     weight_format="csc",
 )
@@ -96,6 +97,22 @@ def test_area_follows_the_configured_features():
     assert full["decoder"] - no_lnzd["decoder"] == pytest.approx(16 * 8 * 2 * 0.798e-6)
     dense = area_breakdown_mm2(config(zero_skip="none", weight_format="dense-ternary"), TECH)
     assert dense["decoder"] == 0.0
+
+
+def test_wider_broadcast_by_hand():
+    one = area_breakdown_mm2(config(), TECH, max_rows=16)
+    three = area_breakdown_mm2(config(broadcast_acts_per_cycle=3), TECH, max_rows=16)
+    # FIFOs: 2 more write ports, one MUX2 (1.862 um^2) each per entry bit (2 x 4 x 23 bits)
+    assert three["fifos"] - one["fifos"] == pytest.approx(2 * 4 * 23 * 2 * 1.862e-6)
+    # LNZD: three detectors of 16 acts x 8 bits x 2 GE
+    assert three["decoder"] - one["decoder"] == pytest.approx(2 * 16 * 8 * 2 * 0.798e-6)
+    # broadcast: 3 registers per PE; plus 10% of every extra logic um^2 above
+    extra_logic = 2 * 2 * 23 * 4.522 + 2 * 4 * 23 * 2 * 1.862 + 2 * 16 * 8 * 2 * 0.798
+    extra_bus = 2 * 2 * 23 * 4.522
+    assert three["broadcast"] - one["broadcast"] == pytest.approx(
+        (extra_bus + 0.1 * extra_logic) * 1e-6
+    )
+    assert three["pe_logic"] == one["pe_logic"] and three["weight_sram"] == one["weight_sram"]
 
 
 def test_energy_by_hand():

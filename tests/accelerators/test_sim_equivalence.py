@@ -22,6 +22,7 @@ def cases(draw):
         n_pe=draw(st.integers(1, 8)),
         lanes_per_pe=draw(st.integers(1, 4)),
         fifo_depth=draw(st.integers(1, 4)),
+        broadcast_acts_per_cycle=draw(st.integers(1, 4)),
         index_bits=draw(st.integers(1, 3)),
         zero_skip=skip,
         weight_format=fmt,

@@ -10,7 +10,14 @@ W = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [-1, 1, 1]], dtype=np.int8)
 # CSC entries (index_bits = 2: a gap of up to 2 zeros fits, so no padding here):
 #   PE0: col0 has row 0 -> 1 entry; cols 1, 2 only trailing zeros -> 0 entries.
 #   PE1: col0 rows 1, 3 -> 2; col1 rows 1, 3 -> 2; col2 row 3 (one zero before) -> 1.
-BASE = dict(n_pe=2, lanes_per_pe=1, index_bits=2, zero_skip="weights", fifo_depth=1)
+BASE = dict(
+    n_pe=2,
+    lanes_per_pe=1,
+    index_bits=2,
+    zero_skip="weights",
+    fifo_depth=1,
+    broadcast_acts_per_cycle=1,
+)
 
 
 def run(**kw):
@@ -77,3 +84,26 @@ def test_activation_patterns_by_hand():
     pat = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0]], dtype=bool)
     # fifo 1: pattern 0 pushes cols 0, 2: (1+2) + (1+1) = 5; pattern 1: 1 + 2 = 3; none: 0.
     assert tile_cycles(cost, 1, pat).tolist() == [5, 3, 0]
+
+
+def test_broadcast_width_by_hand():
+    # One PE, 8 columns, one entry in column 4, FIFO depth 8.
+    cost = np.array([[0, 0, 0, 0, 1, 0, 0, 0]])
+    # w = 1: pushes at 0..7; col4 visible at 5, retired in 5; col7 pushed at 7, popped at 8.
+    assert tile_cycles(cost, 8, width=1).tolist() == [8]
+    # w = 2: pushes at 0,0,1,1,2,2,3,3; col4 visible at 3, retired in 3 (e = 4);
+    # cols 5..7 pushed by 3 wait behind it and pop at 4.
+    assert tile_cycles(cost, 8, width=2).tolist() == [4]
+    # w = 4: pushes at 0 (cols 0..3) and 1 (cols 4..7); col4 retired in 2; tile 3.
+    assert tile_cycles(cost, 8, width=4).tolist() == [3]
+    # FIFO depth 2 with w = 4: each column needs the slot of the one two before it.
+    # Pushes 0,0 (cols 0,1 pop at 1), 1,1 (pop at 2), 2,2: col4 retired in 3 (e = 4),
+    # col5 pops behind it at 4; cols 6,7 get slots at 4 and pop at 5. Tile 5.
+    assert tile_cycles(cost, 2, width=4).tolist() == [5]
+    # The same through SimPy: 1 x 8 layer, lanes 1, readout ceil(1 / 1) = 1 cycle.
+    w = np.zeros((1, 8), dtype=np.int8)
+    w[0, 4] = 1
+    g = workload_from_tensors([LayerTensor("fc", w)])
+    cfg = HardwareConfig(n_pe=1, lanes_per_pe=1, fifo_depth=8, index_bits=3)
+    assert simulate(g, cfg.replace(broadcast_acts_per_cycle=1)).cycles == 8 + 1
+    assert simulate(g, cfg.replace(broadcast_acts_per_cycle=4)).cycles == 3 + 1

@@ -24,6 +24,7 @@ def small(draw, skip=None):
         n_pe=draw(st.integers(1, 16)),
         lanes_per_pe=draw(st.integers(1, 4)),
         fifo_depth=draw(st.integers(1, 8)),
+        broadcast_acts_per_cycle=draw(st.integers(1, 4)),
         index_bits=draw(st.integers(1, 5)),
         zero_skip=skip or draw(st.sampled_from(["none", "weights", "weights+activations"])),
         weight_sram_kib_per_pe=draw(st.sampled_from([0.0, 0.01, 4.0])),
@@ -57,13 +58,14 @@ def test_zero_skip_never_slower_than_dense(case, acts):
         assert a.cycles <= b.cycles
 
 
+@pytest.mark.parametrize("field", ["fifo_depth", "broadcast_acts_per_cycle"])
 @FAST
-@given(small(), st.integers(1, 8))
-def test_deeper_fifo_never_adds_cycles(case, extra):
+@given(case=small(), extra=st.integers(1, 8))
+def test_more_buffering_or_broadcast_never_adds_cycles(field, case, extra):
     g, cfg = case
-    shallow = simulate(g, cfg)
-    deep = simulate(g, cfg.replace(fifo_depth=cfg.fifo_depth + extra))
-    assert deep.cycles <= shallow.cycles
+    base = simulate(g, cfg)
+    more = simulate(g, cfg.replace(**{field: getattr(cfg, field) + extra}))
+    assert more.cycles <= base.cycles
 
 
 @FAST

@@ -90,7 +90,8 @@ HW_SPEC = {
         ],
         "sparsity": 0.8,
     },
-    "hw": {"preset": "default"},
+    # a one-wide broadcast: with the preset's four, one design dominates energy-vs-latency
+    "hw": {"preset": "default", "broadcast_acts_per_cycle": 1},
     "search": {"hw.n_pe": [1, 2, 4, 8], "hw.lanes_per_pe": [1, 4], "workload.sparsity": [0.5, 0.9]},
 }
 
