@@ -17,17 +17,27 @@ streaming, ``avail`` the DRAM arrival cycles:
   exact time of a depth-1 FIFO (every column waits for the slowest PE) with every
   column arriving when the last one does; deeper FIFOs and earlier arrivals
   never add cycles;
-- **estimate**: exact for ``fifo_depth = 1``. For depth 2 and 3 the PEs
-  re-synchronize about every ``D + 1`` columns: the on-chip estimate is the
-  mean of the lower bound and the block time ``1 + sum over blocks of D + 1 pushed
-  columns of max(ceil(block length / w), max_p (block cycles of p))`` (itself at least the
-  lower bound; the mean fitted best on a calibration set of lfc configs) (tiles with their own activation patterns use
-  ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.1, 3: 0.05}``, the mean
-  measured fraction); from depth 4 on, the lower bound itself (measured mean error
-  under 3%, see ``benchmarks/fidelity.py``). Streaming shifts it like the lower bound.
+- **estimate**: exact for ``fifo_depth = 1``. With a one-wide broadcast
+  (``w = 1``) and depth 2 or 3 the PEs re-synchronize about every ``D + 1``
+  columns: the on-chip estimate is the mean of the lower bound and the block time
+  ``1 + sum over blocks of D + 1 pushed columns of max(ceil(block length / w),
+  max_p (block cycles of p))`` (itself at least the lower bound; the mean fitted
+  best on a calibration set of lfc configs; tiles with their own activation
+  patterns use ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.1, 3:
+  0.05}``, the mean measured fraction); from depth 4 on, the lower bound itself.
+  With ``w > 1`` the PEs rather than the broadcast usually set the pace and FIFO
+  back-pressure couples them, so the estimate is ``lower + frac * (upper -
+  lower)`` with ``log(frac + 0.01)`` linear in the logs of ``D``, ``n_pe``, the
+  mean PE cycles per column, the broadcast slack ``(m / w) / max_p W[p]`` and
+  ``w`` (:func:`wide_features`; constants fitted by
+  ``benchmarks/calibrate_estimate.py`` on configs none of which are the
+  benchmark grids). Measured errors: ``benchmarks/fidelity.py``. Streaming
+  shifts the estimate like the lower bound.
 """
 
 from __future__ import annotations
+
+import math
 
 import networkx as nx
 import numpy as np
@@ -36,9 +46,43 @@ from .config import HardwareConfig
 from .sim.blocks import DRAM, ActivationSRAM, WeightSRAM
 from .sim.plan import LayerPlan, layer_counts, plan_layer
 
-__all__ = ["AnalyticalLayer", "analytical_layers", "tile_bounds"]
+__all__ = ["AnalyticalLayer", "analytical_layers", "tile_bounds", "wide_features"]
 
 _PATTERN_K = {2: 0.1, 3: 0.05}
+# log(frac + 0.01) = _WIDE_COEF . wide_features(...); fitted by benchmarks/calibrate_estimate.py
+_WIDE_COEF_T = (-1.712, -1.287, 0.191, 0.064, 0.276, 0.537)
+_WIDE_COEF = np.array(_WIDE_COEF_T)
+
+
+def wide_features(depth, n_pe, mean_cost, slack, width) -> np.ndarray:
+    """Regressors of the wide-broadcast estimate: ``[1, log D, log n_pe, log mean_cost,
+    log slack, log w]`` (last axis; ``mean_cost`` and ``slack`` may be arrays).
+
+    ``mean_cost``: mean PE cycles per pushed column; ``slack``: broadcast cycles
+    ``m / w`` over the busiest PE's cycles.
+    """
+    mean_cost, slack = np.broadcast_arrays(np.asarray(mean_cost, float), np.asarray(slack, float))
+    fixed = [1.0, math.log(depth), math.log(n_pe)]
+    cols = [np.full(mean_cost.shape, v) for v in fixed]
+    cols += [np.log(np.maximum(mean_cost, 1e-3)), np.log(np.maximum(slack, 1e-3))]
+    return np.stack([*cols, np.full(mean_cost.shape, math.log(width))], axis=-1)
+
+
+def _wide_frac(depth: int, n_pe: int, mean_cost: float, slack: float, width: int) -> float:
+    """Where a wide-broadcast tile falls between its bounds, ``exp(coef . x) - 0.01`` in [0, 1].
+
+    The scalar form of ``exp(wide_features(...) @ _WIDE_COEF) - 0.01`` (one tile
+    pattern: plain floats, no arrays).
+
+    >>> x = wide_features(8, 64, 0.5, 0.9, 4)
+    >>> vec = float(np.clip(np.exp(x @ _WIDE_COEF) - 0.01, 0, 1))
+    >>> abs(_wide_frac(8, 64, 0.5, 0.9, 4) - vec) < 1e-12
+    True
+    """
+    c = _WIDE_COEF_T
+    z = c[0] + c[1] * math.log(depth) + c[2] * math.log(n_pe) + c[5] * math.log(width)
+    z += c[3] * math.log(max(mean_cost, 1e-3)) + c[4] * math.log(max(slack, 1e-3))
+    return min(max(math.exp(z) - 0.01, 0.0), 1.0)
 
 
 def _block_max(cost: np.ndarray, block: int) -> np.ndarray:
@@ -55,7 +99,7 @@ def _block_max(cost: np.ndarray, block: int) -> np.ndarray:
     if nb * block != n:
         cost = np.concatenate([cost, np.zeros((n_pe, nb * block - n), cost.dtype)], axis=1)
     parts = cost.reshape(n_pe, nb, block)
-    total = parts[:, :, 0].copy()
+    total = parts[:, :, 0].astype(np.int32)  # int16 costs: sum without overflow
     for k in range(1, block):
         total += parts[:, :, k]
     return total.max(axis=0)
@@ -78,10 +122,30 @@ def _block_estimate(
     return 1 + int(np.maximum(per_block, -(-lens // width)).sum())
 
 
-def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1):
-    """On-chip estimate from the bounds (module docstring)."""
+def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1, m=None, pe_cost=None):
+    """On-chip estimate from the bounds (module docstring).
+
+    ``m``, ``pe_cost``: pushed columns and per-PE cycles of each pattern (default:
+    every column; only the wide-broadcast estimate needs them).
+    """
     if depth == 1:
         return upper1
+    if width > 1 and m is None:  # one pattern, every column pushed: floats
+        m, busiest = plan.cols, max(int(plan.pe_cost_all.max()), 1)
+        mean = plan.pe_cost_mean / m
+        frac = _wide_frac(depth, plan.cfg.n_pe, mean, m / width / busiest, width)
+        return lower0 + frac * (upper1 - lower0)
+    if width > 1:
+        busiest = np.maximum(pe_cost.max(axis=-1), 1)
+        x = wide_features(
+            depth,
+            plan.cfg.n_pe,
+            pe_cost.mean(axis=-1) / np.maximum(m, 1),
+            m / width / busiest,
+            width,
+        )
+        frac = np.clip(np.exp(x @ _WIDE_COEF) - 0.01, 0.0, 1.0)
+        return lower0 + frac * (upper1 - lower0)
     if depth not in _PATTERN_K:
         return lower0
     pushed = plan.patterns
@@ -138,7 +202,7 @@ def tile_bounds(
     cmax = plan.col_cost_max
     upper1 = m + plan.pushed(cmax)
     lower0 = np.maximum(-(-m // width), 1 + w.max(axis=1))
-    est0 = _estimate0(plan, depth, width, lower0, upper1)
+    est0 = _estimate0(plan, depth, width, lower0, upper1, m, w)
     if avail is None:
         lower, upper, est = lower0, upper1, est0
     else:

@@ -242,7 +242,9 @@ def pe_entries(
 class LayerStats:
     """Per-PE statistics of a layer's CSC stream for one ``(n_pe, index_bits)``.
 
-    ``entries`` (n_pe, cols): stored entries (real + padding) per PE per column;
+    ``entries`` (n_pe, cols): stored entries (real + padding) per PE per column, in
+    int16 when they fit (int32 otherwise: the per-PE, per-column matrices are the
+    models' biggest arrays; sums over them come out int64);
     ``padding`` (n_pe, cols) the padding among them; ``col_entries``, ``col_padding``,
     ``col_max`` (cols,): their column sums and the largest PE's entries per column;
     ``pe_hist`` (n_pe, v_max + 1): how many columns give PE ``p`` exactly ``v``
@@ -272,6 +274,8 @@ def layer_stats(g: nx.DiGraph, name: str, n_pe: int, index_bits: int) -> LayerSt
     if key not in cache:
         real, pad = pe_entries(g, name, n_pe, index_bits)
         entries = real + pad
+        small = entries.size == 0 or int(entries.max()) < 2**15
+        entries = entries.astype(np.int16 if small else np.int32)
         width = int(entries.max()) + 1 if entries.size else 1
         flat = (np.arange(n_pe)[:, None] * width + entries).ravel()
         hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)

@@ -4,7 +4,7 @@ Run: ``python benchmarks/fidelity.py`` (about a minute on 2 shared cores).
 Prints a table and writes ``benchmarks/results/fidelity.json``.
 
 - Grid: 60 configs drawn (seed 0) from n_pe 8..256, lanes 1..8, fifo_depth 1..16,
-  weight sparsity 0.5..0.98, zero_skip none / weights / weights+activations, and a
+  broadcast_acts_per_cycle 1..8, weight sparsity 0.5..0.98, zero_skip none / weights / weights+activations, and a
   weight SRAM that holds the weights (64 KiB per PE) or not (0.25 KiB per PE: lfc
   streams from DRAM), on ``lfc`` (activation density 0.5).
 - Error: |analytical - SimPy| / SimPy cycles, mean and worst; bounds checked.
@@ -36,6 +36,7 @@ from accelerators.sim import run_simpy
 
 OUT = Path(__file__).parent / "results" / "fidelity.json"
 N_CONFIGS = 60
+HW_KEYS = ("n_pe", "lanes_per_pe", "fifo_depth", "broadcast_acts_per_cycle", "zero_skip")
 
 
 def model_times(g, cfg, fidelity, reps):
@@ -62,6 +63,7 @@ def grid(rng):
                 n_pe=int(rng.choice([8, 16, 32, 64, 128, 256])),
                 lanes_per_pe=int(rng.choice([1, 2, 4, 8])),
                 fifo_depth=int(rng.choice([1, 2, 3, 4, 8, 16])),
+                broadcast_acts_per_cycle=int(rng.choice([1, 2, 4, 8])),
                 zero_skip=skip,
                 weight_sram_kib_per_pe=float(rng.choice([0.25, 64.0])),
             ),
@@ -85,16 +87,7 @@ def main() -> int:
         rows.append(
             {
                 "sparsity": s,
-                **{
-                    k: getattr(cfg, k)
-                    for k in (
-                        "n_pe",
-                        "lanes_per_pe",
-                        "fifo_depth",
-                        "zero_skip",
-                        "weight_sram_kib_per_pe",
-                    )
-                },
+                **{k: getattr(cfg, k) for k in (*HW_KEYS, "weight_sram_kib_per_pe")},
                 "dram_bound": sim.dram_bound,
                 "simpy_cycles": sim.cycles,
                 "analytical_cycles": ana.cycles,
@@ -130,7 +123,7 @@ def main() -> int:
         ana = simulate(g_cnv, cfg, fidelity="analytical")
         holdout.append(
             {
-                **{k: getattr(cfg, k) for k in ("n_pe", "lanes_per_pe", "fifo_depth", "zero_skip")},
+                **{k: getattr(cfg, k) for k in HW_KEYS},
                 "simpy_cycles": sim.cycles,
                 "analytical_cycles": ana.cycles,
                 "bounds_hold": ana.cycles_lower <= sim.cycles <= ana.cycles_upper,
@@ -192,12 +185,13 @@ def main() -> int:
     OUT.write_text(json.dumps({"summary": summary, "grid": rows}, indent=2) + "\n")
 
     print(
-        f"{'n_pe':>4} {'lanes':>5} {'fifo':>4} {'spars':>5} {'skip':20} {'dram':>5} "
+        f"{'n_pe':>4} {'lanes':>5} {'fifo':>4} {'bcast':>5} {'spars':>5} {'skip':20} {'dram':>5} "
         f"{'simpy cyc':>10} {'analyt cyc':>10} {'err %':>6} {'x faster':>8}"
     )
     for r in rows:
         print(
-            f"{r['n_pe']:4d} {r['lanes_per_pe']:5d} {r['fifo_depth']:4d} {r['sparsity']:5.2f} "
+            f"{r['n_pe']:4d} {r['lanes_per_pe']:5d} {r['fifo_depth']:4d} "
+            f"{r['broadcast_acts_per_cycle']:5d} {r['sparsity']:5.2f} "
             f"{r['zero_skip']:20} {str(r['dram_bound']):>5} {r['simpy_cycles']:10d} "
             f"{r['analytical_cycles']:10d} {100 * r['rel_error']:6.2f} {r['speed_ratio']:8.1f}"
         )

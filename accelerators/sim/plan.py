@@ -137,6 +137,11 @@ class LayerPlan:
             return self.stats.pe_hist @ _ceil_div(np.arange(width, dtype=np.int64), self.lanes)
         return _ceil_div(self.owned, self.lanes) * self.cols
 
+    @cached_property
+    def pe_cost_mean(self) -> float:
+        """Mean over PEs of :attr:`pe_cost_all` (cycles over all columns)."""
+        return float(self.pe_cost_all.mean())
+
     # -- per PE per column (n_pe, cols) ----------------------------------------------
     @cached_property
     def work(self) -> np.ndarray:
@@ -147,10 +152,17 @@ class LayerPlan:
 
     @cached_property
     def cost(self) -> np.ndarray:
-        """Cycles of PE ``p`` on column ``j``."""
-        if self.lanes == 1:
-            return self.work
-        return (self.work + (self.lanes - 1)) // self.lanes
+        """Cycles of PE ``p`` on column ``j``: ``(work - 1) // lanes + 1`` (0 for no work).
+
+        Kept in ``work``'s dtype (int16 for the CSC statistics); a shift when
+        ``lanes`` is a power of two.
+        """
+        lanes, work = self.lanes, self.work
+        if lanes == 1:
+            return work
+        if lanes & (lanes - 1) == 0:
+            return ((work - 1) >> (lanes.bit_length() - 1)) + 1
+        return (work - 1) // lanes + 1
 
     # -- per pattern -------------------------------------------------------------------
     @property

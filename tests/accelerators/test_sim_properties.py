@@ -183,3 +183,15 @@ def test_simulate_inputs():
         simulate(layers, "no-such-preset")
     with pytest.raises(InputError, match="workload"):
         simulate("lfc", "edge")
+
+
+@pytest.mark.parametrize("width", [1, 4])
+def test_analytical_estimate_close_on_lfc(width):
+    # the default preset's broadcast is 4 wide; its estimate comes from the fitted
+    # wide-broadcast rule (benchmarks/calibrate_estimate.py), the 1-wide one from the
+    # closed forms: both within 5 % of SimPy on lfc at 90 % and 95 % sparsity
+    cfg = HardwareConfig(broadcast_acts_per_cycle=width)
+    for sparsity in (0.9, 0.95):
+        g = workload_from_shapes("lfc", sparsity, seed=0)
+        sim, ana = simulate(g, cfg), simulate(g, cfg, fidelity="analytical")
+        assert abs(ana.cycles - sim.cycles) <= 0.05 * sim.cycles
