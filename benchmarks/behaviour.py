@@ -7,10 +7,12 @@ exact one) on random ternary weights from ``accelerators.workload_from_shapes``.
 1. zero-skip never takes more cycles than the dense walk of the same weights
    (``zero_skip = weights`` and ``weights+activations`` vs ``none``, same CSC
    weights, same config), over a grid of sparsity x PEs x lanes x FIFO depth x
-   index width x seeds;
+   index width x broadcast width x seeds;
 2. on ``lfc`` at 95% sparsity zero-skip saves >= 5x cycles against the dense
    walk on the same config (per preset and skip mode: where it holds and where
-   it does not, and why);
+   it does not, and why: a one-column-per-cycle broadcast caps weight skipping at
+   the dense walk's cycles per column, and 4-bit indices cost a padding entry
+   about every column at this sparsity);
 3. a deeper FIFO never adds cycles (depth 1 .. 64 on several configs);
 4. shrinking the weight SRAM below a layer's encoded weights turns it
    DRAM-bound, and the report says so (``dram_bound``, ``dram`` stall cycles);
@@ -49,19 +51,24 @@ def cycles(g, cfg) -> int:
 def check_zero_skip_grid() -> dict:
     rows, violations = [], []
     sparsities = [0.0, 0.5, 0.9, 0.95, 0.99]
-    grid = itertools.product(sparsities, [0, 1], [8, 64], [1, 4], [1, 8], [2, 4])
+    grid = itertools.product(sparsities, [0, 1], [8, 64], [1, 4], [1, 8], [2, 4], [1, 4])
     shapes = [{"name": "fc0", "kind": "linear", "in": 256, "out": 256}] + [
         {"name": "fc1", "kind": "linear", "in": 256, "out": 64}
     ]
-    for s, seed, n_pe, lanes, depth, ib in grid:
+    for s, seed, n_pe, lanes, depth, ib, width in grid:
         g = workload_from_shapes(shapes, s, seed=seed)
         cfg = load_hw("default").replace(
-            n_pe=n_pe, lanes_per_pe=lanes, fifo_depth=depth, index_bits=ib
+            n_pe=n_pe,
+            lanes_per_pe=lanes,
+            fifo_depth=depth,
+            index_bits=ib,
+            broadcast_acts_per_cycle=width,
         )
         dense = cycles(g, cfg.replace(zero_skip="none"))
         w = cycles(g, cfg.replace(zero_skip="weights"))
         wa = cycles(g, cfg.replace(zero_skip="weights+activations"))
         row = dict(sparsity=s, seed=seed, n_pe=n_pe, lanes=lanes, fifo=depth, index_bits=ib)
+        row["broadcast"] = width
         row.update(dense=dense, weights=w, weights_acts=wa)
         rows.append(row)
         if w > dense or wa > dense:
@@ -99,6 +106,9 @@ def check_lfc_95() -> dict:
         ("large", {}),
         ("default", {"lanes_per_pe": 1}),
         ("default", {"n_pe": 32, "lanes_per_pe": 2}),
+        ("default", {"index_bits": 6}),
+        ("default", {"broadcast_acts_per_cycle": 1}),  # EIE's one column per cycle
+        ("default", {"broadcast_acts_per_cycle": 1, "index_bits": 4}),  # the old default
     ]
     for hw, kw in configs:
         cfg = load_hw(hw).replace(**kw)
@@ -208,7 +218,7 @@ def check_weight_sram() -> dict:
     return {
         "target": "a layer is DRAM-bound (flag + dram stalls) exactly when the weight SRAM "
         "per PE is below the fullest PE's encoded share",
-        "layer": "1024x1024 at 90% sparsity, default preset (64 PEs, index_bits 4)",
+        "layer": f"1024x1024 at 90% sparsity, default preset ({cfg.n_pe} PEs, index_bits {cfg.index_bits})",
         "fullest_pe_bits": need,
         "mean_pe_bits": float(per_pe_bits.mean()),
         "rows": rows,
