@@ -68,19 +68,24 @@ def wide_features(depth, n_pe, mean_cost, slack, width) -> np.ndarray:
     return np.stack([*cols, np.full(mean_cost.shape, math.log(width))], axis=-1)
 
 
-def _wide_frac(depth: int, n_pe: int, mean_cost: float, slack: float, width: int) -> float:
-    """Where a wide-broadcast tile falls between its bounds, ``exp(coef . x) - 0.01`` in [0, 1].
+def _wide_frac(depth: int, n_pe: int, mean_cost, slack, width: int):
+    """Where a wide-broadcast tile falls between its bounds: ``exp(coef . x) - 0.01`` in [0, 1].
 
-    The scalar form of ``exp(wide_features(...) @ _WIDE_COEF) - 0.01`` (one tile
-    pattern: plain floats, no arrays).
+    ``x`` = :func:`wide_features`; floats for one tile pattern (no arrays: this
+    runs for every layer), arrays for many.
 
-    >>> x = wide_features(8, 64, 0.5, 0.9, 4)
-    >>> vec = float(np.clip(np.exp(x @ _WIDE_COEF) - 0.01, 0, 1))
-    >>> abs(_wide_frac(8, 64, 0.5, 0.9, 4) - vec) < 1e-12
+    >>> x = wide_features(8, 64, [0.5, 0.1], [0.9, 3.0], 4)
+    >>> vec = np.clip(np.exp(x @ _WIDE_COEF) - 0.01, 0, 1)
+    >>> bool(np.allclose(_wide_frac(8, 64, np.array([0.5, 0.1]), np.array([0.9, 3.0]), 4), vec))
+    True
+    >>> bool(abs(_wide_frac(8, 64, 0.5, 0.9, 4) - vec[0]) < 1e-12)
     True
     """
     c = _WIDE_COEF_T
     z = c[0] + c[1] * math.log(depth) + c[2] * math.log(n_pe) + c[5] * math.log(width)
+    if isinstance(mean_cost, np.ndarray):
+        z = z + c[3] * np.log(np.maximum(mean_cost, 1e-3)) + c[4] * np.log(np.maximum(slack, 1e-3))
+        return np.clip(np.exp(z) - 0.01, 0.0, 1.0)
     z += c[3] * math.log(max(mean_cost, 1e-3)) + c[4] * math.log(max(slack, 1e-3))
     return min(max(math.exp(z) - 0.01, 0.0), 1.0)
 

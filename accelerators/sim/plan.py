@@ -241,7 +241,7 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
         mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
 
         def total(per_col: np.ndarray) -> int:
-            return int(_int_matmul(mask_total, per_col))
+            return int(np.dot(mask_total, per_col.astype(np.int64, copy=False)))
 
         totals = {
             "adds": total(plan.work_col),
