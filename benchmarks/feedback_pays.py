@@ -34,33 +34,27 @@ The ``cnn`` model (conv3x3 16, conv3x3 32, maxpool, FC 128, FC 10; 28x28 in)
 holds 99 % of its weights in fc1 (4608 x 128) but most of its work in conv2
 (32 x 144 weights, 576 output pixels). The accelerator is chosen so that
 conv2 is **compute-bound**, not broadcast-bound, over the sparsities that
-matter: a tile takes at least one cycle per pushed input column (144 per
-pixel for conv2, fewer with activation skipping) and otherwise the busiest
-PE's entries / lanes; with ``n_pe * lanes_per_pe = 4`` dense conv2 gives
-each PE ``32 * 144 / 4 = 1152`` entries per pixel against 144 pushed
-columns, so it stays compute-bound up to ~87 % sparsity (both terms shrink
-alike with activation skipping). Hence ``n_pe = 4``, ``lanes_per_pe = 1``, ``zero_skip =
-weights+activations`` (as in the MLP run) and 256 KiB of weight SRAM per PE
-(every layer on chip even when dense: no DRAM stream sets the time). What-if
-check on a network trained 1 epoch at strength 1e-2 (conv2 58 % sparse, 1935
-nonzeros; SimPy): keeping 50 / 25 / 10 % of conv2's nonzeros cuts latency
-157k -> 96k / 66k / 59k cycles; the same cuts in fc1 (11937 nonzeros) move it by
-under 1 %.
+matter: a tile takes at least one cycle per ``broadcast_acts_per_cycle``
+pushed input columns (144 per pixel for conv2, fewer with activation
+skipping) and otherwise the busiest PE's entries / lanes; with ``n_pe *
+lanes_per_pe = 4`` dense conv2 gives each PE ``32 * 144 / 4 = 1152`` entries
+per pixel against 144 / 4 = 36 broadcast cycles, so it stays compute-bound up
+to ~97 % sparsity. Hence ``n_pe = 4``, ``lanes_per_pe = 1``, the default
+preset's 4-wide broadcast, ``zero_skip = weights+activations`` (as in the MLP
+run) and 256 KiB of weight SRAM per PE (every layer on chip even when dense:
+no DRAM stream sets the time).
 
     python benchmarks/feedback_pays.py --model cnn --epochs 3 --retrain-epochs 1 \
         --strengths 0.0003,0.001,0.003,0.01,0.03 --thresholds 0.15 [--seed 1]
 
 (Strengths, threshold, epochs and hardware were fixed before the first CNN
-run; seed 1 is a replication, not a selection.) Result, seeds 0 and 1: where
-the uniform regularizer keeps accuracy highest it leaves conv2 43-83 % sparse,
-and the hardware-driven one reaches the same accuracy within 0.5 points at
-19-64 % lower latency (best 54.3 % and 63.9 %); at the low-latency end both
-arms sit on the broadcast floor (~100-130 us, conv2 >= 94 % sparse) and the
-uniform front is as good or better (-1 to -13 %): once conv2 is
-broadcast-bound its marginal cost drops to ~0, the feedback moves the pull to
-conv1 (144 weights, coefficients ~70-560) and over-prunes it, and the
-finite differences do not see that conv1's sparsity changes conv2's input
-activation density, which sets that floor.
+run; seed 1 is a replication, not a selection.) Result, seeds 0 and 1: every
+point of the uniform front is matched within 0.5 points by a hardware-driven
+point at lower latency: 21-82 % lower at 3 of 4 front points per seed
+(best 73.3 % and 82.2 %). At the low-latency end the hardware-driven point is
+1.4 points more accurate at equal or lower latency (0.5-13.7 % lower). On the
+earlier one-column-per-cycle template both arms hit conv2's broadcast floor
+there and the uniform arm was as good or better; see docs/sweep.md.
 """
 
 from __future__ import annotations
@@ -86,6 +80,8 @@ HW_CNN = {
     "preset": "default",
     "n_pe": 4,
     "lanes_per_pe": 1,
+    "broadcast_acts_per_cycle": 4,  # the preset's; 1 before the template had the knob
+    "index_bits": 5,  # the preset's; 4 before
     "weight_sram_kib_per_pe": 256.0,
     "zero_skip": "weights+activations",
 }
