@@ -68,14 +68,17 @@ def open_storage(url: str, create: bool = True):
             if not create and not os.path.isfile(path):
                 raise InputError.plain(f"storage {url!r}: file {path!r} not found")
             _parent(path, url, create)
-    for attempt in range(3):  # two processes creating one SQLite schema at once may collide
+    # two processes creating one SQLite schema at once may collide (a table or
+    # Alembic's version row "already exists" / "UNIQUE constraint failed"): retry
+    collided = ("already exists", "UNIQUE constraint failed")
+    for attempt in range(3):
         try:
             store = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
             if url.startswith("sqlite"):
                 _fast_sqlite(store)
             return store
         except Exception as exc:  # SQLAlchemy: bad driver, host unreachable, auth ...
-            if attempt < 2 and url.startswith("sqlite") and "already exists" in str(exc):
+            if attempt < 2 and url.startswith("sqlite") and any(c in str(exc) for c in collided):
                 time.sleep(0.5)
                 continue
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
