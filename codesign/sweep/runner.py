@@ -143,11 +143,21 @@ def _executor(jobs: int, client):
     if jobs <= 1:
         return _Inline(), 1
     ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_one_thread), PREFETCH * jobs
+    pool = cf.ProcessPoolExecutor(
+        jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+    )
+    return pool, PREFETCH * jobs
 
 
-def _one_thread() -> None:
-    """Worker processes compute with one thread each (``jobs`` workers share the cores)."""
+def _init_worker(coordinator: int) -> None:
+    """Set up a worker process: one compute thread, and exit when the coordinator is gone.
+
+    ``jobs`` workers share the cores. A coordinator killed with SIGKILL cannot
+    stop its pool, so each worker watches that its parent is still ``coordinator``.
+    """
+    import threading
+
+    threading.Thread(target=_exit_without, args=(coordinator,), daemon=True).start()
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"  # torch, if imported later
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     try:
@@ -155,6 +165,13 @@ def _one_thread() -> None:
     except ImportError:  # pragma: no cover - comes with scikit-learn
         return
     threadpool_limits(1)
+
+
+def _exit_without(coordinator: int, every_s: float = 1.0) -> None:
+    """Exit this process once its parent is no longer ``coordinator`` (checked every ``every_s`` s)."""
+    while os.getppid() == coordinator:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 def _error_text(exc: BaseException) -> str:

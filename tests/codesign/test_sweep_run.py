@@ -145,7 +145,33 @@ def _n_complete(db: str) -> int:
         return 0
 
 
-def test_sigkill_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(tmp_path):
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigkill_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(tmp_path, jobs):
+    from codesign.sweep.runner import PREFETCH
+
     extra = '"hw.fifo_depth" = [2, 4, 8]'
     path = sim_sweep(tmp_path, fidelity="simpy", extra_search=extra)  # 24 grid points
     cmd = [
@@ -157,14 +183,20 @@ def test_sigkill_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(tmp_pa
         "--storage",
         url(tmp_path),
         "--no-progress",
+        f"--jobs={jobs}",
     ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL)
     db = str(tmp_path / "tiny.db")
     deadline = time.time() + 120
     while _n_complete(db) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
+    workers = _children(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    deadline = time.time() + 10  # orphaned workers notice within a second and exit
+    while any(map(_running, workers)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_running, workers))
     before = {t.number: t for t in trials_of(tmp_path) if t.state == TrialState.COMPLETE}
     assert 3 <= len(before) < 24, "the sweep must be killed mid-way"
     out = subprocess.run(
@@ -179,9 +211,11 @@ def test_sigkill_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(tmp_pa
     keys = [json.dumps(t.params, sort_keys=True) for t in complete]
     assert len(keys) == len(set(keys)) == 24 == summary["trials_done"]  # every grid point once
     for t in after:
-        if t.state == TrialState.FAIL:  # the trial in flight at the kill
+        if t.state == TrialState.FAIL:  # the trials in flight at the kill
             assert t.user_attrs["interrupted"] and "interrupted" in t.user_attrs["error"]
-    assert summary["trials_interrupted"] == sum(t.state == TrialState.FAIL for t in after) <= 1
+    in_flight = 1 if jobs == 1 else PREFETCH * jobs  # at most, when the kill came
+    assert summary["trials_interrupted"] == sum(t.state == TrialState.FAIL for t in after)
+    assert summary["trials_interrupted"] <= in_flight
 
 
 def test_bad_reruns_fail_before_any_trial_and_leave_the_study_unchanged(tmp_path):
