@@ -136,7 +136,7 @@ def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1, m=None, 
     if depth == 1:
         return upper1
     if width > 1 and m is None:  # one pattern, every column pushed: floats
-        m, busiest = plan.cols, max(int(plan.pe_cost_all.max()), 1)
+        m, busiest = plan.cols, max(plan.pe_cost_max, 1)
         mean = plan.pe_cost_mean / m
         frac = _wide_frac(depth, plan.cfg.n_pe, mean, m / width / busiest, width)
         return lower0 + frac * (upper1 - lower0)
@@ -169,7 +169,7 @@ def _one_pattern(
     m = plan.cols
     if m == 0:
         return 0, 0, 0
-    lower0 = max(-(-m // width), 1 + int(plan.pe_cost_all.max()))
+    lower0 = max(-(-m // width), 1 + plan.pe_cost_max)
     upper1 = m + plan.col_cost_max_sum
     est0 = _estimate0(plan, depth, width, lower0, upper1)
     if avail is None:

@@ -72,7 +72,7 @@ class WeightSRAM:
 
     def place(self, plan: LayerPlan) -> bool:
         """True (resident) when every PE's share fits in its remaining space."""
-        if np.all(self.used + plan.pe_bits <= self.bits_per_pe):
+        if (self.used + plan.pe_bits).max() <= self.bits_per_pe:
             self.used += plan.pe_bits
             return True
         return False
