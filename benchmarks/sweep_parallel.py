@@ -7,8 +7,9 @@ across arms. Target: --jobs 2 at least 1.7x faster than --jobs 1 on 2 cores.
 Every arm computes with one BLAS thread per process (numpy would otherwise
 use both cores in the "serial" arm). Rounds are interleaved (1, 2, dask, 1, 2, dask ...) and the medians compared;
 the machine's load average and each arm's CPU seconds (this process plus its
-reaped worker processes) are recorded: the CPU is shared with other jobs, so
-wall-time speedups are only meaningful on an otherwise idle machine.
+reaped worker processes; and this process alone, the coordinator, which with
+Dask also runs the scheduler) are recorded: the CPU is shared with other jobs,
+so wall-time speedups are only meaningful on an otherwise idle machine.
 
     python benchmarks/sweep_parallel.py [--rounds 2]
 
@@ -55,14 +56,16 @@ def results(url: str) -> list:
     )
 
 
-def _cpu_s() -> float:
+def _cpu_s() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of it plus its reaped children."""
     import resource
 
     me, kids = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    own = me.ru_utime + me.ru_stime
+    return own, own + kids.ru_utime + kids.ru_stime
 
 
 def run_arm(spec, arm: str, tmp: str, i: int) -> tuple[float, list]:
@@ -106,20 +109,24 @@ def main() -> None:
     arms = ("jobs1", "jobs2", "dask")
     walls: dict[str, list[float]] = {a: [] for a in arms}
     cpus: dict[str, list[float]] = {a: [] for a in arms}
+    coord: dict[str, list[float]] = {a: [] for a in arms}
     ref, identical = None, True
     loads = [os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
             for arm in arms:
-                c0 = _cpu_s()
+                own0, all0 = _cpu_s()
                 wall, res = run_arm(spec, arm, tmp, i)
+                own1, all1 = _cpu_s()
                 walls[arm].append(wall)
-                cpus[arm].append(_cpu_s() - c0)  # workers are reaped children
+                cpus[arm].append(all1 - all0)  # workers are reaped children
+                coord[arm].append(own1 - own0)
                 ref = ref or res
                 identical &= res == ref
                 loads.append(os.getloadavg())
                 print(
-                    f"round {i + 1} {arm:<6} {wall:7.2f} s wall, {cpus[arm][-1]:7.2f} s CPU  ({len(res)} trials)",
+                    f"round {i + 1} {arm:<6} {wall:7.2f} s wall, {cpus[arm][-1]:7.2f} s CPU "
+                    f"({coord[arm][-1]:.2f} s coordinator)  ({len(res)} trials)",
                     flush=True,
                 )
     med = {a: statistics.median(w) for a, w in walls.items()}
@@ -140,6 +147,7 @@ def main() -> None:
                 "walls_s": walls,
                 "median_s": med,
                 "cpu_s": cpus,
+                "coordinator_cpu_s": coord,
                 "speedup_jobs2": speed2,
                 "speedup_dask": speedd,
                 "identical": identical,

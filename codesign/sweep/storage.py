@@ -13,7 +13,8 @@ Each running trial carries two system attributes: ``codesign:owner``
 time, refreshed every :data:`HEARTBEAT_S` seconds while it runs). A RUNNING
 trial is *stale* when its owner is on this host and the process is gone, or
 when its heartbeat is older than :data:`STALE_AFTER_S` (any host). A trial
-killed between Optuna's ``ask`` and the owner write has no owner: it is stale
+started by :func:`start_trial` has both from the start; one killed between
+Optuna's ``ask`` and the owner write (TPE, NSGA-II) has no owner: it is stale
 when no coordinator registered in the study (``codesign:coordinator:<host>:<pid>``)
 can still be alive, or after :data:`ASK_GRACE_S`. A stale
 trial is marked FAIL with ``user_attrs["error"] = "interrupted ..."`` and
@@ -22,6 +23,7 @@ trial is marked FAIL with ``user_attrs["error"] = "interrupted ..."`` and
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -173,20 +175,27 @@ def owner() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
+def _rdb(study):
+    """The study's ``RDBStorage`` (under Optuna's cache), or None for other storages."""
+    try:
+        from optuna.storages._rdb.storage import RDBStorage
+    except ImportError:  # pragma: no cover - another Optuna layout
+        return None
+    backend = getattr(study._storage, "_backend", study._storage)
+    return backend if isinstance(backend, RDBStorage) else None
+
+
 def set_attrs(study, trial_id: int, attrs: dict, system: bool = False) -> None:
     """Set several trial attributes; on a database storage in one transaction.
 
-    Optuna commits each attribute on its own; a trial stores ~8, so one commit
-    instead of eight is most of the coordinator's time per simulate-only trial.
-    Falls back to one call per attribute on other storages.
+    Optuna commits each attribute on its own. Falls back to one call per
+    attribute on other storages.
     """
-    backend = getattr(study._storage, "_backend", study._storage)
-    try:
+    backend = _rdb(study)
+    if backend is not None:
         from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import RDBStorage, _create_scoped_session
-    except ImportError:  # pragma: no cover - another Optuna layout
-        RDBStorage = None  # noqa: N806
-    if RDBStorage is not None and isinstance(backend, RDBStorage):
+        from optuna.storages._rdb.storage import _create_scoped_session
+
         model = models.TrialSystemAttributeModel if system else models.TrialUserAttributeModel
         with _create_scoped_session(backend.scoped_session, True) as session:
             for k, v in attrs.items():
@@ -197,27 +206,153 @@ def set_attrs(study, trial_id: int, attrs: dict, system: bool = False) -> None:
         setter(trial_id, k, v)
 
 
-def count_trials(study, states) -> int:
-    """Trials of ``study`` in ``states``; one ``COUNT`` query on a database storage.
+def start_trial(study, params: dict, distributions: dict) -> tuple[int, int]:
+    """Create a RUNNING trial with ``params``, owned by this process; returns ``(id, number)``.
+
+    One transaction (trial, parameters, owner and heartbeat), where Optuna's
+    ``ask`` + :func:`mark_running` commit the trial, each parameter and the
+    owner apart and read the study's unfinished trials back. The sampler is not
+    consulted: the caller chose ``params`` (values of ``distributions``).
+    """
+    from datetime import datetime
+
+    from optuna.distributions import distribution_to_json
+    from optuna.trial import FrozenTrial, TrialState
+
+    now, system = datetime.now(), {OWNER: owner(), HEARTBEAT: time.time()}
+    backend = _rdb(study)
+    if backend is None:
+        template = FrozenTrial(
+            number=-1,
+            state=TrialState.RUNNING,
+            value=None,
+            values=None,
+            datetime_start=now,
+            datetime_complete=None,
+            params=params,
+            distributions={k: distributions[k] for k in params},
+            user_attrs={},
+            system_attrs=system,
+            intermediate_values={},
+            trial_id=-1,
+        )
+        trial_id = study._storage.create_new_trial(study._study_id, template)
+        return trial_id, study._storage.get_trial_number_from_id(trial_id)
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    with _create_scoped_session(backend.scoped_session) as session:
+        # as Optuna numbers trials: lock the study, count the trials created before this one
+        models.StudyModel.find_or_raise_by_id(study._study_id, session, for_update=True)
+        trial = models.TrialModel(study_id=study._study_id, state=TrialState.RUNNING)
+        trial.datetime_start = now
+        session.add(trial)
+        session.flush()
+        trial.number = number = trial.count_past_trials(session)
+        trial_id = trial.trial_id
+        _insert(
+            session,
+            models.TrialParamModel,
+            [
+                {
+                    "trial_id": trial_id,
+                    "param_name": k,
+                    "param_value": distributions[k].to_internal_repr(v),
+                    "distribution_json": distribution_to_json(distributions[k]),
+                }
+                for k, v in params.items()
+            ],
+        )
+        _insert_attrs(session, models.TrialSystemAttributeModel, trial_id, system)
+    return trial_id, number
+
+
+def finish_trials(study, results) -> None:
+    """Record finished trials; on a database storage all in one transaction.
+
+    ``results``: ``(trial_id, values, user_attrs)`` per trial; ``values`` None
+    marks it FAIL, else COMPLETE with those objective values. Replaces Optuna's
+    ``tell`` (which reads the trial back twice and commits the state apart from
+    the attributes); the samplers' ``after_trial`` hook is skipped: it only acts
+    on constraints, which sweeps do not use. A trial that is no longer RUNNING
+    (another process marked it interrupted) is left as it is.
+    """
+    from datetime import datetime
+
+    from optuna.trial import TrialState
+
+    backend = _rdb(study)
+    if backend is None:
+        for trial_id, values, attrs in results:
+            if study._storage.get_trial(trial_id).state != TrialState.RUNNING:
+                continue
+            set_attrs(study, trial_id, attrs)
+            state = TrialState.FAIL if values is None else TrialState.COMPLETE
+            study._storage.set_trial_state_values(trial_id, state, values)
+        return
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    now = datetime.now()
+    with _create_scoped_session(backend.scoped_session) as session:
+        for trial_id, values, attrs in results:
+            trial = models.TrialModel.find_or_raise_by_id(trial_id, session, for_update=True)
+            if trial.state != TrialState.RUNNING:
+                continue
+            _insert_attrs(session, models.TrialUserAttributeModel, trial_id, attrs)
+            rows = []
+            for i, v in enumerate(values or ()):
+                stored, kind = models.TrialValueModel.value_to_stored_repr(v)
+                rows.append(
+                    {"trial_id": trial_id, "objective": i, "value": stored, "value_type": kind}
+                )
+            _insert(session, models.TrialValueModel, rows)
+            trial.state = TrialState.FAIL if values is None else TrialState.COMPLETE
+            trial.datetime_complete = now
+
+
+def _insert_attrs(session, model, trial_id: int, attrs: dict) -> None:
+    """Insert a new trial's attributes (values stored as JSON)."""
+    rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
+    _insert(session, model, rows)
+
+
+def _insert(session, model, rows: list[dict]) -> None:
+    """Insert ``rows`` into ``model``'s table with one statement (no ORM bookkeeping)."""
+    from sqlalchemy import insert
+
+    if rows:
+        session.execute(insert(model), rows)
+
+
+def trial_counts(study) -> dict:
+    """``{TrialState: number of the study's trials in it}``; one query on a database storage.
 
     Optuna's ``get_n_trials`` reads every trial to count them, which makes a long
     sweep's coordinator slower with every trial it records.
     """
-    backend = getattr(study._storage, "_backend", study._storage)
-    try:
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import RDBStorage, _create_scoped_session
-        from sqlalchemy import func
-    except ImportError:  # pragma: no cover - another Optuna layout
-        RDBStorage = None  # noqa: N806
-    if RDBStorage is None or not isinstance(backend, RDBStorage):
-        return study._storage.get_n_trials(study._study_id, tuple(states))
+    from collections import Counter
+
+    from optuna.trial import TrialState
+
+    counts = Counter({s: 0 for s in TrialState})
+    backend = _rdb(study)
+    if backend is None:
+        counts.update(t.state for t in study._storage.get_all_trials(study._study_id, False))
+        return counts
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+    from sqlalchemy import func
+
+    state = models.TrialModel.state
     with _create_scoped_session(backend.scoped_session) as session:
-        query = session.query(func.count(models.TrialModel.trial_id)).filter(
-            models.TrialModel.study_id == study._study_id,
-            models.TrialModel.state.in_([s for s in states]),
+        rows = (
+            session.query(state, func.count(models.TrialModel.trial_id))
+            .filter(models.TrialModel.study_id == study._study_id)
+            .group_by(state)
         )
-        return int(query.scalar())
+        counts.update(dict(rows.all()))
+    return counts
 
 
 def mark_running(study, trial_id: int) -> None:

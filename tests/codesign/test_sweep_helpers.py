@@ -53,3 +53,13 @@ def failing_on_n_pe_2(task):
     if task.params.get("hw.n_pe") == 2:
         raise RuntimeError("boom on n_pe=2")
     return evaluate_trial(task)
+
+
+def nan_on_n_pe_4(task):
+    """The real trial, except that hw.n_pe == 4 returns a NaN objective."""
+    from codesign.sweep import evaluate_trial
+
+    out = evaluate_trial(task)
+    if task.params.get("hw.n_pe") == 4:
+        out["values"][0] = float("nan")
+    return out

@@ -11,7 +11,7 @@ import time
 import optuna
 import pytest
 from optuna.trial import TrialState
-from test_sweep_helpers import failing_on_n_pe_2, sim_sweep
+from test_sweep_helpers import failing_on_n_pe_2, nan_on_n_pe_4, sim_sweep
 
 from accelerators import InputError
 from codesign.sweep import load_spec, run_sweep
@@ -81,6 +81,85 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     # a rerun does not retry trials that failed with an error
     run_sweep(spec, storage=url(tmp_path), progress=False)
     assert len(trials_of(tmp_path)) == 8
+
+
+def test_a_nan_objective_fails_the_trial_as_optuna_tell_would(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path))
+    s = run_sweep(spec, storage=url(tmp_path), progress=False, evaluate=nan_on_n_pe_4)
+    assert (s.trials_done, s.trials_failed) == (6, 2)
+    failed = [t for t in trials_of(tmp_path) if t.state == TrialState.FAIL]
+    assert {t.params["hw.n_pe"] for t in failed} == {4} and not any(t.values for t in failed)
+    assert all(
+        t.user_attrs["error"].startswith("ValueError: a trial must return 2") for t in failed
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_start_and_finish_trials_store_what_ask_and_tell_store(tmp_path, kind):
+    from codesign.sweep import storage as st
+
+    store = st.open_storage(
+        url(tmp_path) if kind == "sqlite" else f"journal:///{tmp_path}/tiny.log"
+    )
+    study = optuna.create_study(storage=store, directions=["minimize", "minimize"])
+    dists = {
+        "a": optuna.distributions.CategoricalDistribution(["x", "y"]),
+        "b": optuna.distributions.FloatDistribution(0.5, 8.0, log=True),
+    }
+    ref = study.ask(dists)
+    study.tell(ref, [1.0, float("inf")])
+    ids = [st.start_trial(study, {"a": "y", "b": 2.0}, dists) for _ in range(3)]
+    assert [n for _, n in ids] == [1, 2, 3]
+    attrs = {"metrics": {"latency_us": 1.5}, "method": "sparse-ternary"}
+    st.finish_trials(
+        study, [(ids[0][0], [1.5, float("inf")], attrs), (ids[1][0], None, {"error": "E"})]
+    )
+    st.finish_trials(study, [(ids[1][0], [9.0, 9.0], {"error": "late"})])  # already finished: kept
+    t0, t1, t2, t3 = study.get_trials()
+    assert (t1.state, t1.values, t1.user_attrs) == (TrialState.COMPLETE, [1.5, float("inf")], attrs)
+    assert t1.params == {"a": "y", "b": 2.0} and t1.distributions == t0.distributions
+    assert t1.datetime_start <= t1.datetime_complete
+    assert set(t1.system_attrs) == {"codesign:owner", "codesign:heartbeat"}
+    assert (t2.state, t2.values, t2.user_attrs) == (TrialState.FAIL, None, {"error": "E"})
+    assert t3.state == TrialState.RUNNING
+    assert t3.system_attrs["codesign:owner"]["pid"] == os.getpid()
+
+
+def test_random_draws_are_the_draws_of_ask(tmp_path):
+    from codesign.sweep.runner import _draw
+
+    spec = load_spec(
+        sim_sweep(
+            tmp_path,
+            sampler="random",
+            trials=5,
+            extra_search='"hw.clock_mhz" = { low = 200.0, high = 800.0 }\n"hw.index_bits" = [4]',
+        )
+    )
+    dists = spec.distributions()
+    asked = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    drawn = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    for _ in range(5):
+        assert _draw(drawn, dists) == asked.ask(dists).params
+
+
+def test_the_running_front_is_the_pareto_front():
+    import random
+    from types import SimpleNamespace
+
+    from codesign.sweep.runner import _front_add, pareto_front
+
+    rng = random.Random(0)
+    objectives, sign = ["latency_us", "area_mm2", "energy_uj"], [1.0, 1.0, 1.0]
+    for _ in range(20):
+        pts = [[float(rng.randint(0, 4)) for _ in objectives] for _ in range(30)]
+        front: list = []
+        for p in pts:
+            front = _front_add(front, p, sign)
+        ref = pareto_front(
+            [SimpleNamespace(values=p, number=i) for i, p in enumerate(pts)], objectives
+        )
+        assert sorted(front) == sorted(t.values for t in ref)
 
 
 def test_two_worker_processes_give_the_same_results_as_one(tmp_path):
@@ -276,21 +355,18 @@ def test_unreachable_scheduler_creates_no_study_file(tmp_path):
     assert not db.exists()
 
 
-def test_count_trials_agrees_with_optuna(tmp_path):
-    import optuna
-    from optuna.trial import TrialState
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_trial_counts_agree_with_optuna(tmp_path, kind):
+    from codesign.sweep.storage import open_storage, trial_counts
 
-    from codesign.sweep.storage import count_trials
-
-    study = optuna.create_study(storage=url(tmp_path))
+    store = open_storage(url(tmp_path) if kind == "sqlite" else f"journal:///{tmp_path}/c.log")
+    study = optuna.create_study(storage=store)
     for v in range(3):
         study.add_trial(optuna.trial.create_trial(value=v, params={}, distributions={}))
     study.ask()
     study.enqueue_trial({})
-    for states in [
-        (TrialState.COMPLETE,),
-        (TrialState.RUNNING, TrialState.WAITING),
-        tuple(TrialState),
-    ]:
-        assert count_trials(study, states) == study._storage.get_n_trials(study._study_id, states)
-    assert count_trials(study, (TrialState.COMPLETE,)) == 3
+    counts = trial_counts(study)
+    for state in TrialState:
+        assert counts[state] == study._storage.get_n_trials(study._study_id, (state,))
+    done, running, waiting = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+    assert (counts[done], counts[running], counts[waiting]) == (3, 1, 1)
