@@ -53,10 +53,12 @@ def simulate(
     fidelity: str = "simpy",
     tech: costs.TechTable | str | os.PathLike | None = None,
     seed: int = 0,
+    timing_memo: dict | None = None,
 ) -> Report:
     """One inference of ``workload`` on ``config`` (a config, preset name or TOML path).
 
     ``seed`` draws the activation zero patterns of activation skipping.
+    ``timing_memo`` (SimPy only): see :func:`accelerators.sim.run_simpy`.
     """
     if fidelity not in FIDELITIES:
         raise InputError("fidelity", fidelity, " | ".join(FIDELITIES))
@@ -68,7 +70,7 @@ def simulate(
     events = 0
     _check_fits_dram(g, cfg)
     if fidelity == "simpy":
-        sink, _, events = run_simpy(g, cfg, seed)
+        sink, _, events = run_simpy(g, cfg, seed, timing_memo)
         records = list(sink.layers.values())
     else:
         records = analytical_layers(g, cfg, seed)

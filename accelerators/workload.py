@@ -114,8 +114,15 @@ def _check_chain(a: LayerTensor, b: LayerTensor) -> None:
         raise InputError(f"{b.name}.shape", got, need)
 
 
-def workload_from_tensors(layers: Sequence[LayerTensor], name: str = "workload") -> nx.DiGraph:
-    """Chain ``layers`` (execution order) into a workload graph; checks shapes chain."""
+def workload_from_tensors(
+    layers: Sequence[LayerTensor], name: str = "workload", like: nx.DiGraph | None = None
+) -> nx.DiGraph:
+    """Chain ``layers`` (execution order) into a workload graph; checks shapes chain.
+
+    ``like``: a workload whose per-layer caches (CSC statistics, activation masks)
+    are shared by every layer here that is the very same :class:`LayerTensor`
+    object (what-if variants of a network that change one layer recompute only it).
+    """
     if len(layers) == 0:
         raise InputError("layers", [], "at least one layer")
     g = nx.DiGraph(name=name, order=[lt.name for lt in layers])
@@ -126,7 +133,8 @@ def workload_from_tensors(layers: Sequence[LayerTensor], name: str = "workload")
             raise InputError("layer name", lt.name, "unique layer names")
         if i:
             _check_chain(layers[i - 1], lt)
-        g.add_node(lt.name, tensor=lt, index=i, cache={})
+        same = like is not None and lt.name in like and like.nodes[lt.name]["tensor"] is lt
+        g.add_node(lt.name, tensor=lt, index=i, cache=like.nodes[lt.name]["cache"] if same else {})
         if i:
             g.add_edge(layers[i - 1].name, lt.name)
     return g

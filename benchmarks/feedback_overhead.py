@@ -12,6 +12,9 @@ one per layer for the finite differences). Reported:
 - overhead = feedback time per epoch / epoch time without feedback (target
   <= 10 %), and the raw wall-time ratio of the two runs (noisy on a shared CPU).
 
+A one-epoch run first warms up data loading and torch (discarded): otherwise the
+first measured run pays for it and the overhead looks smaller than it is.
+
     python benchmarks/feedback_overhead.py [--epochs 2]
 
 Writes benchmarks/results/feedback_overhead.json.
@@ -20,6 +23,7 @@ Writes benchmarks/results/feedback_overhead.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -55,6 +59,7 @@ def main() -> None:
             self.calls.append(time.perf_counter() - t0)
             return fb
 
+    train(dataclasses.replace(cfg, epochs=1))  # warm-up (data, torch), discarded
     loads = [os.getloadavg()]
     t0 = time.perf_counter()
     plain = train(cfg)

@@ -211,15 +211,24 @@ class HardwareCost(CostProvider):
         self.scale = 1.0
         self.last_report: dict | None = None
 
-    def _simulate(self, layers: list[LayerTensor]) -> dict:
+    def _simulate(self, layers: list[LayerTensor], like=None, memo=None) -> tuple[dict, object]:
+        """The report of ``layers`` and their workload. Each finite difference thins
+        one layer: the others reuse ``like``'s CSC statistics and, through ``memo``,
+        their tile timings (exactly what simulating them again would give)."""
         from accelerators import simulate, workload_from_tensors
 
-        return simulate(
-            workload_from_tensors(layers), self.config, fidelity=self.fidelity, tech=self.tech
-        ).to_dict()
+        g = workload_from_tensors(layers, like=like)
+        rep = simulate(g, self.config, self.fidelity, self.tech, timing_memo=memo)
+        return rep.to_dict(), g
 
-    def differences(self, layers: list[LayerTensor], base: dict) -> dict[str, dict[str, float]]:
-        """``{objective: {layer: d_l}}``: the finite differences of the module rule."""
+    def differences(
+        self, layers: list[LayerTensor], base: dict, like=None, memo=None
+    ) -> dict[str, dict[str, float]]:
+        """``{objective: {layer: d_l}}``: the finite differences of the module rule.
+
+        ``like``, ``memo``: the base network's workload and timing memo, which the
+        variants share (see :meth:`_simulate`).
+        """
         metrics = {o: _METRIC[o] for o in self.objective if o in _METRIC}
         out: dict[str, dict[str, float]] = {o: {} for o in metrics}
         if not metrics:
@@ -230,16 +239,17 @@ class HardwareCost(CostProvider):
                 for o in metrics:
                     out[o][lt.name] = 0.0
                 continue
-            rep = self._simulate(layers[:i] + [thinner] + layers[i + 1 :])
+            rep, _ = self._simulate(layers[:i] + [thinner] + layers[i + 1 :], like, memo)
             for o, m in metrics.items():
                 out[o][lt.name] = (float(base[m]) - float(rep[m])) / k
         return out
 
     def feedback(self, layers: list[LayerTensor]) -> Feedback:
         t0 = time.perf_counter()
-        rep = self._simulate(layers)
+        memo: dict = {}
+        rep, g = self._simulate(layers, memo=memo)
         self.last_report = rep
-        diffs = self.differences(layers, rep)
+        diffs = self.differences(layers, rep, like=g, memo=memo)
         coeff = marginal_costs(layers, diffs, int(rep["hw"]["n_pe"]), self.objective, self.per_row)
         figures = {
             "cycles": float(rep["cycles"]),

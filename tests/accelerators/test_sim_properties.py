@@ -195,3 +195,19 @@ def test_analytical_estimate_close_on_lfc(width):
         g = workload_from_shapes("lfc", sparsity, seed=0)
         sim, ana = simulate(g, cfg), simulate(g, cfg, fidelity="analytical")
         assert abs(ana.cycles - sim.cycles) <= 0.05 * sim.cycles
+
+
+def test_timing_memo_reuses_unchanged_layers_exactly():
+    from accelerators import workload_from_tensors
+    from accelerators.workload import layers_of
+
+    layers = layers_of(workload_from_shapes("lfc", 0.9, seed=0, act_density=0.5))
+    cfg = HardwareConfig(zero_skip="weights+activations", weight_sram_kib_per_pe=2.0)
+    variant = layers[:2] + [layers_of(workload_from_shapes("lfc", 0.95, seed=1))[2]] + layers[3:]
+    memo: dict = {}
+    base = simulate(layers, cfg, timing_memo=memo)
+    assert len(memo) == 4  # one entry per layer
+    again = simulate(variant, cfg, timing_memo=memo)
+    assert len(memo) == 5  # only the replaced layer (and any whose residency moved) re-timed
+    assert base.to_dict()["layers"] == simulate(layers, cfg).to_dict()["layers"]
+    assert again.to_dict()["layers"] == simulate(variant, cfg).to_dict()["layers"]

@@ -107,3 +107,16 @@ def test_summary_counts():
     assert s["weights"] == 784 * 1024 + 2 * 1024 * 1024 + 10240
     assert s["sparsity"] == pytest.approx(0.9, abs=1e-6)
     assert s["dense_macs"] == s["weights"]
+
+
+def test_like_shares_the_statistics_of_the_same_tensor_objects_only():
+    from accelerators.workload import layer_stats
+
+    a, b = layers_of(workload_from_shapes("lfc", 0.9))[:2]
+    base = workload_from_tensors([a, b])
+    st_a = layer_stats(base, a.name, 64, 5)
+    b2 = LayerTensor(b.name, b.weight.copy())  # equal values, another object
+    variant = workload_from_tensors([a, b2], like=base)
+    assert layer_stats(variant, a.name, 64, 5) is st_a  # shared, not recomputed
+    assert variant.nodes[b.name]["cache"] is not base.nodes[b.name]["cache"]
+    assert variant.nodes[b.name]["cache"] == {}
