@@ -142,14 +142,8 @@ def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1, m=None, 
         return lower0 + frac * (upper1 - lower0)
     if width > 1:
         busiest = np.maximum(pe_cost.max(axis=-1), 1)
-        x = wide_features(
-            depth,
-            plan.cfg.n_pe,
-            pe_cost.mean(axis=-1) / np.maximum(m, 1),
-            m / width / busiest,
-            width,
-        )
-        frac = np.clip(np.exp(x @ _WIDE_COEF) - 0.01, 0.0, 1.0)
+        mean = pe_cost.sum(axis=-1) / (pe_cost.shape[-1] * np.maximum(m, 1))
+        frac = _wide_frac(depth, plan.cfg.n_pe, mean, m / width / busiest, width)
         return lower0 + frac * (upper1 - lower0)
     if depth not in _PATTERN_K:
         return lower0
@@ -164,35 +158,34 @@ def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1, m=None, 
 
 def _one_pattern(
     plan: LayerPlan, depth: int, width: int, avail: np.ndarray | None
-) -> tuple[int, int, int]:
-    """Every column pushed: ``(lower, estimate, upper)`` from per-PE / per-column totals."""
+) -> tuple[int, int, int, int]:
+    """Every column pushed: ``(lower, estimate, upper, on-chip estimate)`` from per-PE /
+    per-column totals (the on-chip estimate: the same tile with its weights resident)."""
     m = plan.cols
     if m == 0:
-        return 0, 0, 0
+        return 0, 0, 0, 0
     lower0 = max(-(-m // width), 1 + plan.pe_cost_max)
     upper1 = m + plan.col_cost_max_sum
     est0 = _estimate0(plan, depth, width, lower0, upper1)
+    onchip = min(max(int(round(est0)), lower0), upper1)
     if avail is None:
-        lo, est, up = lower0, est0, upper1
-    else:
-        a_first, a_last = int(avail[0]), int(avail[-1])
-        tail = a_last + 1 + -(-int(plan.stats.col_max[-1]) // plan.lanes)
-        if not plan.skip_weights:
-            tail = a_last + 1 + int(plan.col_cost_max[-1])
-        lo = max(a_first + lower0, tail)
-        up = a_last + upper1
-        est = max(a_first + est0, tail)
-    est = min(max(int(round(est)), lo), up)
-    if avail is not None:  # a streamed tile ends no earlier than its stream
-        a_last = int(avail[-1])
-        return max(lo, a_last), max(est, a_last), max(up, a_last)
-    return lo, est, up
+        return lower0, onchip, upper1, onchip
+    a_first, a_last = int(avail[0]), int(avail[-1])
+    tail = a_last + 1 + -(-int(plan.stats.col_max[-1]) // plan.lanes)
+    if not plan.skip_weights:
+        tail = a_last + 1 + int(plan.col_cost_max[-1])
+    lo = max(a_first + lower0, tail)
+    up = a_last + upper1
+    est = min(max(int(round(max(a_first + est0, tail))), lo), up)
+    # a streamed tile ends no earlier than its stream
+    return max(lo, a_last), max(est, a_last), max(up, a_last), onchip
 
 
 def tile_bounds(
     plan: LayerPlan, fifo_depth: int, avail: np.ndarray | None, width: int = 1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(lower, estimate, upper)`` cycles of each of ``plan``'s tile patterns, int64 (P,).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(lower, estimate, upper, on-chip estimate)`` cycles of each of ``plan``'s tile
+    patterns, int64 (P,); the on-chip estimate is the same tile with resident weights.
 
     ``width``: columns the broadcast pushes per cycle at most.
     """
@@ -208,6 +201,8 @@ def tile_bounds(
     upper1 = m + plan.pushed(cmax)
     lower0 = np.maximum(-(-m // width), 1 + w.max(axis=1))
     est0 = _estimate0(plan, depth, width, lower0, upper1, m, w)
+    none = m == 0
+    onchip = np.where(none, 0, np.clip(np.round(est0).astype(np.int64), lower0, upper1))
     if avail is None:
         lower, upper, est = lower0, upper1, est0
     else:
@@ -217,11 +212,10 @@ def tile_bounds(
         upper = a_last + upper1
         est = np.maximum(a_first + est0, tail)
     est = np.clip(np.round(est).astype(np.int64), lower, upper)
-    none = m == 0
     lower, est, upper = (np.where(none, 0, x) for x in (lower, est, upper))
     if avail is not None and cols:  # a streamed tile ends no earlier than its stream
         lower, est, upper = (np.maximum(x, avail[-1]) for x in (lower, est, upper))
-    return lower, est, upper
+    return lower, est, upper, onchip
 
 
 class AnalyticalLayer:
@@ -241,21 +235,14 @@ class AnalyticalLayer:
         self.pe_busy_cycles = busy.tolist()
         slots = cfg.n_pe * cfg.lanes_per_pe
         if plan.patterns is None:  # python ints all the way
-            lo, est, up = _one_pattern(plan, depth, width, avail)
-            lo, est, up = lo * tiles, est * tiles, up * tiles
+            bounds = _one_pattern(plan, depth, width, avail)
+            lo, est, up, est_chip = (x * tiles for x in bounds)
             ideal = -(-self.counts["adds"] // tiles // slots) * tiles
-            if avail is not None:
-                est_chip = _one_pattern(plan, depth, width, None)[1] * tiles
-            else:
-                est_chip = est
         else:
             reps = plan.pattern_repeats
-            lo, est, up = (int(x @ reps) for x in tile_bounds(plan, depth, avail, width))
+            bounds = tile_bounds(plan, depth, avail, width)
+            lo, est, up, est_chip = (int(x @ reps) for x in bounds)
             ideal = int(-(-plan.pushed(plan.work_col) // slots) @ reps)
-            if avail is not None:
-                est_chip = int(tile_bounds(plan, depth, None, width)[1] @ reps)
-            else:
-                est_chip = est
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
         dram_stall = max(0, est - est_chip)

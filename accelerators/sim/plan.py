@@ -125,11 +125,15 @@ class LayerPlan:
         return np.full(self.cols, _ceil_div(int(self.owned.max()), self.lanes), np.int64)
 
     @cached_property
+    def cycles_of_entries(self) -> np.ndarray:
+        """``ceil(v / lanes)`` for ``v = 0 .. max entries``: a PE's cycles on a column of ``v``."""
+        return _ceil_div(np.arange(self.stats.col_max_hist.shape[0], dtype=np.int64), self.lanes)
+
+    @cached_property
     def col_cost_max_sum(self) -> int:
         """``sum(col_cost_max)``, from the histogram of per-column maxima."""
         if self.skip_weights:
-            hist = self.stats.col_max_hist
-            return int(hist @ _ceil_div(np.arange(hist.shape[0], dtype=np.int64), self.lanes))
+            return int(self.stats.col_max_hist @ self.cycles_of_entries)
         return self.cols * _ceil_div(int(self.owned[0]), self.lanes)
 
     # -- per PE ------------------------------------------------------------------
@@ -143,9 +147,10 @@ class LayerPlan:
     @cached_property
     def pe_cost_all(self) -> np.ndarray:
         """(n_pe,) each PE's cycles over all columns (from the per-PE histogram)."""
-        if self.skip_weights:
-            width = self.stats.pe_hist.shape[1]
-            return self.stats.pe_hist @ _ceil_div(np.arange(width, dtype=np.int64), self.lanes)
+        if self.skip_weights and self.lanes == 1:
+            return self.stats.pe_entries
+        if self.skip_weights:  # pe_hist has a column per v = 0 .. max entries, as col_max_hist
+            return self.stats.pe_hist @ self.cycles_of_entries
         return _ceil_div(self.owned, self.lanes) * self.cols
 
     @cached_property
@@ -257,7 +262,7 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
         }
         totals = {k: v * tiles for k, v in per.items()}
         pushed = cols * tiles
-        busy = plan.pe_cost_all * tiles
+        busy = plan.pe_cost_all * tiles if tiles > 1 else plan.pe_cost_all
     else:
         mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
 
