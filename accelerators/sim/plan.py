@@ -265,17 +265,10 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
         busy = plan.pe_cost_all * tiles if tiles > 1 else plan.pe_cost_all
     else:
         mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
-
-        def total(per_col: np.ndarray) -> int:
-            return int(np.dot(mask_total, per_col.astype(np.int64, copy=False)))
-
-        totals = {
-            "adds": total(plan.work_col),
-            "useful_adds": total(plan.nnz_col),
-            "padding_entries": total(plan.pad_col),
-            "index_decodes": total(plan.decodes_col),
-            "weight_sram_read_bits": total(plan.col_bits),
-        }
+        names = ("adds", "useful_adds", "padding_entries", "index_decodes", "weight_sram_read_bits")
+        per_col = (plan.work_col, plan.nnz_col, plan.pad_col, plan.decodes_col, plan.col_bits)
+        sums = np.stack(per_col).astype(np.int64, copy=False) @ mask_total
+        totals = dict(zip(names, sums.tolist(), strict=True))
         pushed = int(mask_total.sum())
         busy = plan.pe_cost_pushed.sum(axis=0)
     if not resident:
