@@ -145,9 +145,9 @@ class HardwareConfig:
     @property
     def bits_per_entry(self) -> int:
         """Stored bits per weight-stream entry: ``index_bits + 1`` (CSC), 2 or 1 (dense)."""
-        return {"csc": self.index_bits + 1, "dense-ternary": 2, "dense-binary": 1}[
-            self.weight_format
-        ]
+        if self.weight_format == "csc":
+            return self.index_bits + 1
+        return 2 if self.weight_format == "dense-ternary" else 1
 
     @property
     def weight_sram_bits_per_pe(self) -> int:

@@ -27,6 +27,7 @@ mostly needs per-PE and per-column totals, the SimPy model the full ``cost`` mat
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,6 +44,14 @@ __all__ = ["LayerPlan", "plan_layer", "layer_counts"]
 
 def _ceil_div(a, b: int):
     return -(-a // b)
+
+
+@functools.lru_cache(maxsize=256)
+def _cycles_table(n: int, lanes: int) -> np.ndarray:
+    """``ceil(v / lanes)`` for ``v = 0 .. n - 1`` (read-only; a pure function, memoized)."""
+    table = _ceil_div(np.arange(n, dtype=np.int64), lanes)
+    table.flags.writeable = False
+    return table
 
 
 def _int_matmul(a, b: np.ndarray, bound: float = math.inf) -> np.ndarray:
@@ -124,10 +133,10 @@ class LayerPlan:
             return _ceil_div(self.stats.col_max, self.lanes)
         return np.full(self.cols, _ceil_div(int(self.owned.max()), self.lanes), np.int64)
 
-    @cached_property
+    @property
     def cycles_of_entries(self) -> np.ndarray:
         """``ceil(v / lanes)`` for ``v = 0 .. max entries``: a PE's cycles on a column of ``v``."""
-        return _ceil_div(np.arange(self.stats.col_max_hist.shape[0], dtype=np.int64), self.lanes)
+        return _cycles_table(self.stats.col_max_hist.shape[0], self.lanes)
 
     @cached_property
     def col_cost_max_sum(self) -> int:
@@ -273,15 +282,15 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
         busy = plan.pe_cost_pushed.sum(axis=0)
     if not resident:
         totals["weight_sram_read_bits"] = 0
-    counts = {
-        **totals,
-        "dram_read_bits": 0 if resident else stored_bits * tiles,
-        "dram_transactions": 0 if resident else tiles,
-        "act_sram_read_bits": cols * tiles * cfg.act_bits,
-        "act_sram_write_bits": rows * tiles * cfg.act_bits,
-        "broadcast_pushes": pushed,
-        "fifo_pushes": pushed * cfg.n_pe,
-        "skipped_activations": cols * tiles - pushed,
-        "readout_ops": rows * tiles,
-    }
-    return {k: int(v) for k, v in counts.items()}, busy
+    counts = {k: int(v) for k, v in totals.items()}  # python ints (sums may be numpy)
+    counts.update(
+        dram_read_bits=0 if resident else stored_bits * tiles,
+        dram_transactions=0 if resident else tiles,
+        act_sram_read_bits=cols * tiles * cfg.act_bits,
+        act_sram_write_bits=rows * tiles * cfg.act_bits,
+        broadcast_pushes=pushed,
+        fifo_pushes=pushed * cfg.n_pe,
+        skipped_activations=cols * tiles - pushed,
+        readout_ops=rows * tiles,
+    )
+    return counts, busy
