@@ -198,7 +198,6 @@ def test_analytical_estimate_close_on_lfc(width):
 
 
 def test_timing_memo_reuses_unchanged_layers_exactly():
-    from accelerators import workload_from_tensors
     from accelerators.workload import layers_of
 
     layers = layers_of(workload_from_shapes("lfc", 0.9, seed=0, act_density=0.5))
