@@ -20,8 +20,8 @@ streaming, ``avail`` the DRAM arrival cycles:
 - **estimate**: exact for ``fifo_depth = 1``. With a one-wide broadcast
   (``w = 1``) and depth 2 or 3 the PEs re-synchronize about every ``D + 1``
   columns: the on-chip estimate is the mean of the lower bound and the block time
-  ``1 + sum over blocks of D + 1 pushed columns of max(ceil(block length / w),
-  max_p (block cycles of p))`` (itself at least the lower bound; the mean fitted
+  ``1 + sum over blocks of D + 1 pushed columns of max(block length, max_p (block
+  cycles of p))`` (itself at least the lower bound; the mean fitted
   best on a calibration set of lfc configs; tiles with their own activation
   patterns use ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.1, 3:
   0.05}``, the mean measured fraction); from depth 4 on, the lower bound itself.
@@ -110,10 +110,9 @@ def _block_max(cost: np.ndarray, block: int) -> np.ndarray:
     return total.max(axis=0)
 
 
-def _block_estimate(
-    plan: LayerPlan, block: int, width: int, pushed: np.ndarray | None = None
-) -> int:
-    """``1 + sum over blocks of pushed columns of max(ceil(len / width), max_p p's cycles)``."""
+def _block_estimate(plan: LayerPlan, block: int, pushed: np.ndarray | None = None) -> int:
+    """``1 + sum over blocks of pushed columns of max(len, max_p p's cycles)`` (a one-wide
+    broadcast pushes a block of ``len`` columns in ``len`` cycles)."""
     n = plan.cols if pushed is None else int(pushed.sum())
     if n == 0:
         return 0
@@ -124,7 +123,7 @@ def _block_estimate(
     else:
         cost = plan.cost if pushed is None else plan.cost[:, pushed]
         per_block = _block_max(cost, block)
-    return 1 + int(np.maximum(per_block, -(-lens // width)).sum())
+    return 1 + int(np.maximum(per_block, lens).sum())
 
 
 def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1, m=None, pe_cost=None):
@@ -135,23 +134,21 @@ def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1, m=None, 
     """
     if depth == 1:
         return upper1
-    if width > 1 and m is None:  # one pattern, every column pushed: floats
-        m, busiest = plan.cols, max(plan.pe_cost_max, 1)
-        mean = plan.pe_cost_mean / m
-        frac = _wide_frac(depth, plan.cfg.n_pe, mean, m / width / busiest, width)
-        return lower0 + frac * (upper1 - lower0)
     if width > 1:
-        busiest = np.maximum(pe_cost.max(axis=-1), 1)
-        mean = pe_cost.sum(axis=-1) / (pe_cost.shape[-1] * np.maximum(m, 1))
+        if m is None:  # one pattern, every column pushed: plain floats
+            m, busiest, mean = plan.cols, max(plan.pe_cost_max, 1), plan.pe_cost_mean / plan.cols
+        else:
+            busiest = np.maximum(pe_cost.max(axis=-1), 1)
+            mean = pe_cost.sum(axis=-1) / (pe_cost.shape[-1] * np.maximum(m, 1))
         frac = _wide_frac(depth, plan.cfg.n_pe, mean, m / width / busiest, width)
         return lower0 + frac * (upper1 - lower0)
     if depth not in _PATTERN_K:
         return lower0
     pushed = plan.patterns
     if pushed is None:
-        return (lower0 + max(lower0, _block_estimate(plan, depth + 1, width))) / 2
+        return (lower0 + max(lower0, _block_estimate(plan, depth + 1))) / 2
     if pushed.shape[0] == 1:
-        block = _block_estimate(plan, depth + 1, width, pushed[0])
+        block = _block_estimate(plan, depth + 1, pushed[0])
         return (lower0 + np.maximum(lower0, block)) / 2
     return lower0 + _PATTERN_K[depth] * (upper1 - lower0)
 

@@ -23,6 +23,11 @@ def url(tmp_path, name="tiny"):
     return f"sqlite:///{tmp_path}/{name}.db"
 
 
+def _sweep_cmd(path, *args) -> list[str]:
+    """``codesign sweep PATH --no-progress ARGS`` as a subprocess command line."""
+    return [sys.executable, "-m", "codesign.cli.main", "sweep", path, "--no-progress", *args]
+
+
 def trials_of(tmp_path, name="tiny"):
     return optuna.load_study(study_name=name, storage=url(tmp_path, name)).get_trials()
 
@@ -194,16 +199,7 @@ def test_dask_local_cluster_gives_the_same_results(tmp_path):
 
 def test_two_sweep_processes_share_one_sqlite_study(tmp_path):
     path = sim_sweep(tmp_path, sampler="random", trials=10, fidelity="simpy")
-    cmd = [
-        sys.executable,
-        "-m",
-        "codesign.cli.main",
-        "sweep",
-        path,
-        "--storage",
-        url(tmp_path),
-        "--no-progress",
-    ]
+    cmd = _sweep_cmd(path, "--storage", url(tmp_path))
     procs = [
         subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True) for _ in range(2)
     ]
@@ -253,17 +249,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(tmp_pa
 
     extra = '"hw.fifo_depth" = [2, 4, 8]'
     path = sim_sweep(tmp_path, fidelity="simpy", extra_search=extra)  # 24 grid points
-    cmd = [
-        sys.executable,
-        "-m",
-        "codesign.cli.main",
-        "sweep",
-        path,
-        "--storage",
-        url(tmp_path),
-        "--no-progress",
-        f"--jobs={jobs}",
-    ]
+    cmd = _sweep_cmd(path, "--storage", url(tmp_path), f"--jobs={jobs}")
     proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL)
     db = str(tmp_path / "tiny.db")
     deadline = time.time() + 120
@@ -317,7 +303,7 @@ def test_bad_reruns_fail_before_any_trial_and_leave_the_study_unchanged(tmp_path
 
 def test_cli_json_summary_and_dashboard_hint(tmp_path):
     path = sim_sweep(tmp_path)
-    cmd = [sys.executable, "-m", "codesign.cli.main", "sweep", path, "--no-progress"]
+    cmd = _sweep_cmd(path)
     out = subprocess.run(
         cmd + ["--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
