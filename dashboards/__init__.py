@@ -11,8 +11,9 @@ Modules: ``data`` (reading), ``pareto``, ``figures`` (fronts) and ``detail``
 ``demo`` (writes realistic studies for tests, benchmarks and trying the app).
 """
 
+from codesign.study.pareto import non_dominated
+
 from .app import create_app
 from .data import Snapshot, StudyLoadError, StudySource
-from .pareto import non_dominated
 
 __all__ = ["Snapshot", "StudyLoadError", "StudySource", "create_app", "non_dominated"]

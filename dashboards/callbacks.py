@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from dash import ALL, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
+from codesign.study.pareto import non_dominated
+
 from .data import Snapshot, StudyLoadError, StudySource
 from .detail import (
     _get_compare_info,
@@ -39,7 +41,6 @@ from .figures import (
     views_for,
 )
 from .layout import COLOUR_OPTIONS, graph_config
-from .pareto import non_dominated
 
 __all__ = [
     "compare_view",

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .pareto import front_order, non_dominated
+from codesign.study.pareto import front_order, non_dominated
 
 __all__ = [
     "ACCURACY_VIEWS",

@@ -8,9 +8,9 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
+from codesign.study.pareto import non_dominated
 from dashboards import create_app
 from dashboards.demo import demo_trial
-from dashboards.pareto import non_dominated
 
 pytestmark = pytest.mark.browser
 POINTS = "#front .scatterlayer .trace .points path"

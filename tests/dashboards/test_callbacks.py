@@ -5,6 +5,7 @@ import optuna
 import pandas as pd
 from dash import no_update
 
+from codesign.study.pareto import non_dominated
 from dashboards.callbacks import (
     compare_selection,
     compare_view,
@@ -19,7 +20,6 @@ from dashboards.callbacks import (
     selection_from_click,
 )
 from dashboards.data import StudySource
-from dashboards.pareto import non_dominated
 
 
 def small():

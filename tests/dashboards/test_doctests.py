@@ -4,12 +4,12 @@ import doctest
 
 import pytest
 
+import codesign.study.pareto
 import dashboards.detail
 import dashboards.figures
-import dashboards.pareto
 
 
-@pytest.mark.parametrize("module", [dashboards.pareto, dashboards.figures, dashboards.detail])
+@pytest.mark.parametrize("module", [codesign.study.pareto, dashboards.figures, dashboards.detail])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

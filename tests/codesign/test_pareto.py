@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dashboards.pareto import front_order, non_dominated
+from codesign.study.pareto import front_order, non_dominated
 
 
 def brute_force(points, maximize):
