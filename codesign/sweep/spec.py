@@ -222,7 +222,6 @@ class SweepSpec:
         return d
 
 
-
 def load_spec(path: str | os.PathLike) -> SweepSpec:
     """Read and validate a sweep file; any problem is one :class:`InputError`."""
     path = os.fspath(path)
