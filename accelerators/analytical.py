@@ -227,19 +227,19 @@ class AnalyticalLayer:
             avail = None
         else:
             dram = DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle)
-            avail = dram.arrivals(plan.col_bits)
+            avail = dram.arrivals(plan.stream_col_bits)
         self.counts, busy = layer_counts(plan, cfg, resident)
         self.pe_busy_cycles = busy.tolist()
         slots = cfg.n_pe * cfg.lanes_per_pe
         if plan.patterns is None:  # python ints all the way
             bounds = _one_pattern(plan, depth, width, avail)
             lo, est, up, est_chip = (x * tiles for x in bounds)
-            ideal = -(-self.counts["adds"] // tiles // slots) * tiles
+            ideal = -(-int(plan.slot_col.sum()) // slots) * tiles
         else:
             reps = plan.pattern_repeats
             bounds = tile_bounds(plan, depth, avail, width)
             lo, est, up, est_chip = (int(x @ reps) for x in bounds)
-            ideal = int(-(-plan.pushed(plan.work_col) // slots) @ reps)
+            ideal = int(-(-plan.pushed(plan.slot_col) // slots) @ reps)
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
         dram_stall = max(0, est - est_chip)
@@ -252,7 +252,7 @@ class AnalyticalLayer:
 
 def analytical_layers(g: nx.DiGraph, cfg: HardwareConfig, seed: int = 0) -> list[AnalyticalLayer]:
     """The analytical numbers of every layer, in execution order."""
-    wsram = WeightSRAM(None, cfg.n_pe, cfg.weight_sram_bits_per_pe)
+    wsram = WeightSRAM(None, cfg.n_pe, cfg.weight_sram_bits_per_pe, cfg.pointer_sram_bits_per_pe)
     asram = ActivationSRAM(None, cfg.act_sram_kib, cfg.act_bits)
     out = []
     for name in g.graph["order"]:

@@ -105,7 +105,7 @@ class Accelerator:
         if resident:
             timed = onchip
         else:
-            avail = self.dram.arrivals(plan.col_bits)
+            avail = self.dram.arrivals(plan.stream_col_bits)
             timed = np.maximum(self.pe_array.schedule(plan, avail), avail[-1])
         if memo is not None:
             memo[key] = (plan.tensor, (onchip, timed))
@@ -122,7 +122,7 @@ class Accelerator:
                 k = self.broadcast.pattern_of(plan, tile)
                 parts = [env.process(self.pe_array.run_tile(timed[k]))]
                 if not resident:
-                    parts.append(env.process(self.dram.stream(plan.col_bits)))
+                    parts.append(env.process(self.dram.stream(plan.stream_col_bits)))
                 yield env.all_of(parts)
                 yield env.process(self.readout.run(plan))
             self.act_sram.swap()
@@ -131,7 +131,7 @@ class Accelerator:
     def _account(self, rec: LayerRecord, plan: LayerPlan, onchip, timed) -> None:
         cfg, reps = self.config, plan.pattern_repeats
         rec.cycles = self.env.now - rec.start
-        work = plan.pushed(plan.work_col)
+        work = plan.pushed(plan.slot_col)
         ideal = -(-work // (cfg.n_pe * cfg.lanes_per_pe))
         rec.stall_cycles = {
             "imbalance": int((onchip - ideal) @ reps),
@@ -150,7 +150,7 @@ def build_accelerator(
     """Wire the blocks of the template for ``config``; measurements go to ``sink``."""
     c = config
     dram = DRAM(env, c.dram_latency_cycles, c.dram_bytes_per_cycle)
-    weight_sram = WeightSRAM(env, c.n_pe, c.weight_sram_bits_per_pe)
+    weight_sram = WeightSRAM(env, c.n_pe, c.weight_sram_bits_per_pe, c.pointer_sram_bits_per_pe)
     act_sram = ActivationSRAM(env, c.act_sram_kib, c.act_bits)
     broadcast = Broadcast(env, c.skip_activations, c.broadcast_acts_per_cycle)
     pe_array = PEArray(env, c.n_pe, c.lanes_per_pe, c.fifo_depth, broadcast)

@@ -63,17 +63,28 @@ class DRAM:
 
 
 class WeightSRAM:
-    """Per-PE weight SRAMs; decides which layers stay resident."""
+    """Per-PE weight SRAMs (and ``eie`` pointer SRAMs); decides which layers stay resident.
 
-    def __init__(self, env: simpy.Environment, n_pe: int, bits_per_pe: int):
+    ``pointer_bits_per_pe = 0`` means no separate pointer SRAM: ``eie`` column
+    pointers then share the weight SRAM.
+    """
+
+    def __init__(self, env: simpy.Environment, n_pe: int, bits_per_pe: int, pointer_bits_per_pe=0):
         self.env = env
         self.used = np.zeros(n_pe, dtype=np.int64)
-        self.bits_per_pe = bits_per_pe
+        self.ptr_used = np.zeros(n_pe, dtype=np.int64)
+        self.bits_per_pe, self.pointer_bits_per_pe = bits_per_pe, pointer_bits_per_pe
 
     def place(self, plan: LayerPlan) -> bool:
         """True (resident) when every PE's share fits in its remaining space."""
-        if (self.used + plan.pe_bits).max() <= self.bits_per_pe:
-            self.used += plan.pe_bits
+        weights, pointers = plan.pe_bits, plan.pe_pointer_bits
+        if self.pointer_bits_per_pe == 0:
+            weights, pointers = weights + pointers, np.zeros_like(pointers)
+        if (self.used + weights).max() <= self.bits_per_pe and (
+            self.ptr_used + pointers
+        ).max() <= self.pointer_bits_per_pe:
+            self.used += weights
+            self.ptr_used += pointers
             return True
         return False
 
