@@ -23,8 +23,8 @@ streaming, ``avail`` the DRAM arrival cycles:
   ``1 + sum over blocks of D + 1 pushed columns of max(block length, max_p (block
   cycles of p))`` (itself at least the lower bound; the mean fitted
   best on a calibration set of lfc configs; tiles with their own activation
-  patterns use ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.1, 3:
-  0.05}``, the mean measured fraction); from depth 4 on, the lower bound itself.
+  patterns use ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.05, 3:
+  0.04}``, the mean fraction measured by ``benchmarks/calibrate_estimate.py``); from depth 4 on, the lower bound itself.
   With ``w > 1`` the PEs rather than the broadcast usually set the pace and FIFO
   back-pressure couples them, so the estimate is ``lower + frac * (upper -
   lower)`` with ``log(frac + 0.01)`` linear in the logs of ``D``, ``n_pe``, the
@@ -43,12 +43,14 @@ import networkx as nx
 import numpy as np
 
 from .config import HardwareConfig
-from .sim.blocks import DRAM, ActivationSRAM, WeightSRAM
+from .sim.blocks import DRAM, WeightSRAM
 from .sim.plan import LayerPlan, layer_counts, plan_layer
 
 __all__ = ["AnalyticalLayer", "analytical_layers", "tile_bounds", "wide_features"]
 
-_PATTERN_K = {2: 0.1, 3: 0.05}
+# mean (T - L) / (U - L) of pattern tiles, one-wide broadcast; measured by
+# benchmarks/calibrate_estimate.py (pattern_k, 40 random lfc/cnv layers, seed 11)
+_PATTERN_K = {2: 0.05, 3: 0.04}
 # log(frac + 0.01) = _WIDE_COEF . wide_features(...); fitted by benchmarks/calibrate_estimate.py
 _WIDE_COEF_T = (-1.712, -1.287, 0.191, 0.064, 0.276, 0.537)
 _WIDE_COEF = np.array(_WIDE_COEF_T)
@@ -218,28 +220,27 @@ def tile_bounds(
 class AnalyticalLayer:
     """One layer's analytical numbers (shaped like the SimPy collector's record)."""
 
-    def __init__(self, plan: LayerPlan, resident: bool, act_fits: bool, cfg: HardwareConfig):
+    def __init__(self, plan: LayerPlan, resident: bool, cfg: HardwareConfig):
         self.name, self.plan, self.resident = plan.tensor.name, plan, resident
-        self.act_sram_fits = act_fits
         tiles, depth, width = plan.tiles, cfg.fifo_depth, cfg.broadcast_acts_per_cycle
         readout = plan.readout_cycles * tiles
         if resident:
             avail = None
         else:
             dram = DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle)
-            avail = dram.arrivals(plan.col_bits)
+            avail = dram.arrivals(plan.stream_col_bits)
         self.counts, busy = layer_counts(plan, cfg, resident)
         self.pe_busy_cycles = busy.tolist()
         slots = cfg.n_pe * cfg.lanes_per_pe
         if plan.patterns is None:  # python ints all the way
             bounds = _one_pattern(plan, depth, width, avail)
             lo, est, up, est_chip = (x * tiles for x in bounds)
-            ideal = -(-self.counts["adds"] // tiles // slots) * tiles
+            ideal = -(-int(plan.slot_col.sum()) // slots) * tiles
         else:
             reps = plan.pattern_repeats
             bounds = tile_bounds(plan, depth, avail, width)
             lo, est, up, est_chip = (int(x @ reps) for x in bounds)
-            ideal = int(-(-plan.pushed(plan.work_col) // slots) @ reps)
+            ideal = int(-(-plan.pushed(plan.slot_col) // slots) @ reps)
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
         dram_stall = max(0, est - est_chip)
@@ -252,11 +253,10 @@ class AnalyticalLayer:
 
 def analytical_layers(g: nx.DiGraph, cfg: HardwareConfig, seed: int = 0) -> list[AnalyticalLayer]:
     """The analytical numbers of every layer, in execution order."""
-    wsram = WeightSRAM(None, cfg.n_pe, cfg.weight_sram_bits_per_pe)
-    asram = ActivationSRAM(None, cfg.act_sram_kib, cfg.act_bits)
+    wsram = WeightSRAM(None, cfg.n_pe, cfg.weight_sram_bits_per_pe, cfg.pointer_sram_bits_per_pe)
     out = []
     for name in g.graph["order"]:
         plan = plan_layer(g, name, cfg, seed)
         resident = wsram.place(plan)
-        out.append(AnalyticalLayer(plan, resident, asram.fits(plan), cfg))
+        out.append(AnalyticalLayer(plan, resident, cfg))
     return out

@@ -13,18 +13,44 @@ the fields below; missing fields keep the defaults.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ._errors import InputError
+from ._files import read_toml
 
 __all__ = ["HardwareConfig", "parse_overrides", "load_hw", "preset_names", "PRESET_DIR"]
 
 PRESET_DIR = Path(__file__).parent / "data" / "presets"
 ZERO_SKIP = ("none", "weights", "weights+activations")
-WEIGHT_FORMATS = ("csc", "dense-ternary", "dense-binary")
+WEIGHT_FORMATS = ("csc", "eie", "dense-ternary", "dense-binary")
+
+
+# Allowed ranges: generous, finite, and each named in the error it raises. Counts are
+# bounded so a typo (n_pe=1e9, fifo_depth=1e12) is refused up front instead of
+# exhausting memory or running forever; floats must be finite numbers.
+# (field: (low, high, unit, low is exclusive))
+LIMITS: dict[str, tuple[float, float, str, bool]] = {
+    "n_pe": (1, 65_536, "PEs", False),
+    "lanes_per_pe": (1, 64, "lanes", False),
+    "clock_mhz": (1.0, 10_000.0, "MHz", False),
+    "tech_node_nm": (7, 180, "nm", False),
+    "act_bits": (1, 32, "bits", False),
+    "acc_bits": (8, 64, "bits", False),
+    "index_bits": (1, 16, "bits", False),
+    "weight_bits": (1, 16, "bits", False),
+    "pointer_bits": (1, 32, "bits", False),
+    "weight_sram_kib_per_pe": (0.0, 1_048_576.0, "KiB", False),
+    "pointer_sram_kib_per_pe": (0.0, 1_048_576.0, "KiB", False),
+    "act_sram_kib": (0.0, 1_048_576.0, "KiB", True),
+    "fifo_depth": (1, 4_096, "entries", False),
+    "broadcast_acts_per_cycle": (1, 64, "activations per cycle", False),
+    "dram_bytes_per_cycle": (1.0 / 64, 4_096.0, "bytes per cycle", False),
+    "dram_latency_cycles": (0, 1_000_000, "cycles", False),
+    "dram_mib": (1.0 / 1024, 16_777_216.0, "MiB", False),
+}
 
 
 @dataclass(frozen=True)
@@ -35,8 +61,13 @@ class HardwareConfig:
       (entries retired per PE per cycle).
     - ``clock_mhz``: clock frequency in MHz; ``tech_node_nm``: process node in nm.
     - ``act_bits``, ``acc_bits``: activation and accumulator widths in bits.
-    - ``index_bits``: width of the relative row index of a CSC entry (an entry is
-      ``index_bits + 1`` bits with its sign bit; see :mod:`accelerators.encoding`).
+    - ``index_bits``: width of the relative row index of a stored entry (see
+      :mod:`accelerators.encoding`).
+    - ``weight_bits``: bits of the weight value of an ``eie`` entry (2 for a ternary
+      weight whose zero code marks a padding entry; EIE stores a 4-bit codebook
+      index). ``csc`` entries carry a sign bit instead, dense formats 2 or 1 bits.
+    - ``pointer_bits``, ``pointer_sram_kib_per_pe``: the per-column pointers of the
+      ``eie`` format (one per column plus one per PE) and the SRAM that holds them.
     - ``weight_sram_kib_per_pe``: weight SRAM per PE in KiB (1 KiB = 8192 bits).
     - ``act_sram_kib``: activation SRAM in KiB, used as two ping-pong halves.
     - ``fifo_depth``: activation FIFO entries per PE.
@@ -44,15 +75,26 @@ class HardwareConfig:
       cycle at most; EIE pushes one. The presets match it to ``lanes_per_pe``: a
       PE retires one column at a time, so at high sparsity a one-wide broadcast
       would leave all but one lane idle.
-    - ``dram_bytes_per_cycle``, ``dram_latency_cycles``: off-chip weight stream.
+    - ``dram_bytes_per_cycle``, ``dram_latency_cycles``: off-chip weight stream (also
+      how the weights are loaded before the first inference).
     - ``dram_mib``: DRAM capacity in MiB; a network whose stored weights exceed it
       cannot run at all (:func:`accelerators.simulate` refuses it).
     - ``zero_skip``: ``none`` (walk every owned (row, column) pair), ``weights``
-      (walk only the stored CSC entries), ``weights+activations`` (also skip zero
+      (walk only the stored entries), ``weights+activations`` (also skip zero
       input activations in the broadcast).
-    - ``weight_format``: ``csc`` (sparse relative-index entries), ``dense-ternary``
-      (2 bits per weight) or ``dense-binary`` (1 bit per weight); dense formats
-      need ``zero_skip = none``.
+    - ``weight_format``: ``csc`` (relative-index entries across columns, the
+      default), ``eie`` (EIE's: per-column pointers, zero runs restarting at each
+      column), ``dense-ternary`` (2 bits per weight) or ``dense-binary`` (1 bit per
+      weight); dense formats need ``zero_skip = none``.
+
+    Allowed ranges (:data:`LIMITS`; every float finite): ``n_pe`` 1..65,536;
+    ``lanes_per_pe`` 1..64; ``clock_mhz`` 1..10,000; ``tech_node_nm`` 7..180;
+    ``act_bits`` 1..32; ``acc_bits`` 8..64; ``index_bits`` 1..16; ``weight_bits``
+    1..16; ``pointer_bits`` 1..32; ``weight_sram_kib_per_pe`` and
+    ``pointer_sram_kib_per_pe`` 0..1,048,576 (1 GiB); ``act_sram_kib`` > 0 up to
+    1,048,576; ``fifo_depth`` 1..4,096; ``broadcast_acts_per_cycle`` 1..64;
+    ``dram_bytes_per_cycle`` 1/64..4,096; ``dram_latency_cycles`` 0..1,000,000;
+    ``dram_mib`` 1/1024..16,777,216 (16 TiB).
     """
 
     n_pe: int = 64
@@ -62,7 +104,10 @@ class HardwareConfig:
     act_bits: int = 8
     acc_bits: int = 24
     index_bits: int = 5
+    weight_bits: int = 2
+    pointer_bits: int = 16
     weight_sram_kib_per_pe: float = 4.0
+    pointer_sram_kib_per_pe: float = 0.0
     act_sram_kib: float = 128.0
     fifo_depth: int = 8
     broadcast_acts_per_cycle: int = 4
@@ -76,51 +121,23 @@ class HardwareConfig:
         for f in fields(self):
             v = getattr(self, f.name)
             if f.type == "int" and (isinstance(v, bool) or not isinstance(v, int)):
-                if isinstance(v, float) and v.is_integer():
+                if isinstance(v, float) and math.isfinite(v) and v.is_integer():
                     object.__setattr__(self, f.name, int(v))
                 else:
-                    raise InputError(f.name, v, "an integer")
+                    raise InputError(f.name, v, "an integer" + _range_text(f.name))
             elif f.type == "float":
-                if isinstance(v, bool) or not isinstance(v, int | float):
-                    raise InputError(f.name, v, "a number")
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                    raise InputError(f.name, v, "a finite number" + _range_text(f.name))
                 object.__setattr__(self, f.name, float(v))
             elif f.type == "str" and not isinstance(v, str):
                 raise InputError(f.name, v, "a string")
+            if f.name in LIMITS:
+                lo, hi, _, open_lo = LIMITS[f.name]
+                v = getattr(self, f.name)
+                if not ((v > lo if open_lo else v >= lo) and v <= hi):
+                    kind = "an integer" if f.type == "int" else "a number"
+                    raise InputError(f.name, v, kind + _range_text(f.name))
         c = self
-        _check(c.n_pe >= 1, "n_pe", c.n_pe, "an integer >= 1")
-        _check(c.lanes_per_pe >= 1, "lanes_per_pe", c.lanes_per_pe, "an integer >= 1")
-        _check(c.clock_mhz > 0, "clock_mhz", c.clock_mhz, "a number > 0 (MHz)")
-        _check(7 <= c.tech_node_nm <= 180, "tech_node_nm", c.tech_node_nm, "an integer 7..180 (nm)")
-        _check(1 <= c.act_bits <= 32, "act_bits", c.act_bits, "an integer 1..32")
-        _check(8 <= c.acc_bits <= 64, "acc_bits", c.acc_bits, "an integer 8..64")
-        _check(1 <= c.index_bits <= 16, "index_bits", c.index_bits, "an integer 1..16")
-        _check(
-            c.weight_sram_kib_per_pe >= 0,
-            "weight_sram_kib_per_pe",
-            c.weight_sram_kib_per_pe,
-            "a number >= 0 (KiB)",
-        )
-        _check(c.act_sram_kib > 0, "act_sram_kib", c.act_sram_kib, "a number > 0 (KiB)")
-        _check(c.fifo_depth >= 1, "fifo_depth", c.fifo_depth, "an integer >= 1")
-        _check(
-            1 <= c.broadcast_acts_per_cycle <= 64,
-            "broadcast_acts_per_cycle",
-            c.broadcast_acts_per_cycle,
-            "an integer 1..64 (activations per cycle)",
-        )
-        _check(
-            c.dram_bytes_per_cycle > 0,
-            "dram_bytes_per_cycle",
-            c.dram_bytes_per_cycle,
-            "a number > 0 (bytes/cycle)",
-        )
-        _check(
-            c.dram_latency_cycles >= 0,
-            "dram_latency_cycles",
-            c.dram_latency_cycles,
-            "an integer >= 0 (cycles)",
-        )
-        _check(c.dram_mib > 0, "dram_mib", c.dram_mib, "a number > 0 (MiB)")
         _check(c.zero_skip in ZERO_SKIP, "zero_skip", c.zero_skip, " | ".join(ZERO_SKIP))
         _check(
             c.weight_format in WEIGHT_FORMATS,
@@ -128,7 +145,7 @@ class HardwareConfig:
             c.weight_format,
             " | ".join(WEIGHT_FORMATS),
         )
-        if c.weight_format != "csc" and c.zero_skip != "none":
+        if c.weight_format.startswith("dense") and c.zero_skip != "none":
             raise InputError(
                 "zero_skip", c.zero_skip, f"'none' with weight_format = {c.weight_format!r}"
             )
@@ -143,15 +160,27 @@ class HardwareConfig:
         return self.zero_skip == "weights+activations"
 
     @property
+    def sparse_format(self) -> bool:
+        """Whether the weights are stored as entries (``csc`` or ``eie``), not densely."""
+        return not self.weight_format.startswith("dense")
+
+    @property
     def bits_per_entry(self) -> int:
-        """Stored bits per weight-stream entry: ``index_bits + 1`` (CSC), 2 or 1 (dense)."""
+        """Stored bits per weight-stream entry: ``index_bits + 1`` (``csc``: index and
+        sign), ``index_bits + weight_bits`` (``eie``), 2 or 1 (dense, per weight)."""
         if self.weight_format == "csc":
             return self.index_bits + 1
+        if self.weight_format == "eie":
+            return self.index_bits + self.weight_bits
         return 2 if self.weight_format == "dense-ternary" else 1
 
     @property
     def weight_sram_bits_per_pe(self) -> int:
         return int(self.weight_sram_kib_per_pe * 8192)
+
+    @property
+    def pointer_sram_bits_per_pe(self) -> int:
+        return int(self.pointer_sram_kib_per_pe * 8192)
 
     # -- construction -------------------------------------------------------------
     def replace(self, **overrides: object) -> HardwareConfig:
@@ -173,17 +202,19 @@ class HardwareConfig:
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> HardwareConfig:
         """Read a flat TOML file of fields (missing fields keep the defaults)."""
-        p = Path(path)
-        if not p.is_file():
-            raise InputError.plain(f"hardware config file {os.fspath(path)!r} not found")
-        try:
-            data = tomllib.loads(p.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError.plain(
-                f"hardware config file {os.fspath(path)!r} is not valid TOML: {exc}"
-            ) from None
+        data = read_toml(path, "hardware config file")
         data.pop("description", None)
         return cls.from_dict(data)
+
+
+def _range_text(name: str) -> str:
+    if name not in LIMITS:
+        return ""
+    lo, hi, unit, open_lo = LIMITS[name]
+    num = lambda x: f"{int(x):,}" if float(x).is_integer() else f"{x:g}"  # noqa: E731
+    if open_lo:
+        return f" > {num(lo)} and <= {num(hi)} ({unit})"
+    return f" in {num(lo)}..{num(hi)} ({unit})"
 
 
 def _check(ok: bool, name: str, value: object, allowed: str) -> None:

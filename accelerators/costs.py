@@ -1,89 +1,90 @@
 """Area and energy of the accelerator: counted actions x cost per action, as Accelergy does.
 
 The simulator only counts (cycles, adds, SRAM/DRAM bits, FIFO pushes ...). This
-module turns a :class:`~accelerators.config.HardwareConfig` into area and a
-count dictionary into energy, from a technology table: a TOML file with every
-constant's unit in its key and its source beside it. The bundled table is
-``accelerators/data/tech45.toml`` (45 nm; Horowitz, ISSCC 2014 and NanGate 45 nm
-cells, assumptions marked); ``codesign simulate --tech FILE`` replaces it.
+module turns a :class:`~accelerators.config.HardwareConfig` into area and a count
+dictionary into energy, from a technology table (:mod:`accelerators.tech`; the
+bundled ``accelerators/data/tech45.toml`` cites a source or states an assumption
+beside every number); ``codesign simulate --tech FILE`` replaces it.
 
 Area components (mm^2, their sum is the total):
 
 - ``pe_logic``: per lane an add/subtract unit (an ``acc_bits`` adder plus one XOR
   per bit for the sign) and a readout multiplier (``acc_bits`` x ``act_bits``, the
-  layer scale: each PE reads out ``lanes_per_pe`` accumulators per cycle);
-- ``accumulators``: ``accumulator_rows`` x ``acc_bits`` flip-flops over all PEs
-  (PE ``p`` holds exactly the rows it owns, so the total does not depend on ``n_pe``);
+  layer scale); with a weight codebook (``eie`` entries of more than 2 value bits,
+  EIE's weight sharing) also an ``act_bits`` x ``act_bits`` multiplier per lane;
+- ``accumulators``: ``accumulator_rows`` x ``acc_bits`` flip-flops over all PEs;
 - ``weight_sram``: ``n_pe`` macros of ``weight_sram_kib_per_pe``;
+- ``pointer_sram``: ``n_pe`` macros of ``pointer_sram_kib_per_pe`` (``eie`` pointers);
 - ``act_sram``: two ping-pong macros of ``act_sram_kib / 2``;
 - ``fifos``: ``n_pe`` FIFOs of ``fifo_depth`` entries of ``col_bits + act_bits``
   (``col_bits`` = :func:`column_index_bits`), plus one MUX2 per entry bit for each
   write port beyond the first (``broadcast_acts_per_cycle`` write ports);
-- ``decoder``: per lane a position-counter adder of ``pointer_bits`` (CSC weights
-  only) and ``broadcast_acts_per_cycle`` leading-nonzero detectors (activation
-  zero-skip only);
+- ``decoder``: per lane a position-counter adder of ``decoder.pointer_bits`` (entry
+  formats), for ``eie`` per PE a ``pointer_bits`` subtractor (``p_j+1 - p_j``) and two
+  ``pointer_bits`` registers, and ``broadcast_acts_per_cycle`` leading-nonzero
+  detectors (activation zero-skip only);
 - ``broadcast``: ``broadcast_acts_per_cycle`` pipeline registers of one entry per
   PE plus control, a ``control_overhead_fraction`` of all the non-SRAM logic above.
 
-Energy components (uJ per inference; pJ per action x count):
+Energy of one inference (uJ), **dynamic** components (pJ per action x count):
 
-- ``adds``: ``adds`` x (one ``acc_bits`` add + read and write of the accumulator);
-- ``decoder``: ``index_decodes`` x one ``pointer_bits`` add;
+- ``arithmetic``: ``adds`` x (one ``acc_bits`` add + read and write of the
+  accumulator), plus, with a weight codebook, one ``act_bits`` x ``act_bits``
+  multiply and a codebook register read per nonzero entry retired;
+- ``decoder``: ``index_decodes`` x one ``decoder.pointer_bits`` add;
+- ``pointers``: ``pointer_sram_read_bits`` at the pointer macro's energy per bit
+  (the weight macro's when pointers share it) plus one ``pointer_bits`` subtract per
+  pointer pair (``eie``);
 - ``weight_sram``: ``weight_sram_read_bits`` at the weight macro's energy per bit;
 - ``act_sram``: ``act_sram_read_bits + act_sram_write_bits`` at the activation
   macro's energy per bit (writes cost as reads);
 - ``dram``: ``dram_read_bits`` at the DRAM energy per bit;
-- ``fifos``: ``fifo_pushes`` x entry bits x (one write + one read of a register bit);
+- ``fifos``: ``fifo_pushes`` x entry bits x (one write + one read of a register bit):
+  the per-PE activation registers the broadcast fills;
 - ``readout``: ``readout_ops`` x (one scale multiply + one accumulator read);
-- ``leakage``: total area x leakage per mm^2 per us x ``cycles / clock_mhz``.
+- ``clock``: every cycle, every flip-flop bit (accumulators, FIFOs, broadcast and
+  pointer registers) at the table's clock energy per bit per cycle (no gating);
+
+and **leakage** (static) components, area x leakage per mm^2 per us x
+``cycles / clock_mhz``: ``leakage_sram`` (the SRAM macros' area) and
+``leakage_logic`` (everything else). Their keys start with ``leakage_``
+(:data:`LEAKAGE_COMPONENTS`); ``energy_uj`` is dynamic + leakage.
 
 ``padding_entries`` costs nothing of its own: a padding entry's SRAM bits and
 index decode are already in ``weight_sram_read_bits`` and ``index_decodes``.
 
-Interpolation rules (all in this module, all written out in docs/simulate.md):
-adders (area, energy) linear in bit width between the 8- and 32-bit points;
-multipliers log-log in the effective width ``sqrt(a * b)`` (Horowitz's 8 -> 32
-bit points give exponents 1.98 for energy and 1.82 for area, close to the
-textbook ``width^2``); SRAM read energy log-log (piecewise power law) in macro
-size, extrapolated beyond the listed sizes (8 -> 32 KiB is exactly ``sqrt(size)``,
-the bit-line/word-line length law, and a power law never turns negative);
-SRAM density log-log in size, held at the end values outside the listed range
-(a macro never gets denser than the biggest one measured).
-
->>> tech = load_tech()
->>> round(adder_energy_pj(tech, 24), 4)     # 0.03 + (24 - 8) * (0.1 - 0.03) / 24
-0.0767
->>> round(sram_read64_energy_pj(tech, 16.0), 3)   # between 8 KiB (10 pJ) and 32 KiB (20 pJ)
-14.142
+>>> from accelerators import HardwareConfig
+>>> e = energy_breakdown_uj({"adds": 1000}, 0, HardwareConfig())
+>>> round(e["arithmetic"], 7)       # 1000 x (0.0767 + 2 x 24 x 0.007) pJ
+0.0004127
 """
 
 from __future__ import annotations
 
-import functools
-import math
-import os
-import tomllib
-from dataclasses import dataclass, field, fields, replace
-from importlib import resources
 from typing import Any
 
-from ._errors import InputError
+from .tech import (
+    TechTable,
+    adder_area_um2,
+    adder_energy_pj,
+    column_index_bits,
+    load_tech,
+    mult_area_um2,
+    mult_energy_pj,
+    scale_to_node,
+    sram_density_mm2_per_kib,
+    sram_read64_energy_pj,
+)
+from .tech import __all__ as _tech_all
 
 __all__ = [
-    "TechTable",
-    "load_tech",
-    "scale_to_node",
+    *_tech_all,
     "area_breakdown_mm2",
     "energy_breakdown_uj",
-    "adder_area_um2",
-    "adder_energy_pj",
-    "mult_area_um2",
-    "mult_energy_pj",
-    "sram_read64_energy_pj",
-    "sram_density_mm2_per_kib",
-    "column_index_bits",
+    "clocked_bits",
     "AREA_COMPONENTS",
     "ENERGY_COMPONENTS",
+    "LEAKAGE_COMPONENTS",
     "COUNT_NAMES",
 ]
 
@@ -91,284 +92,41 @@ AREA_COMPONENTS = (
     "pe_logic",
     "accumulators",
     "weight_sram",
+    "pointer_sram",
     "act_sram",
     "fifos",
     "decoder",
     "broadcast",
 )
-ENERGY_COMPONENTS = (
-    "adds",
+SRAM_AREA = ("weight_sram", "pointer_sram", "act_sram")
+LEAKAGE_COMPONENTS = ("leakage_sram", "leakage_logic")
+DYNAMIC_COMPONENTS = (
+    "arithmetic",
     "decoder",
+    "pointers",
     "weight_sram",
     "act_sram",
     "dram",
     "fifos",
     "readout",
-    "leakage",
+    "clock",
 )
+ENERGY_COMPONENTS = DYNAMIC_COMPONENTS + LEAKAGE_COMPONENTS
 # contract 2 (docs/contracts.md): the counted actions energy is charged for
 COUNT_NAMES = (
     "adds",
+    "useful_adds",
     "padding_entries",
     "weight_sram_read_bits",
+    "pointer_sram_read_bits",
     "dram_read_bits",
     "act_sram_read_bits",
     "act_sram_write_bits",
+    "broadcast_pushes",
     "fifo_pushes",
     "readout_ops",
     "index_decodes",
 )
-
-# How a constant moves with the node (see scale_to_node).
-_AREA, _ENERGY, _FIXED = "area", "energy", "fixed"
-
-
-def _f(section: str, key: str, scaling: str, kind: str = "number"):
-    return field(metadata={"section": section, "key": key, "scaling": scaling, "kind": kind})
-
-
-@dataclass(frozen=True)
-class TechTable:
-    """One technology's cost constants; units in the field names.
-
-    Build it with :func:`load_tech`; :func:`scale_to_node` derives another node.
-    The ``sram_*`` fields are tuples over the macro sizes ``sram_size_kib``.
-    ``source`` says where the numbers came from (a file path, plus the scaling).
-    """
-
-    node_nm: float = _f("", "node_nm", _FIXED, "positive")
-    add8_energy_pj: float = _f("logic", "add8_energy_pj", _ENERGY)
-    add32_energy_pj: float = _f("logic", "add32_energy_pj", _ENERGY)
-    mult8_energy_pj: float = _f("logic", "mult8_energy_pj", _ENERGY, "positive")
-    mult32_energy_pj: float = _f("logic", "mult32_energy_pj", _ENERGY, "positive")
-    add8_area_um2: float = _f("logic", "add8_area_um2", _AREA)
-    add32_area_um2: float = _f("logic", "add32_area_um2", _AREA)
-    mult8_area_um2: float = _f("logic", "mult8_area_um2", _AREA, "positive")
-    mult32_area_um2: float = _f("logic", "mult32_area_um2", _AREA, "positive")
-    xor2_area_um2: float = _f("logic", "xor2_area_um2", _AREA)
-    mux2_area_um2: float = _f("logic", "mux2_area_um2", _AREA)
-    nand2_area_um2: float = _f("logic", "nand2_area_um2", _AREA)
-    sram_size_kib: tuple[float, ...] = _f("sram", "size_kib", _FIXED, "sizes")
-    sram_read64_energy_pj: tuple[float, ...] = _f("sram", "read64_energy_pj", _ENERGY, "list")
-    sram_density_mm2_per_kib: tuple[float, ...] = _f("sram", "density_mm2_per_kib", _AREA, "list")
-    dram_read64_energy_pj: float = _f("dram", "read64_energy_pj", _FIXED)
-    accumulator_area_um2_per_bit: float = _f("registers", "accumulator_area_um2_per_bit", _AREA)
-    fifo_area_um2_per_bit: float = _f("registers", "fifo_area_um2_per_bit", _AREA)
-    flop_area_um2_per_bit: float = _f("registers", "flop_area_um2_per_bit", _AREA)
-    register_access_energy_pj_per_bit: float = _f("registers", "access_energy_pj_per_bit", _ENERGY)
-    decoder_pointer_bits: float = _f("decoder", "pointer_bits", _FIXED, "positive")
-    lnzd_inputs: float = _f("decoder", "lnzd_inputs", _FIXED)
-    lnzd_ge_per_act_bit: float = _f("decoder", "lnzd_ge_per_act_bit", _FIXED)
-    accumulator_rows: float = _f("design", "accumulator_rows", _FIXED)
-    control_overhead_fraction: float = _f("design", "control_overhead_fraction", _FIXED)
-    leakage_uj_per_mm2_us: float = _f("leakage", "energy_uj_per_mm2_us", _FIXED)
-    source: str = "accelerators/data/tech45.toml"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The table as a JSON-ready dict (tuples become lists)."""
-        return {
-            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
-            for f in fields(self)
-        }
-
-
-def _spec() -> list[Any]:
-    return [f for f in fields(TechTable) if f.metadata]
-
-
-def _key_name(f: Any) -> str:
-    sec, key = f.metadata["section"], f.metadata["key"]
-    return f"{sec}.{key}" if sec else key
-
-
-def _check_number(name: str, value: Any, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"tech {name}", value, "a finite number")
-    if positive and value <= 0:
-        raise InputError(f"tech {name}", value, "a number > 0")
-    if value < 0:
-        raise InputError(f"tech {name}", value, "a number >= 0")
-    return float(value)
-
-
-def _from_mapping(data: dict[str, Any], source: str) -> TechTable:
-    known = {_key_name(f) for f in _spec()}
-    sections = {f.metadata["section"] for f in _spec()} - {""}
-    for top, value in data.items():
-        if top in sections and isinstance(value, dict):
-            for sub in value:
-                if f"{top}.{sub}" not in known:
-                    raise InputError(
-                        f"tech {top}.{sub}", value[sub], "a known key (see tech45.toml)"
-                    )
-        elif top not in known:
-            raise InputError(f"tech {top}", value, "a known key or section (see tech45.toml)")
-    values: dict[str, Any] = {}
-    n_sizes = None
-    for f in _spec():
-        sec, key, kind = f.metadata["section"], f.metadata["key"], f.metadata["kind"]
-        name = _key_name(f)
-        holder = data.get(sec, {}) if sec else data
-        if not isinstance(holder, dict) or key not in holder:
-            raise InputError.plain(f"tech file {source!r}: key {name!r} is missing")
-        raw = holder[key]
-        if kind in ("sizes", "list"):
-            if not isinstance(raw, list) or not raw:
-                raise InputError(f"tech {name}", raw, "a non-empty list of numbers > 0")
-            vals = tuple(_check_number(name, v, positive=True) for v in raw)
-            if kind == "sizes":
-                if any(b <= a for a, b in zip(vals, vals[1:], strict=False)):
-                    raise InputError(f"tech {name}", list(raw), "strictly increasing sizes")
-                n_sizes = len(vals)
-            values[f.name] = vals
-        else:
-            values[f.name] = _check_number(name, raw, positive=kind == "positive")
-    for f in _spec():
-        if f.metadata["kind"] == "list" and len(values[f.name]) != n_sizes:
-            raise InputError(
-                f"tech {_key_name(f)}",
-                list(values[f.name]),
-                f"one value per size in sram.size_kib ({n_sizes} values)",
-            )
-    return TechTable(**values, source=source)
-
-
-@functools.cache
-def _bundled_tech() -> TechTable:
-    """The bundled table, parsed once per process (it is frozen and never changes)."""
-    ref = resources.files("accelerators").joinpath("data/tech45.toml")
-    data = tomllib.loads(ref.read_text(encoding="utf-8"))
-    return _from_mapping(data, "accelerators/data/tech45.toml")
-
-
-def load_tech(path: str | os.PathLike | None = None) -> TechTable:
-    """Load and validate a technology table; ``None`` = the bundled ``tech45.toml``.
-
-    A missing file, malformed TOML, a missing, unknown or negative key raise
-    :class:`InputError` naming the file or the key.
-    """
-    if path is None:
-        return _bundled_tech()
-    else:
-        source = os.fspath(path)
-        if not os.path.isfile(source):
-            raise InputError.plain(f"tech file {source!r} not found")
-        with open(source, encoding="utf-8") as fh:
-            text = fh.read()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError.plain(f"tech file {source!r} is not valid TOML: {exc}") from None
-    return _from_mapping(data, source)
-
-
-def scale_to_node(tech: TechTable, node_nm: float) -> TechTable:
-    """The table moved from ``tech.node_nm`` to ``node_nm``, with ``s = node_nm / tech.node_nm``.
-
-    The rule (classic constant-field scaling for area, post-Dennard for energy):
-
-    - area (gates, flip-flops, SRAM density) x ``s**2``: every layout dimension
-      shrinks with the feature size;
-    - on-chip dynamic energy (adds, multiplies, SRAM, register bits) x ``s``:
-      energy is ``C * V**2``; the switched capacitance shrinks with the feature
-      size while the supply voltage has stayed near 0.9-1.0 V since about 90 nm,
-      so ``V**2`` does not help (full Dennard scaling would give ``s**3``, which
-      no node since 90 nm has delivered);
-    - DRAM energy per bit: unchanged (off chip, set by the DRAM interface);
-    - leakage per mm^2: unchanged (so leakage power follows the area, ``s**2``);
-    - bit widths, counts and the control fraction: unchanged.
-
-    >>> t = scale_to_node(load_tech(), 22.5)      # s = 0.5
-    >>> t.add8_area_um2, t.add8_energy_pj, t.dram_read64_energy_pj
-    (9.0, 0.015, 1950.0)
-    """
-    if isinstance(node_nm, bool) or not isinstance(node_nm, int | float) or not node_nm > 0:
-        raise InputError("tech_node_nm", node_nm, "a positive number of nm")
-    s = float(node_nm) / tech.node_nm
-    if s == 1.0:
-        return tech
-    factor = {_AREA: s * s, _ENERGY: s, _FIXED: 1.0}
-    changes: dict[str, Any] = {"node_nm": float(node_nm)}
-    for f in _spec():
-        k = factor[f.metadata["scaling"]]
-        if k != 1.0:
-            v = getattr(tech, f.name)
-            changes[f.name] = tuple(x * k for x in v) if isinstance(v, tuple) else v * k
-    changes["source"] = f"{tech.source} scaled {tech.node_nm:g} -> {node_nm:g} nm"
-    return replace(tech, **changes)
-
-
-# ---------------------------------------------------------------- per-part costs
-
-
-def _lin_bits(v8: float, v32: float, bits: float) -> float:
-    return max(0.0, v8 + (bits - 8.0) * (v32 - v8) / 24.0)
-
-
-def _loglog_width(v8: float, v32: float, width: float) -> float:
-    return v8 * (width / 8.0) ** (math.log(v32 / v8) / math.log(4.0))
-
-
-def adder_area_um2(tech: TechTable, bits: float) -> float:
-    """Area of one ``bits``-wide integer adder, um^2: linear in width through Horowitz's points."""
-    return _lin_bits(tech.add8_area_um2, tech.add32_area_um2, bits)
-
-
-def adder_energy_pj(tech: TechTable, bits: float) -> float:
-    """Energy of one ``bits``-wide integer add, pJ: linear in width (switched bits ~ width)."""
-    return _lin_bits(tech.add8_energy_pj, tech.add32_energy_pj, bits)
-
-
-def mult_area_um2(tech: TechTable, a_bits: float, b_bits: float) -> float:
-    """Area of an ``a x b``-bit integer multiplier, um^2: log-log in ``sqrt(a*b)``."""
-    return _loglog_width(tech.mult8_area_um2, tech.mult32_area_um2, math.sqrt(a_bits * b_bits))
-
-
-def mult_energy_pj(tech: TechTable, a_bits: float, b_bits: float) -> float:
-    """Energy of one ``a x b``-bit integer multiply, pJ: log-log in ``sqrt(a*b)``."""
-    return _loglog_width(tech.mult8_energy_pj, tech.mult32_energy_pj, math.sqrt(a_bits * b_bits))
-
-
-def _loglog_sizes(sizes: tuple[float, ...], vals: tuple[float, ...], kib: float, clamp: bool):
-    if len(sizes) == 1:
-        return vals[0]
-    if clamp and kib <= sizes[0]:
-        return vals[0]
-    if clamp and kib >= sizes[-1]:
-        return vals[-1]
-    i = 0
-    while i < len(sizes) - 2 and kib > sizes[i + 1]:
-        i += 1
-    x0, x1, y0, y1 = sizes[i], sizes[i + 1], vals[i], vals[i + 1]
-    slope = math.log(y1 / y0) / math.log(x1 / x0)
-    return y0 * (kib / x0) ** slope
-
-
-def sram_read64_energy_pj(tech: TechTable, kib: float) -> float:
-    """pJ per 64-bit read of a ``kib`` KiB macro: log-log between the table's sizes, extrapolated."""
-    if kib <= 0:
-        return 0.0
-    return _loglog_sizes(tech.sram_size_kib, tech.sram_read64_energy_pj, kib, clamp=False)
-
-
-def sram_density_mm2_per_kib(tech: TechTable, kib: float) -> float:
-    """mm^2 per KiB of a ``kib`` KiB macro: log-log between the table's sizes, held at the ends."""
-    return _loglog_sizes(tech.sram_size_kib, tech.sram_density_mm2_per_kib, max(kib, 1e-9), True)
-
-
-def column_index_bits(config: Any) -> int:
-    """Bits of the column index broadcast with each activation.
-
-    The longest input vector the template can hold fills one half of the
-    activation SRAM: ``act_sram_kib * 8192 / 2 / act_bits`` activations, so the
-    index needs ``ceil(log2(that))`` bits (at least 1).
-
-    >>> from types import SimpleNamespace as NS
-    >>> column_index_bits(NS(act_sram_kib=64, act_bits=8))   # 32768 activations
-    15
-    """
-    n_act = config.act_sram_kib * 8192 / 2 / config.act_bits
-    return max(1, math.ceil(math.log2(max(n_act, 1.0))))
 
 
 def _at_node(tech: TechTable | None, config: Any) -> TechTable:
@@ -377,6 +135,24 @@ def _at_node(tech: TechTable | None, config: Any) -> TechTable:
 
 
 # ---------------------------------------------------------------- area and energy
+
+
+def _codebook(config: Any) -> bool:
+    """Whether stored values index a weight codebook (EIE's weight sharing): an ``eie``
+    entry of more than 2 value bits; otherwise weights are ternary (no multiply)."""
+    return config.weight_format == "eie" and config.weight_bits > 2
+
+
+def clocked_bits(config: Any, tech: TechTable, max_rows: int | None = None) -> float:
+    """Flip-flop bits clocked every cycle: accumulators, FIFOs, broadcast pipeline
+    registers and, for ``eie``, two pointer registers per PE."""
+    rows = tech.accumulator_rows if max_rows is None else max_rows
+    entry_bits = column_index_bits(config) + config.act_bits
+    bits = rows * config.acc_bits + config.n_pe * config.fifo_depth * entry_bits
+    bits += config.broadcast_acts_per_cycle * config.n_pe * entry_bits
+    if config.weight_format == "eie":
+        bits += config.n_pe * 2 * config.pointer_bits
+    return bits
 
 
 def area_breakdown_mm2(
@@ -394,29 +170,30 @@ def area_breakdown_mm2(
     entry_bits = column_index_bits(config) + act
     rows = t.accumulator_rows if max_rows is None else max_rows
     fifo_bit_um2 = t.fifo_area_um2_per_bit + (width - 1) * t.mux2_area_um2
-
+    lane_um2 = adder_area_um2(t, acc) + acc * t.xor2_area_um2 + mult_area_um2(t, acc, act)
+    if _codebook(config):
+        lane_um2 += mult_area_um2(t, act, act)
+    decoder = 0.0
+    if config.sparse_format:
+        decoder += n_pe * lanes * adder_area_um2(t, t.decoder_pointer_bits)
+    if config.weight_format == "eie":
+        ptr = config.pointer_bits
+        decoder += n_pe * (adder_area_um2(t, ptr) + 2 * ptr * t.flop_area_um2_per_bit)
+    if config.zero_skip == "weights+activations":
+        decoder += width * t.lnzd_inputs * act * t.lnzd_ge_per_act_bit * t.nand2_area_um2
     um2 = {
-        "pe_logic": n_pe
-        * lanes
-        * (adder_area_um2(t, acc) + acc * t.xor2_area_um2 + mult_area_um2(t, acc, act)),
+        "pe_logic": n_pe * lanes * lane_um2,
         "accumulators": rows * acc * t.accumulator_area_um2_per_bit,
         "fifos": n_pe * config.fifo_depth * entry_bits * fifo_bit_um2,
-        "decoder": (
-            n_pe * lanes * adder_area_um2(t, t.decoder_pointer_bits)
-            if config.weight_format == "csc"
-            else 0.0
-        )
-        + (
-            width * t.lnzd_inputs * act * t.lnzd_ge_per_act_bit * t.nand2_area_um2
-            if config.zero_skip == "weights+activations"
-            else 0.0
-        ),
+        "decoder": decoder,
     }
     bus = width * n_pe * entry_bits * t.flop_area_um2_per_bit
     um2["broadcast"] = bus + t.control_overhead_fraction * (sum(um2.values()) + bus)
-    w_kib, a_kib = config.weight_sram_kib_per_pe, config.act_sram_kib / 2
+    w_kib, p_kib = config.weight_sram_kib_per_pe, config.pointer_sram_kib_per_pe
+    a_kib = config.act_sram_kib / 2
     mm2 = {k: v * 1e-6 for k, v in um2.items()}
     mm2["weight_sram"] = n_pe * w_kib * sram_density_mm2_per_kib(t, w_kib)
+    mm2["pointer_sram"] = n_pe * p_kib * sram_density_mm2_per_kib(t, p_kib) if p_kib else 0.0
     mm2["act_sram"] = 2 * a_kib * sram_density_mm2_per_kib(t, a_kib)
     return {k: float(mm2[k]) for k in AREA_COMPONENTS}
 
@@ -427,13 +204,15 @@ def energy_breakdown_uj(
     config: Any,
     tech: TechTable | None = None,
     *,
-    area_mm2: float | None = None,
+    area_mm2: float | dict[str, float] | None = None,
 ) -> dict[str, float]:
-    """Energy of one inference by component, uJ (keys :data:`ENERGY_COMPONENTS`; total = sum).
+    """Energy of one inference by component, uJ (keys :data:`ENERGY_COMPONENTS`; total =
+    sum; dynamic components and the ``leakage_*`` ones, see the module docstring).
 
     ``counts`` holds contract 2's action counts (a missing name counts 0);
-    ``cycles`` is the run time in clock cycles, for leakage. ``area_mm2`` (default:
-    :func:`area_breakdown_mm2`'s total) is the die area that leaks.
+    ``cycles`` is the run time in clock cycles, for the clock and leakage.
+    ``area_mm2``: the area breakdown (or a total, all counted as logic) that leaks;
+    default :func:`area_breakdown_mm2`.
     """
     for name in COUNT_NAMES:
         if counts.get(name, 0) < 0:
@@ -446,10 +225,19 @@ def energy_breakdown_uj(
     reg = t.register_access_energy_pj_per_bit
     entry_bits = column_index_bits(config) + act
     if area_mm2 is None:
-        area_mm2 = sum(area_breakdown_mm2(config, tech).values())
+        area_mm2 = area_breakdown_mm2(config, tech)
+    if not isinstance(area_mm2, dict):
+        area_mm2 = {"pe_logic": float(area_mm2)}
+    arith = c["adds"] * (adder_energy_pj(t, acc) + 2 * acc * reg)
+    if _codebook(config):
+        arith += c["useful_adds"] * (mult_energy_pj(t, act, act) + act * reg)
+    p_kib = config.pointer_sram_kib_per_pe or config.weight_sram_kib_per_pe
+    pointer_pairs = c["pointer_sram_read_bits"] / (2 * config.pointer_bits)
     pj = {
-        "adds": c["adds"] * (adder_energy_pj(t, acc) + 2 * acc * reg),
+        "arithmetic": arith,
         "decoder": c["index_decodes"] * adder_energy_pj(t, t.decoder_pointer_bits),
+        "pointers": c["pointer_sram_read_bits"] * sram_read64_energy_pj(t, p_kib) / 64
+        + pointer_pairs * adder_energy_pj(t, config.pointer_bits),
         "weight_sram": c["weight_sram_read_bits"]
         * sram_read64_energy_pj(t, config.weight_sram_kib_per_pe)
         / 64,
@@ -459,7 +247,12 @@ def energy_breakdown_uj(
         "dram": c["dram_read_bits"] * t.dram_read64_energy_pj / 64,
         "fifos": c["fifo_pushes"] * entry_bits * 2 * reg,
         "readout": c["readout_ops"] * (mult_energy_pj(t, acc, act) + acc * reg),
+        "clock": cycles * clocked_bits(config, t) * t.clock_energy_pj_per_bit_cycle,
     }
     uj = {k: v * 1e-6 for k, v in pj.items()}
-    uj["leakage"] = area_mm2 * t.leakage_uj_per_mm2_us * cycles / config.clock_mhz
+    run_us = cycles / config.clock_mhz
+    sram = sum(v for k, v in area_mm2.items() if k in SRAM_AREA)
+    logic = sum(v for k, v in area_mm2.items() if k not in SRAM_AREA)
+    uj["leakage_sram"] = sram * t.leakage_uj_per_mm2_us * run_us
+    uj["leakage_logic"] = logic * t.leakage_uj_per_mm2_us * run_us
     return {k: float(uj[k]) for k in ENERGY_COMPONENTS}

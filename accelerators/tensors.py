@@ -23,6 +23,7 @@ key                 dtype       meaning
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ from ._errors import InputError
 __all__ = ["LayerTensor", "save_ternary_npz", "load_ternary_npz"]
 
 KINDS = ("linear", "conv2d")
+MAX_PIXELS = 16_777_216  # output pixels of one layer (a 4096 x 4096 feature map)
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,25 @@ class LayerTensor:
         if not np.isin(w, (-1, 0, 1)).all():
             bad = w[~np.isin(w, (-1, 0, 1))].flat[0]
             raise InputError(f"{self.name}.weight", bad.item(), "values in {-1, 0, +1}")
-        if not (int(self.out_pixels) >= 1):
-            raise InputError(f"{self.name}.out_pixels", self.out_pixels, "an integer >= 1")
-        if not (0.0 < float(self.act_density) <= 1.0):
+        px = self.out_pixels
+        if isinstance(px, float | np.floating) and float(px).is_integer():
+            px = int(px)
+        if (
+            isinstance(px, bool)
+            or not isinstance(px, int | np.integer)
+            or not 1 <= px <= MAX_PIXELS
+        ):
+            raise InputError(f"{self.name}.out_pixels", px, f"an integer in 1..{MAX_PIXELS:,}")
+        d = self.act_density
+        if isinstance(d, bool) or not isinstance(d, int | float | np.number) or not 0.0 < d <= 1.0:
             raise InputError(f"{self.name}.act_density", self.act_density, "a fraction in (0, 1]")
-        if not np.isfinite(self.scale) or self.scale < 0:
+        sc = self.scale
+        if isinstance(sc, bool) or not isinstance(sc, int | float | np.number):
+            raise InputError(f"{self.name}.scale", sc, "a finite number >= 0")
+        if not np.isfinite(sc) or sc < 0:
             raise InputError(f"{self.name}.scale", self.scale, "a finite number >= 0")
         object.__setattr__(self, "weight", w.astype(np.int8, copy=False))
+        object.__setattr__(self, "out_pixels", int(px))
 
     @property
     def matrix(self) -> np.ndarray:
@@ -114,20 +128,79 @@ def save_ternary_npz(path: str | os.PathLike, layers: list[LayerTensor]) -> None
 
 
 def load_ternary_npz(path: str | os.PathLike) -> list[LayerTensor]:
-    """Read a ``ternary.npz``; a missing or malformed file is an :class:`InputError`."""
-    if not os.path.isfile(path):
-        raise InputError.plain(f"weights file {os.fspath(path)!r} not found")
+    """Read a ``ternary.npz``; any problem with the file is one :class:`InputError`.
+
+    A missing path, a directory, an unreadable, empty, truncated or non-npz file,
+    missing keys, arrays of the wrong dtype, shape or length, and bad layer values
+    all raise :class:`InputError` naming the file and the problem.
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise InputError.plain(f"weights file {name!r} not found")
+    if os.path.isdir(name):
+        raise InputError.plain(f"weights file {name!r} is a directory, not a file")
+
+    def bad(problem: str) -> InputError:
+        return InputError.plain(f"weights file {name!r} is not a valid ternary.npz: {problem}")
+
     try:
-        with np.load(path, allow_pickle=False) as z:
-            names, kinds = z["names"], z["kinds"]
-            scale, pixels, density = z["scale"], z["out_pixels"], z["act_density"]
-            weights = [z[f"w{i}"] for i in range(len(names))]
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError.plain(
-            f"weights file {os.fspath(path)!r} is not a ternary.npz "
-            f"(expected keys names, kinds, scale, out_pixels, act_density, w0..): {exc}"
-        ) from None
-    return [
-        LayerTensor(str(n), w, float(s), str(k), int(p), float(d))
-        for n, k, w, s, p, d in zip(names, kinds, weights, scale, pixels, density, strict=True)
-    ]
+        z = np.load(name, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise bad("it holds a single array, not the keys of a ternary.npz")
+        with z:
+            missing = [k for k in _META_KEYS if k not in z.files]
+            if missing:
+                raise bad(f"keys {missing} are missing (expected {', '.join(_META_KEYS)}, w0..)")
+            meta = {k: z[k] for k in _META_KEYS}
+            n = _check_meta(meta, bad)
+            absent = [f"w{i}" for i in range(n) if f"w{i}" not in z.files]
+            if absent:
+                raise bad(f"weight arrays {absent} are missing ({n} layers named)")
+            weights = [z[f"w{i}"] for i in range(n)]
+    except InputError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):  # numpy's guess for a file that is no npz/npy at all
+            raise bad("it is not an npz archive") from None
+        raise bad(f"ValueError: {exc}") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise bad(f"{type(exc).__name__}: {exc}") from None
+    layers = []
+    for i, w in enumerate(weights):
+        if w.dtype.kind not in "iub" and not (w.dtype.kind == "f" and np.isfinite(w).all()):
+            raise bad(f"w{i} has dtype {w.dtype}, expected int8 values in {{-1, 0, +1}}")
+        try:
+            layers.append(
+                LayerTensor(
+                    str(meta["names"][i]),
+                    w,
+                    float(meta["scale"][i]),
+                    str(meta["kinds"][i]),
+                    int(meta["out_pixels"][i]),
+                    float(meta["act_density"][i]),
+                )
+            )
+        except InputError as exc:
+            raise bad(str(exc)) from None
+    return layers
+
+
+_META_KEYS = ("names", "kinds", "scale", "out_pixels", "act_density")
+
+
+def _check_meta(meta: dict[str, np.ndarray], bad) -> int:
+    """The number of layers, after checking every metadata array's kind and length."""
+    kinds = {"names": "U", "kinds": "U", "scale": "f", "out_pixels": "iu", "act_density": "f"}
+    for key, want in kinds.items():
+        arr = meta[key]
+        if arr.ndim != 1:
+            raise bad(f"{key} has shape {arr.shape}, expected one dimension")
+        if arr.dtype.kind not in want:
+            raise bad(f"{key} has dtype {arr.dtype}, expected {'str' if want == 'U' else want}")
+    lengths = {k: len(v) for k, v in meta.items()}
+    if len(set(lengths.values())) != 1:
+        raise bad(f"arrays of different lengths {lengths}")
+    n = lengths["names"]
+    if n == 0:
+        raise bad("it holds no layers")
+    return n

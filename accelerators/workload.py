@@ -45,9 +45,8 @@ A ``.npz`` path is read as a ``ternary.npz`` (see :mod:`accelerators.tensors`).
 
 from __future__ import annotations
 
-import json
+import math
 import os
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +55,9 @@ import networkx as nx
 import numpy as np
 
 from ._errors import InputError
+from ._files import read_json, read_toml
 from .encoding import pe_column_entries
-from .tensors import LayerTensor, load_ternary_npz
+from .tensors import MAX_PIXELS, LayerTensor, load_ternary_npz
 
 __all__ = [
     "BUILTIN_SHAPES",
@@ -155,27 +155,53 @@ def random_ternary(shape: tuple[int, ...], sparsity: float, rng: np.random.Gener
     return w.reshape(shape)
 
 
+MAX_DIM = 1_048_576  # in / out of one layer
+MAX_KERNEL = 64  # kh / kw of one conv layer
+MAX_WEIGHTS = 2**28  # weights of one layer (256 MiB as int8)
+
+
+def _int_in(name: str, v, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise InputError(name, v, f"an integer in {lo:,}..{hi:,}")
+    return v
+
+
+def _fraction(name: str, v, allowed: str, ok) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not ok(v):
+        raise InputError(name, v, allowed)
+    return float(v)
+
+
 def _layer_from_spec(i: int, spec: dict, sparsity: float, act_density: float, rng) -> LayerTensor:
     kind = spec.get("kind", "linear")
     name = str(spec.get("name", f"{kind}{i}"))
-    for key in ("in", "out"):
-        v = spec.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise InputError(f"{name}.{key}", v, "an integer >= 1")
-    s = spec.get("sparsity", sparsity)
-    if not isinstance(s, int | float) or not 0.0 <= s < 1.0:
-        raise InputError(f"{name}.sparsity", s, "a fraction in [0, 1)")
-    d = spec.get("act_density", act_density)
+    n_in = _int_in(f"{name}.in", spec.get("in"), 1, MAX_DIM)
+    n_out = _int_in(f"{name}.out", spec.get("out"), 1, MAX_DIM)
+    s = _fraction(
+        f"{name}.sparsity",
+        spec.get("sparsity", sparsity),
+        "a fraction in [0, 1)",
+        lambda v: 0.0 <= v < 1.0,
+    )
+    d = _fraction(
+        f"{name}.act_density",
+        spec.get("act_density", act_density),
+        "a fraction in (0, 1]",
+        lambda v: 0.0 < v <= 1.0,
+    )
     if kind == "conv2d":
-        kh, kw = int(spec.get("kh", 3)), int(spec.get("kw", 3))
-        shape = (spec["out"], spec["in"], kh, kw)
-        pixels = spec.get("out_pixels", 1)
+        kh = _int_in(f"{name}.kh", spec.get("kh", 3), 1, MAX_KERNEL)
+        kw = _int_in(f"{name}.kw", spec.get("kw", 3), 1, MAX_KERNEL)
+        shape = (n_out, n_in, kh, kw)
+        pixels = _int_in(f"{name}.out_pixels", spec.get("out_pixels", 1), 1, MAX_PIXELS)
     elif kind == "linear":
-        shape, pixels = (spec["out"], spec["in"]), 1
+        shape, pixels = (n_out, n_in), 1
     else:
         raise InputError(f"{name}.kind", kind, "linear or conv2d")
-    w = random_ternary(shape, float(s), rng)
-    return LayerTensor(name, w, 1.0, kind, int(pixels), float(d))
+    if math.prod(shape) > MAX_WEIGHTS:
+        raise InputError(f"{name}.shape", list(shape), f"at most {MAX_WEIGHTS:,} weights")
+    w = random_ternary(shape, s, rng)
+    return LayerTensor(name, w, 1.0, kind, pixels, d)
 
 
 def workload_from_shapes(
@@ -200,8 +226,10 @@ def workload_from_shapes(
         specs, name = list(name_or_shapes), "shapes"
     if isinstance(sparsity, int | float):
         sparsity = [float(sparsity)] * len(specs)
-    if len(sparsity) != len(specs):
-        raise InputError("sparsity", list(sparsity), f"one value or {len(specs)} values")
+    if not isinstance(sparsity, Sequence) or len(sparsity) != len(specs):
+        raise InputError("sparsity", sparsity, f"one number or a list of {len(specs)} numbers")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError("seed", seed, "an integer >= 0")
     rng = np.random.default_rng(seed)
     layers = [
         _layer_from_spec(i, spec, s, act_density, rng)
@@ -213,22 +241,17 @@ def workload_from_shapes(
 def load_workload(path: str | os.PathLike) -> nx.DiGraph:
     """Read a workload: ``.npz`` (ternary.npz), ``.toml`` or ``.json`` (shape list)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError.plain(f"workload file {os.fspath(path)!r} not found")
     if p.suffix == ".npz":
         return workload_from_tensors(load_ternary_npz(p), name=p.stem)
-    try:
-        text = p.read_text()
-        data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError.plain(f"workload file {os.fspath(path)!r} is malformed: {exc}") from None
+    read = read_json if p.suffix == ".json" else read_toml
+    data = read(p, "workload file")
     layers = data.get("layers") if isinstance(data, dict) else None
     if not isinstance(layers, list) or not layers or not all(isinstance(x, dict) for x in layers):
         raise InputError("layers", layers, "a non-empty list of layer tables")
     g = workload_from_shapes(
         layers,
         sparsity=data.get("sparsity", 0.9),
-        seed=int(data.get("seed", 0)),
+        seed=data.get("seed", 0),
         act_density=data.get("act_density", 0.5),
     )
     g.graph["name"] = str(data.get("name", p.stem))
@@ -236,31 +259,42 @@ def load_workload(path: str | os.PathLike) -> nx.DiGraph:
 
 
 def pe_entries(
-    g: nx.DiGraph, name: str, n_pe: int, index_bits: int
+    g: nx.DiGraph, name: str, n_pe: int, index_bits: int, scheme: str = "csc"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(real, padding)`` CSC entries per PE per column, (n_pe, cols) int64, cached."""
+    """``(real, padding)`` stored entries per PE per column, (n_pe, cols) int64, cached.
+
+    ``scheme``: ``csc`` or ``eie`` (:func:`accelerators.encoding.pe_column_entries`).
+    """
     cache = g.nodes[name]["cache"]
-    key = ("entries", n_pe, index_bits)
+    key = ("entries", n_pe, index_bits, scheme)
     if key not in cache:
-        cache[key] = pe_column_entries(g.nodes[name]["tensor"].matrix, n_pe, index_bits)
+        m = g.nodes[name]["tensor"].matrix
+        cache[key] = pe_column_entries(m, n_pe, index_bits, scheme)
     return cache[key]
 
 
 @dataclass(frozen=True)
 class LayerStats:
-    """Per-PE statistics of a layer's CSC stream for one ``(n_pe, index_bits)``.
+    """Per-PE statistics of a layer's stored stream for one ``(n_pe, index_bits, scheme)``.
 
-    ``entries`` (n_pe, cols): stored entries (real + padding) per PE per column, in
-    int16 when they fit (int32 otherwise: the per-PE, per-column matrices are the
-    models' biggest arrays; sums over them come out int64);
-    ``padding`` (n_pe, cols) the padding among them; ``col_entries``, ``col_padding``,
-    ``col_max`` (cols,): their column sums and the largest PE's entries per column;
-    ``pe_hist`` (n_pe, v_max + 1): how many columns give PE ``p`` exactly ``v``
-    entries; ``nnz_col`` (cols,): nonzero weights per column; ``pe_entries`` (n_pe,)
-    and the totals ``total_entries``, ``total_padding``, ``nnz``.
+    ``entries`` (n_pe, cols): stored entries (real + padding) per PE per column;
+    ``slots`` (n_pe, cols): the entry slots a PE spends on each column when it skips
+    zero weights, in int16 when they fit (int32 otherwise: the per-PE, per-column
+    matrices are the models' biggest arrays; sums over them come out int64). For
+    ``csc`` the slots are the entries (an empty column costs nothing); for ``eie``
+    a PE that owns rows spends at least one slot on every column, the cycle of its
+    two pointer reads (Han et al., ISCA 2016, Sec. IV, "Pointer Read Unit": both
+    pointers p_j, p_j+1 are read in one cycle), so an empty column costs one.
+    ``padding`` (n_pe, cols) the padding among the entries; ``col_entries``,
+    ``col_padding`` (cols,): their column sums; ``col_max`` (cols,) the largest
+    PE's slots per column; ``pe_hist`` (n_pe, v_max + 1): how many columns give PE
+    ``p`` exactly ``v`` slots; ``nnz_col`` (cols,): nonzero weights per column;
+    ``pe_entries`` (n_pe,) stored entries per PE, ``pe_slots`` (n_pe,) slots per
+    PE, and the totals ``total_entries``, ``total_padding``, ``total_slots``, ``nnz``.
     """
 
     entries: np.ndarray
+    slots: np.ndarray
     padding: np.ndarray
     col_entries: np.ndarray
     col_padding: np.ndarray
@@ -268,39 +302,53 @@ class LayerStats:
     pe_hist: np.ndarray
     nnz_col: np.ndarray
     pe_entries: np.ndarray  # (n_pe,) stored entries per PE
+    pe_slots: np.ndarray  # (n_pe,) slots per PE over all columns
     owned: np.ndarray  # (n_pe,) rows per PE (r % n_pe == p)
     col_max_hist: np.ndarray  # (v_max + 1,) how many columns have col_max == v
     total_entries: int
     total_padding: int
+    total_slots: int
     nnz: int
 
 
-def layer_stats(g: nx.DiGraph, name: str, n_pe: int, index_bits: int) -> LayerStats:
-    """The :class:`LayerStats` of layer ``name``, computed once per ``(n_pe, index_bits)``."""
+def layer_stats(
+    g: nx.DiGraph, name: str, n_pe: int, index_bits: int, scheme: str = "csc"
+) -> LayerStats:
+    """The :class:`LayerStats` of layer ``name``, computed once per ``(n_pe, index_bits,
+    scheme)``."""
     cache = g.nodes[name]["cache"]
-    key = ("stats", n_pe, index_bits)
+    key = ("stats", n_pe, index_bits, scheme)
     if key not in cache:
-        real, pad = pe_entries(g, name, n_pe, index_bits)
+        lt = g.nodes[name]["tensor"]
+        real, pad = pe_entries(g, name, n_pe, index_bits, scheme)
+        owned = np.bincount(np.arange(lt.rows) % n_pe, minlength=n_pe)
         entries = real + pad
-        small = entries.size == 0 or int(entries.max()) < 2**15
-        entries = entries.astype(np.int16 if small else np.int32)
-        width = int(entries.max()) + 1 if entries.size else 1
-        flat = (np.arange(n_pe)[:, None] * width + entries).ravel()
+        slots = entries
+        if scheme == "eie":
+            slots = np.where(owned[:, None] > 0, np.maximum(entries, 1), 0)
+        small = slots.size == 0 or int(slots.max()) < 2**15
+        slots = slots.astype(np.int16 if small else np.int32)
+        width = int(slots.max()) + 1 if slots.size else 1
+        flat = (np.arange(n_pe)[:, None] * width + slots).ravel()
         hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
+        per_pe = entries.sum(axis=1)
         cache[key] = LayerStats(
             entries=entries,
+            slots=slots,
             padding=pad,
             col_entries=entries.sum(axis=0),
             col_padding=pad.sum(axis=0),
-            col_max=entries.max(axis=0),
+            col_max=slots.max(axis=0),
             pe_hist=hist,
-            nnz_col=np.count_nonzero(g.nodes[name]["tensor"].matrix, axis=0).astype(np.int64),
-            pe_entries=entries.sum(axis=1),
-            col_max_hist=np.bincount(entries.max(axis=0)),
-            owned=np.bincount(np.arange(g.nodes[name]["tensor"].rows) % n_pe, minlength=n_pe),
-            total_entries=int(entries.sum()),
+            nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
+            pe_entries=per_pe,
+            pe_slots=slots.sum(axis=1, dtype=np.int64),
+            col_max_hist=np.bincount(slots.max(axis=0)),
+            owned=owned,
+            total_entries=int(per_pe.sum()),
             total_padding=int(pad.sum()),
-            nnz=g.nodes[name]["tensor"].nnz,
+            total_slots=int(slots.sum(dtype=np.int64)),
+            nnz=lt.nnz,
         )
     return cache[key]
 

@@ -13,6 +13,10 @@ W[p]`` and ``w``. It prints the coefficients to paste into
 ``accelerators/analytical.py`` (``_WIDE_COEF``) and the fit's error on a held-back
 half.
 
+It also measures ``_PATTERN_K``: with a one-wide broadcast, FIFO depth 2 or 3 and
+tiles with their own activation patterns, the mean of ``(T - L) / (U - L)`` over
+the tiles of random lfc/cnv layers (activation density 0.5; seed 11).
+
     python benchmarks/calibrate_estimate.py
 """
 
@@ -66,7 +70,40 @@ def main() -> int:
             f"{name}: mean |error| {100 * err.mean():.2f} %, median {100 * np.median(err):.2f} %, "
             f"worst {100 * err.max():.1f} %"
         )
+    print("_PATTERN_K = {" + ", ".join(f"{d}: {k:.2f}" for d, k in pattern_k(40, 11).items()) + "}")
     return 0
+
+
+def pattern_k(n: int, seed: int) -> dict[int, float]:
+    """Mean ``(T - L) / (U - L)`` of pattern tiles for a one-wide broadcast, depth 2 and 3."""
+    from accelerators.analytical import tile_bounds
+
+    rng = np.random.default_rng(seed)
+    spars = (0.5, 0.7, 0.9, 0.95, 0.98)
+    wl = {
+        (k, s): workload_from_shapes(k, s, act_density=0.5) for k in ("lfc", "cnv") for s in spars
+    }
+    out = {}
+    for depth in (2, 3):
+        fracs = []
+        for _ in range(n):
+            g = wl[(str(rng.choice(["lfc", "cnv"])), float(rng.choice(spars)))]
+            cfg = HardwareConfig(
+                n_pe=int(rng.choice([8, 16, 32, 64, 128, 256])),
+                lanes_per_pe=int(rng.choice([1, 2, 4, 8])),
+                fifo_depth=depth,
+                broadcast_acts_per_cycle=1,
+                zero_skip="weights+activations",
+            )
+            plan = plan_layer(g, str(rng.choice(g.graph["order"])), cfg)
+            t = tile_cycles(plan.cost, depth, plan.patterns, None, 1)
+            cfg1 = cfg.replace(fifo_depth=1)
+            lo, _, up, _ = tile_bounds(plan_layer(g, plan.tensor.name, cfg1), 1, None, 1)
+            lo = np.maximum(np.asarray(lo), 0)
+            keep = up > lo
+            fracs.extend(((t[keep] - lo[keep]) / (up[keep] - lo[keep])).tolist())
+        out[depth] = float(np.mean(fracs))
+    return out
 
 
 if __name__ == "__main__":

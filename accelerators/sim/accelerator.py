@@ -4,8 +4,8 @@
 
     DRAM --> WeightSRAM --> PEArray (n_pe x [FIFO -> PE lanes -> accumulators]) --> Readout
                               ^                                                      |
-    ActivationSRAM[half a] -> Broadcast (leading-nonzero detector)                   |
-    ActivationSRAM[half b] <---------------------------------------------------------+
+    act SRAM [half a]      -> Broadcast (leading-nonzero detector)                   |
+    act SRAM [half b]      <---------------------------------------------------------+
 
 Layers run one after another, and the tiles (output pixels) of a layer one after
 another: each tile is one SimPy process for the PE array (its cycles from
@@ -29,7 +29,7 @@ import numpy as np
 import simpy
 
 from ..config import HardwareConfig
-from .blocks import DRAM, ActivationSRAM, Broadcast, PEArray, Readout, WeightSRAM
+from .blocks import DRAM, Broadcast, PEArray, Readout, WeightSRAM
 from .plan import LayerPlan, layer_counts, plan_layer
 
 __all__ = [
@@ -61,7 +61,6 @@ class LayerRecord:
     name: str
     plan: LayerPlan
     resident: bool
-    act_sram_fits: bool
     start: int = 0
     cycles: int = 0
     stall_cycles: dict[str, int] = field(default_factory=dict)
@@ -75,8 +74,8 @@ class Collector:
     def __init__(self) -> None:
         self.layers: dict[str, LayerRecord] = {}
 
-    def open(self, plan: LayerPlan, resident: bool, act_fits: bool, now: int) -> LayerRecord:
-        rec = LayerRecord(plan.tensor.name, plan, resident, act_fits, start=now)
+    def open(self, plan: LayerPlan, resident: bool, now: int) -> LayerRecord:
+        rec = LayerRecord(plan.tensor.name, plan, resident, start=now)
         self.layers[rec.name] = rec
         return rec
 
@@ -87,11 +86,9 @@ class Collector:
 class Accelerator:
     """The wired blocks; :meth:`run` is the SimPy process of one inference."""
 
-    def __init__(
-        self, env, config, dram, weight_sram, act_sram, broadcast, pe_array, readout, sink
-    ):
+    def __init__(self, env, config, dram, weight_sram, broadcast, pe_array, readout, sink):
         self.env, self.config, self.sink = env, config, sink
-        self.dram, self.weight_sram, self.act_sram = dram, weight_sram, act_sram
+        self.dram, self.weight_sram = dram, weight_sram
         self.broadcast, self.pe_array, self.readout = broadcast, pe_array, readout
         self.timing_memo: dict | None = None  # see run_simpy
 
@@ -105,7 +102,7 @@ class Accelerator:
         if resident:
             timed = onchip
         else:
-            avail = self.dram.arrivals(plan.col_bits)
+            avail = self.dram.arrivals(plan.stream_col_bits)
             timed = np.maximum(self.pe_array.schedule(plan, avail), avail[-1])
         if memo is not None:
             memo[key] = (plan.tensor, (onchip, timed))
@@ -116,22 +113,21 @@ class Accelerator:
         for name in g.graph["order"]:
             plan = plan_layer(g, name, cfg, seed)
             resident = self.weight_sram.place(plan)
-            rec = self.sink.open(plan, resident, self.act_sram.fits(plan), env.now)
+            rec = self.sink.open(plan, resident, env.now)
             onchip, timed = self._tile_cycles(plan, resident, seed)
             for tile in range(plan.tiles):
                 k = self.broadcast.pattern_of(plan, tile)
                 parts = [env.process(self.pe_array.run_tile(timed[k]))]
                 if not resident:
-                    parts.append(env.process(self.dram.stream(plan.col_bits)))
+                    parts.append(env.process(self.dram.stream(plan.stream_col_bits)))
                 yield env.all_of(parts)
                 yield env.process(self.readout.run(plan))
-            self.act_sram.swap()
             self._account(rec, plan, onchip, timed)
 
     def _account(self, rec: LayerRecord, plan: LayerPlan, onchip, timed) -> None:
         cfg, reps = self.config, plan.pattern_repeats
         rec.cycles = self.env.now - rec.start
-        work = plan.pushed(plan.work_col)
+        work = plan.pushed(plan.slot_col)
         ideal = -(-work // (cfg.n_pe * cfg.lanes_per_pe))
         rec.stall_cycles = {
             "imbalance": int((onchip - ideal) @ reps),
@@ -150,12 +146,11 @@ def build_accelerator(
     """Wire the blocks of the template for ``config``; measurements go to ``sink``."""
     c = config
     dram = DRAM(env, c.dram_latency_cycles, c.dram_bytes_per_cycle)
-    weight_sram = WeightSRAM(env, c.n_pe, c.weight_sram_bits_per_pe)
-    act_sram = ActivationSRAM(env, c.act_sram_kib, c.act_bits)
+    weight_sram = WeightSRAM(env, c.n_pe, c.weight_sram_bits_per_pe, c.pointer_sram_bits_per_pe)
     broadcast = Broadcast(env, c.skip_activations, c.broadcast_acts_per_cycle)
     pe_array = PEArray(env, c.n_pe, c.lanes_per_pe, c.fifo_depth, broadcast)
     readout = Readout(env, c.n_pe, c.lanes_per_pe)
-    return Accelerator(env, c, dram, weight_sram, act_sram, broadcast, pe_array, readout, sink)
+    return Accelerator(env, c, dram, weight_sram, broadcast, pe_array, readout, sink)
 
 
 def run_simpy(

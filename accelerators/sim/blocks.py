@@ -19,12 +19,11 @@ Timing rules beyond the tile recurrence of :mod:`accelerators.sim.timing`:
   than its stream (``avail[cols - 1]``): the next tile's stream needs the port. The broadcast waits for a column's
   weights, so PEs never run ahead of the stream; the extra cycles over the same
   tile with resident weights are the ``dram`` stall cycles.
-- **Activation SRAM** (:class:`ActivationSRAM`): two ping-pong halves; a layer
-  reads its input from one half (``act_bits`` per input activation per tile: the
-  broadcast scans them all, zero or not) and the readout writes its output to the
-  other; the halves swap after each layer. Capacity is not a timing limit: a
-  layer whose output map (``rows x out_pixels x act_bits``) exceeds one half is
-  flagged ``act_sram_fits = False`` in its record.
+- **Activation SRAM**: two ping-pong halves; a layer reads its input from one half
+  (``act_bits`` per input activation per tile: the broadcast scans them all, zero or
+  not) and the readout writes its output to the other. Only its reads and writes are
+  counted (:func:`accelerators.sim.plan.layer_counts`); its capacity is no timing
+  limit and is not checked.
 - **Readout** (:class:`Readout`): after each tile, every PE reads out its
   accumulators, scales, applies the activation and writes back, ``lanes_per_pe``
   per cycle: ``ceil(ceil(rows / n_pe) / lanes_per_pe)`` cycles, during which no
@@ -39,7 +38,7 @@ import simpy
 from .plan import LayerPlan
 from .timing import tile_cycles
 
-__all__ = ["DRAM", "WeightSRAM", "ActivationSRAM", "Broadcast", "PEArray", "Readout"]
+__all__ = ["DRAM", "WeightSRAM", "Broadcast", "PEArray", "Readout"]
 
 
 class DRAM:
@@ -63,35 +62,30 @@ class DRAM:
 
 
 class WeightSRAM:
-    """Per-PE weight SRAMs; decides which layers stay resident."""
+    """Per-PE weight SRAMs (and ``eie`` pointer SRAMs); decides which layers stay resident.
 
-    def __init__(self, env: simpy.Environment, n_pe: int, bits_per_pe: int):
+    ``pointer_bits_per_pe = 0`` means no separate pointer SRAM: ``eie`` column
+    pointers then share the weight SRAM.
+    """
+
+    def __init__(self, env: simpy.Environment, n_pe: int, bits_per_pe: int, pointer_bits_per_pe=0):
         self.env = env
         self.used = np.zeros(n_pe, dtype=np.int64)
-        self.bits_per_pe = bits_per_pe
+        self.ptr_used = np.zeros(n_pe, dtype=np.int64)
+        self.bits_per_pe, self.pointer_bits_per_pe = bits_per_pe, pointer_bits_per_pe
 
     def place(self, plan: LayerPlan) -> bool:
         """True (resident) when every PE's share fits in its remaining space."""
-        if (self.used + plan.pe_bits).max() <= self.bits_per_pe:
-            self.used += plan.pe_bits
+        weights, pointers = plan.pe_bits, plan.pe_pointer_bits
+        if self.pointer_bits_per_pe == 0:
+            weights, pointers = weights + pointers, np.zeros_like(pointers)
+        if (self.used + weights).max() <= self.bits_per_pe and (
+            self.ptr_used + pointers
+        ).max() <= self.pointer_bits_per_pe:
+            self.used += weights
+            self.ptr_used += pointers
             return True
         return False
-
-
-class ActivationSRAM:
-    """Two ping-pong halves of ``act_sram_kib / 2`` each."""
-
-    def __init__(self, env: simpy.Environment, kib: float, act_bits: int):
-        self.env, self.act_bits = env, act_bits
-        self.half_bits = int(kib * 8192) // 2
-        self.read_half = 0
-
-    def fits(self, plan: LayerPlan) -> bool:
-        lt = plan.tensor
-        return lt.rows * lt.out_pixels * self.act_bits <= self.half_bits
-
-    def swap(self) -> None:
-        self.read_half ^= 1
 
 
 class Broadcast:

@@ -36,10 +36,11 @@ import networkx as nx
 import numpy as np
 
 from ..config import HardwareConfig
+from ..encoding import stored_bits
 from ..tensors import LayerTensor
 from ..workload import LayerStats, act_mask, layer_stats
 
-__all__ = ["LayerPlan", "plan_layer", "layer_counts"]
+__all__ = ["LayerPlan", "plan_layer", "layer_counts", "stats_scheme"]
 
 
 def _ceil_div(a, b: int):
@@ -81,6 +82,7 @@ class LayerPlan:
     cfg: HardwareConfig
     patterns: np.ndarray | None  # (P, cols) bool pushed columns per tile; None = all
     readout_cycles: int
+    acts: np.ndarray | None = None  # (tiles, cols) bool nonzero activations; None = all
 
     @property
     def tiles(self) -> int:
@@ -107,6 +109,13 @@ class LayerPlan:
         return np.full(self.cols, self.rows, np.int64)
 
     @cached_property
+    def slot_col(self) -> np.ndarray:
+        """Entry slots per column, all PEs (:attr:`work` summed; the ideal bound's work)."""
+        if self.skip_weights:
+            return self.stats.slots.sum(axis=0, dtype=np.int64)
+        return np.full(self.cols, self.rows, np.int64)
+
+    @cached_property
     def pad_col(self) -> np.ndarray:
         if self.skip_weights:
             return self.stats.col_padding
@@ -114,17 +123,33 @@ class LayerPlan:
 
     @cached_property
     def decodes_col(self) -> np.ndarray:
-        """CSC entries decoded per column (0 for dense formats)."""
-        if self.cfg.weight_format == "csc":
+        """Stored entries decoded per column (0 for dense formats)."""
+        if self.cfg.sparse_format:
             return self.stats.col_entries
         return np.zeros(self.cols, np.int64)
 
     @cached_property
     def col_bits(self) -> np.ndarray:
-        """Stored bits per column, all PEs."""
-        if self.cfg.weight_format == "csc":
+        """Stored weight bits per column, all PEs (entries or dense weights; no pointers)."""
+        if self.cfg.sparse_format:
             return self.stats.col_entries * self.cfg.bits_per_entry
         return np.full(self.cols, self.rows * self.cfg.bits_per_entry, np.int64)
+
+    @cached_property
+    def stream_col_bits(self) -> np.ndarray:
+        """Bits streamed per column from DRAM: :attr:`col_bits` plus, for ``eie``, one
+        column pointer per PE that owns rows."""
+        return self.col_bits + self.pointer_owners * self.cfg.pointer_bits
+
+    @property
+    def pointer_owners(self) -> int:
+        """PEs that store column pointers (``eie``: those owning rows; else 0)."""
+        return min(self.cfg.n_pe, self.rows) if self.cfg.weight_format == "eie" else 0
+
+    @cached_property
+    def stored_bits(self) -> int:
+        """The layer's stored weight bits (:func:`accelerators.encoding.stored_bits`)."""
+        return stored_bits(self.stats.total_entries, self.rows, self.cols, self.cfg)
 
     @cached_property
     def col_cost_max(self) -> np.ndarray:
@@ -148,16 +173,23 @@ class LayerPlan:
     # -- per PE ------------------------------------------------------------------
     @cached_property
     def pe_bits(self) -> np.ndarray:
-        """(n_pe,) stored bits per PE."""
-        if self.cfg.weight_format == "csc":
+        """(n_pe,) stored weight bits per PE (entries or dense weights; no pointers)."""
+        if self.cfg.sparse_format:
             return self.stats.pe_entries * self.cfg.bits_per_entry
         return self.owned * self.cols * self.cfg.bits_per_entry
+
+    @cached_property
+    def pe_pointer_bits(self) -> np.ndarray:
+        """(n_pe,) column-pointer bits per PE: ``cols + 1`` pointers for ``eie``."""
+        if self.cfg.weight_format != "eie":
+            return np.zeros_like(self.owned)
+        return (self.owned > 0) * (self.cols + 1) * self.cfg.pointer_bits
 
     @cached_property
     def pe_cost_all(self) -> np.ndarray:
         """(n_pe,) each PE's cycles over all columns (from the per-PE histogram)."""
         if self.skip_weights and self.lanes == 1:
-            return self.stats.pe_entries
+            return self.stats.pe_slots
         if self.skip_weights:  # pe_hist has a column per v = 0 .. max entries, as col_max_hist
             return self.stats.pe_hist @ self.cycles_of_entries
         return _ceil_div(self.owned, self.lanes) * self.cols
@@ -175,9 +207,10 @@ class LayerPlan:
     # -- per PE per column (n_pe, cols) ----------------------------------------------
     @cached_property
     def work(self) -> np.ndarray:
-        """Entries PE ``p`` retires for column ``j``."""
+        """Entry slots PE ``p`` spends on column ``j`` (``eie``: at least one for the
+        pointer read; see :class:`accelerators.workload.LayerStats`)."""
         if self.skip_weights:
-            return self.stats.entries
+            return self.stats.slots
         return np.repeat(self.owned[:, None], self.cols, axis=1)
 
     @cached_property
@@ -229,8 +262,9 @@ def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> 
     """The :class:`LayerPlan` of layer ``name`` on ``cfg``."""
     lt = g.nodes[name]["tensor"]
     rows, cols = int(lt.weight.shape[0]), int(lt.weight.size // lt.weight.shape[0])
-    st = layer_stats(g, name, cfg.n_pe, cfg.index_bits)
+    st = layer_stats(g, name, cfg.n_pe, cfg.index_bits, stats_scheme(cfg))
     owned = st.owned
+    acts = act_mask(g, name, seed)
     return LayerPlan(
         tensor=lt,
         rows=rows,
@@ -238,53 +272,68 @@ def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> 
         stats=st,
         owned=owned,
         cfg=cfg,
-        patterns=act_mask(g, name, seed) if cfg.skip_activations else None,
+        patterns=acts if cfg.skip_activations else None,
         readout_cycles=_ceil_div(int(owned[0]), cfg.lanes_per_pe),
+        acts=acts,
     )
+
+
+def stats_scheme(cfg: HardwareConfig) -> str:
+    """Which entry statistics a config needs: ``eie`` for that format, else ``csc``
+    (dense formats use only their nonzero counts)."""
+    return "eie" if cfg.weight_format == "eie" else "csc"
 
 
 def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[dict, np.ndarray]:
     """Counted actions of one layer (all tiles) and per-PE busy cycles (n_pe,).
 
     - ``adds``: entries retired (padding included; every walked pair without weight
-      skipping); ``useful_adds``: nonzero weights among them;
-    - ``padding_entries``, ``index_decodes`` (CSC entries decoded, 0 for dense formats);
-    - ``weight_sram_read_bits``: stored bits of every pushed column, per tile (resident
-      layers); ``dram_read_bits``: all the layer's stored bits, per tile (streamed layers),
-      in ``dram_transactions`` (one per tile);
+      skipping); ``useful_adds``: nonzero weight x nonzero input activation among all
+      the layer's products, whether or not the hardware skips the zero ones;
+    - ``padding_entries``, ``index_decodes`` (stored entries decoded, 0 for dense formats);
+    - ``weight_sram_read_bits``: stored weight bits of every pushed column, per tile
+      (resident layers); ``pointer_sram_read_bits``: two column pointers per pushed
+      column per PE owning rows (``eie``); ``dram_read_bits``: all the layer's stored
+      bits, per tile (streamed layers), in ``dram_transactions`` (one per tile);
     - ``act_sram_read_bits``: ``cols x act_bits`` per tile (the broadcast scans every
       activation); ``act_sram_write_bits``: ``rows x act_bits`` per tile;
     - ``broadcast_pushes``, ``fifo_pushes`` (= pushes x ``n_pe``), ``skipped_activations``;
     - ``readout_ops``: ``rows`` per tile.
-    - busy cycles: cycles in which a PE retires at least one entry.
+    - busy cycles: cycles in which a PE works on a column (retires entries or, for
+      ``eie``, reads its pointers).
     """
     st, tiles, rows, cols = plan.stats, plan.tiles, plan.rows, plan.cols
-    csc, skip = cfg.weight_format == "csc", cfg.skip_weights
-    stored_bits = st.total_entries * cfg.bits_per_entry if csc else rows * cols * cfg.bits_per_entry
+    skip = cfg.skip_weights
     if plan.patterns is None:
         per = {
             "adds": st.total_entries if skip else rows * cols,
-            "useful_adds": st.nnz,
             "padding_entries": st.total_padding if skip else 0,
-            "index_decodes": st.total_entries if csc else 0,
-            "weight_sram_read_bits": stored_bits,
+            "index_decodes": st.total_entries if cfg.sparse_format else 0,
+            "weight_sram_read_bits": int(plan.col_bits.sum()),
         }
         totals = {k: v * tiles for k, v in per.items()}
         pushed = cols * tiles
         busy = plan.pe_cost_all * tiles if tiles > 1 else plan.pe_cost_all
     else:
         mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
-        names = ("adds", "useful_adds", "padding_entries", "index_decodes", "weight_sram_read_bits")
-        per_col = (plan.work_col, plan.nnz_col, plan.pad_col, plan.decodes_col, plan.col_bits)
+        names = ("adds", "padding_entries", "index_decodes", "weight_sram_read_bits")
+        per_col = (plan.work_col, plan.pad_col, plan.decodes_col, plan.col_bits)
         sums = np.stack(per_col).astype(np.int64, copy=False) @ mask_total
         totals = dict(zip(names, sums.tolist(), strict=True))
         pushed = int(mask_total.sum())
         busy = plan.pe_cost_pushed.sum(axis=0)
+    if plan.acts is None:
+        totals["useful_adds"] = st.nnz * tiles
+    else:
+        totals["useful_adds"] = int(plan.nnz_col @ plan.acts.sum(axis=0))
     if not resident:
         totals["weight_sram_read_bits"] = 0
     counts = {k: int(v) for k, v in totals.items()}  # python ints (sums may be numpy)
     counts.update(
-        dram_read_bits=0 if resident else stored_bits * tiles,
+        pointer_sram_read_bits=pushed * 2 * plan.pointer_owners * cfg.pointer_bits
+        if resident
+        else 0,
+        dram_read_bits=0 if resident else plan.stored_bits * tiles,
         dram_transactions=0 if resident else tiles,
         act_sram_read_bits=cols * tiles * cfg.act_bits,
         act_sram_write_bits=rows * tiles * cfg.act_bits,

@@ -51,23 +51,57 @@ def pe_stream_columns(matrix: np.ndarray, n_pe: int, p: int, index_bits: int) ->
     return out
 
 
-def layer_streams(matrix, cfg) -> tuple[list[list[int]], list[int]]:
-    """Per PE: entries to retire per column; per PE: stored bits."""
+def eie_stream_columns(matrix: np.ndarray, n_pe: int, p: int, index_bits: int) -> list[int]:
+    """The column of each entry (real and padding) in PE ``p``'s ``eie`` stream.
+
+    Walks each column's rows of PE ``p`` separately (zero runs restart per column):
+    after ``2**index_bits - 1`` zeros the next zero is stored as a padding entry (a
+    zero weight) when a nonzero follows in the same column; trailing zeros of a
+    column need no entry.
+    """
+    sub = matrix[p::n_pe]
+    out: list[int] = []
+    for col in range(sub.shape[1]):
+        pending, zeros = [], 0
+        for r in range(sub.shape[0]):
+            if sub[r, col] != 0:
+                out += pending + [col]
+                pending, zeros = [], 0
+            elif zeros == 2**index_bits - 1:
+                pending.append(col)  # this zero is stored: a padding entry
+                zeros = 0
+            else:
+                zeros += 1
+    return out
+
+
+def layer_streams(matrix, cfg) -> tuple[list[list[int]], list[int], list[int]]:
+    """Per PE: entry slots to retire per column; stored weight bits; pointer bits.
+
+    ``eie``: a PE owning rows spends at least one slot on every column (its pointer
+    read), and stores ``cols + 1`` pointers of ``pointer_bits``.
+    """
     rows, cols = matrix.shape
-    work, bits = [], []
+    work, bits, ptr = [], [], []
     for p in range(cfg.n_pe):
         owned = len(range(p, rows, cfg.n_pe))
+        per_col = [owned] * cols
+        ptr.append(0)
         if cfg.weight_format == "csc":
             stream = pe_stream_columns(matrix, cfg.n_pe, p, cfg.index_bits) if owned else []
-            per_col = [stream.count(j) for j in range(cols)]
             bits.append(len(stream) * (cfg.index_bits + 1))
+        elif cfg.weight_format == "eie":
+            stream = eie_stream_columns(matrix, cfg.n_pe, p, cfg.index_bits) if owned else []
+            bits.append(len(stream) * (cfg.index_bits + cfg.weight_bits))
+            ptr[-1] = (cols + 1) * cfg.pointer_bits if owned else 0
         else:
-            per_col = [owned] * cols
             bits.append(owned * cols * (2 if cfg.weight_format == "dense-ternary" else 1))
-        work.append(per_col if cfg.zero_skip != "none" else [owned] * cols)
-        if cfg.weight_format == "csc" and cfg.zero_skip == "none":
-            work[-1] = [owned] * cols
-    return work, bits
+        if cfg.zero_skip != "none" and cfg.weight_format in ("csc", "eie"):
+            per_col = [stream.count(j) for j in range(cols)]
+            if cfg.weight_format == "eie" and owned:
+                per_col = [max(1, v) for v in per_col]
+        work.append(per_col)
+    return work, bits, ptr
 
 
 def step_tile(work, push_cols, cfg, col_bits=None) -> tuple[int, list[int]]:
@@ -114,15 +148,21 @@ def step_workload(layers, cfg, masks) -> list[dict]:
 
     ``masks[i]``: (out_pixels, cols) bool nonzero activations of layer ``i``, or None.
     """
-    used = [0] * cfg.n_pe
+    used, ptr_used = [0] * cfg.n_pe, [0] * cfg.n_pe
     cap = int(cfg.weight_sram_kib_per_pe * 8192)
+    ptr_cap = int(cfg.pointer_sram_kib_per_pe * 8192)
     out = []
     for lt, mask in zip(layers, masks, strict=True):
         m = lt.weight.reshape(lt.weight.shape[0], -1)
-        work, bits = layer_streams(m, cfg)
-        resident = all(u + b <= cap for u, b in zip(used, bits, strict=True))
+        work, bits, ptr = layer_streams(m, cfg)
+        if ptr_cap == 0:  # no pointer SRAM: pointers share the weight SRAM
+            bits, ptr = [b + q for b, q in zip(bits, ptr, strict=True)], [0] * cfg.n_pe
+        resident = all(u + b <= cap for u, b in zip(used, bits, strict=True)) and all(
+            u + q <= ptr_cap for u, q in zip(ptr_used, ptr, strict=True)
+        )
         if resident:
             used = [u + b for u, b in zip(used, bits, strict=True)]
+            ptr_used = [u + q for u, q in zip(ptr_used, ptr, strict=True)]
             col_bits = None
         else:
             col_bits = _column_bits(m, cfg)
@@ -140,11 +180,16 @@ def step_workload(layers, cfg, masks) -> list[dict]:
 
 
 def _column_bits(m, cfg) -> list[int]:
+    """Bits streamed per column: entries (or dense weights) plus, for ``eie``, one
+    pointer per PE owning rows."""
     rows, cols = m.shape
-    if cfg.weight_format != "csc":
+    if cfg.weight_format not in ("csc", "eie"):
         return [rows * (2 if cfg.weight_format == "dense-ternary" else 1)] * cols
-    per_col = [0] * cols
+    eie = cfg.weight_format == "eie"
+    stream_of = eie_stream_columns if eie else pe_stream_columns
+    entry_bits = cfg.index_bits + (cfg.weight_bits if eie else 1)
+    per_col = [min(cfg.n_pe, rows) * cfg.pointer_bits if eie else 0] * cols
     for p in range(min(cfg.n_pe, rows)):
-        for j in pe_stream_columns(m, cfg.n_pe, p, cfg.index_bits):
-            per_col[j] += cfg.index_bits + 1
+        for j in stream_of(m, cfg.n_pe, p, cfg.index_bits):
+            per_col[j] += entry_bits
     return per_col

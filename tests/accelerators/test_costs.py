@@ -127,28 +127,54 @@ def test_energy_by_hand():
         "fifo_pushes": 6,
         "readout_ops": 4,
     }
-    e = energy_breakdown_uj(counts, 50, config(), TECH, area_mm2=2.0)
+    area = {"pe_logic": 1.5, "weight_sram": 0.25, "act_sram": 0.25}
+    e = energy_breakdown_uj(counts, 50, config(), TECH, area_mm2=area)
     assert tuple(e) == ENERGY_COMPONENTS
+    # clocked bits: 1024 accumulators x 8 + 2 PEs x 4 FIFO entries x 23 + 1 x 2 x 23 = 8422
+    clock_pj = 50 * (1024 * 8 + 2 * 4 * 23 + 2 * 23) * 0.0016
     want_pj = {
-        "adds": 10 * (0.03 + 2 * 8 * 0.007),  # 8-bit add + accumulator read and write
+        "arithmetic": 10 * (0.03 + 2 * 8 * 0.007),  # 8-bit add + accumulator read and write
         "decoder": 12 * (0.03 + 12 * 0.07 / 24),  # 20-bit pointer add
         "weight_sram": 640 * 10 / 64,  # 8 KiB macro: 10 pJ per 64 bits
         "act_sram": (64 + 128) * 20 / 64,  # 32 KiB half: 20 pJ per 64 bits
         "dram": 128 * 1950 / 64,
         "fifos": 6 * 23 * 2 * 0.007,  # 23-bit entry written and read
         "readout": 4 * (0.2 + 8 * 0.007),  # 8x8 multiply + accumulator read
+        "clock": clock_pj,
+        "pointers": 0.0,  # csc: no column pointers
     }
     for k, v in want_pj.items():
         assert e[k] == pytest.approx(v * 1e-6), k
-    # leakage: 2 mm^2 x 0.01 uJ/(mm^2 us) x 50 cycles / 100 MHz = 0.5 us
-    assert e["leakage"] == pytest.approx(2.0 * 0.01 * 0.5)
+    # leakage: 0.01 uJ/(mm^2 us) x 50 cycles / 100 MHz = 0.5 us; SRAM 0.5 mm^2, logic 1.5
+    assert e["leakage_sram"] == pytest.approx(0.5 * 0.01 * 0.5)
+    assert e["leakage_logic"] == pytest.approx(1.5 * 0.01 * 0.5)
+    assert sum(e.values()) == pytest.approx(sum(want_pj.values()) * 1e-6 + 2.0 * 0.01 * 0.5)
+
+
+def test_eie_pointer_and_codebook_energy_by_hand():
+    cfg = config(
+        weight_format="eie",
+        index_bits=4,
+        weight_bits=4,
+        pointer_bits=16,
+        pointer_sram_kib_per_pe=8.0,
+    )
+    # 3 pointer pairs: 96 bits read from an 8 KiB macro (10 pJ / 64 bits) + 3 16-bit subtracts
+    e = energy_breakdown_uj({"pointer_sram_read_bits": 96, "useful_adds": 5}, 0, cfg, TECH)
+    sub16 = 0.03 + 8 * 0.07 / 24
+    assert e["pointers"] == pytest.approx((96 * 10 / 64 + 3 * sub16) * 1e-6)
+    # 4-bit codebook: each useful entry costs an 8x8 multiply (0.2 pJ) + 8-bit register read
+    assert e["arithmetic"] == pytest.approx(5 * (0.2 + 8 * 0.007) * 1e-6)
+    a = area_breakdown_mm2(cfg, TECH, max_rows=16)
+    assert a["pointer_sram"] == pytest.approx(2 * 8 * 0.009)
 
 
 def test_energy_missing_counts_are_zero_and_leakage_uses_the_area():
     e = energy_breakdown_uj({}, 100, config(), TECH)
     area = sum(area_breakdown_mm2(config(), TECH).values())
-    assert all(e[k] == 0.0 for k in ENERGY_COMPONENTS if k != "leakage")
-    assert e["leakage"] == pytest.approx(area * 0.01 * 1.0)
+    idle = ("leakage_sram", "leakage_logic", "clock")
+    assert all(e[k] == 0.0 for k in ENERGY_COMPONENTS if k not in idle)
+    assert e["leakage_sram"] + e["leakage_logic"] == pytest.approx(area * 0.01 * 1.0)
     with pytest.raises(ValueError):
         energy_breakdown_uj({"adds": -1}, 1, config(), TECH)
 
@@ -176,13 +202,13 @@ def test_config_node_scales_area_and_energy():
     counts = {"adds": 100, "dram_read_bits": 640}
     e45 = energy_breakdown_uj(counts, 10, config(), TECH)
     e90 = energy_breakdown_uj(counts, 10, config(tech_node_nm=90), TECH)
-    assert e90["adds"] == pytest.approx(2 * e45["adds"])
+    assert e90["arithmetic"] == pytest.approx(2 * e45["arithmetic"])
     assert e90["dram"] == pytest.approx(e45["dram"])
-    assert e90["leakage"] == pytest.approx(4 * e45["leakage"])
+    assert e90["leakage_logic"] == pytest.approx(4 * e45["leakage_logic"])
 
 
 def _config_or_dense(weight_format: str, **kw) -> HardwareConfig:
-    if weight_format != "csc":  # dense formats walk every weight: zero_skip none
+    if weight_format.startswith("dense"):  # dense formats walk every weight: zero_skip none
         kw["zero_skip"] = "none"
     return config(weight_format=weight_format, **kw)
 
@@ -197,7 +223,7 @@ configs = st.builds(
     act_sram_kib=st.floats(1, 4096),
     fifo_depth=st.integers(1, 64),
     zero_skip=st.sampled_from(["none", "weights", "weights+activations"]),
-    weight_format=st.sampled_from(["csc", "dense-ternary", "dense-binary"]),
+    weight_format=st.sampled_from(["csc", "eie", "dense-ternary", "dense-binary"]),
     tech_node_nm=st.sampled_from([7, 16, 28, 45, 65, 90]),
 )
 
@@ -233,6 +259,7 @@ def test_dynamic_energy_is_linear_in_counts(cfg, counts):
     two = energy_breakdown_uj({k: 2 * v for k, v in counts.items()}, 0, cfg, TECH)
     for k in ENERGY_COMPONENTS:
         assert two[k] == pytest.approx(2 * one[k])
+    assert sum(two.values()) == pytest.approx(sum(two[k] for k in ENERGY_COMPONENTS))
 
 
 # ------------------------------------------------------------------ bad tech files

@@ -12,10 +12,10 @@ from accelerators.workload import act_mask
 
 @st.composite
 def cases(draw):
-    fmt = draw(st.sampled_from(["csc", "csc", "csc", "dense-ternary", "dense-binary"]))
+    fmt = draw(st.sampled_from(["csc", "csc", "eie", "eie", "dense-ternary", "dense-binary"]))
     skip = (
         "none"
-        if fmt != "csc"
+        if fmt.startswith("dense")
         else draw(st.sampled_from(["none", "weights", "weights+activations"]))
     )
     cfg = HardwareConfig(
@@ -27,6 +27,9 @@ def cases(draw):
         zero_skip=skip,
         weight_format=fmt,
         weight_sram_kib_per_pe=draw(st.sampled_from([0.0, 0.001, 0.004, 1.0])),
+        pointer_sram_kib_per_pe=draw(st.sampled_from([0.0, 0.002, 1.0])),
+        weight_bits=draw(st.integers(1, 4)),
+        pointer_bits=draw(st.integers(2, 16)),
         dram_latency_cycles=draw(st.integers(0, 4)),
         dram_bytes_per_cycle=draw(st.sampled_from([0.25, 0.5, 1.0, 2.0])),
     )

@@ -106,13 +106,20 @@ def test_report_matches_contract():
         "fidelity",
         "cycles",
         "latency_us",
+        "first_inference_cycles",
+        "first_inference_latency_us",
         "throughput_inf_s",
         "utilization",
+        "busy",
         "stall_cycles",
         "area_mm2",
         "area_breakdown_mm2",
         "energy_uj",
         "energy_breakdown_uj",
+        "energy_dynamic_uj",
+        "energy_leakage_uj",
+        "weight_bits_stored",
+        "weight_kib_stored",
         "counts",
         "dram_bound",
         "layers",
@@ -146,15 +153,21 @@ def test_report_matches_contract():
         "cycles",
         "stall_cycles",
         "utilization",
+        "busy",
         "energy_uj",
         "pe_busy_cycles",
         "dram_bound",
         "padding_entries",
+        "weight_bits_stored",
     }
     assert len(lay["pe_busy_cycles"]) == 64 and lay["shape"] == [1024, 784]
     assert r["latency_us"] == r["cycles"] / 500.0
     assert np.isclose(r["energy_uj"], sum(x["energy_uj"] for x in r["layers"]))
     assert r["area_mm2"] > 0 and r["energy_uj"] > 0
+    assert np.isclose(r["energy_uj"], sum(r["energy_breakdown_uj"].values()))
+    assert np.isclose(r["energy_uj"], r["energy_dynamic_uj"] + r["energy_leakage_uj"])
+    assert r["weight_bits_stored"] == sum(x["weight_bits_stored"] for x in r["layers"])
+    assert r["weight_kib_stored"] == r["weight_bits_stored"] / 8192
     a = simulate(workload_from_shapes("lfc", 0.95), "default", fidelity="analytical").to_dict()
     assert a["fidelity"] == "analytical" and a["cycles_lower"] <= a["cycles"] <= a["cycles_upper"]
 
@@ -210,3 +223,55 @@ def test_timing_memo_reuses_unchanged_layers_exactly():
     assert len(memo) == 5  # only the replaced layer (and any whose residency moved) re-timed
     assert base.to_dict()["layers"] == simulate(layers, cfg).to_dict()["layers"]
     assert again.to_dict()["layers"] == simulate(variant, cfg).to_dict()["layers"]
+
+
+@FAST
+@given(small())
+def test_busy_at_least_utilization_and_energy_adds_up(case):
+    g, cfg = case
+    for fmt in ("csc", "eie"):
+        r = simulate(g, cfg.replace(weight_format=fmt))
+        assert 0.0 <= r.utilization <= r.busy <= 1.0
+        for lay in r.layers:
+            assert 0.0 <= lay.utilization <= lay.busy <= 1.0
+        assert np.isclose(r.energy_uj, sum(r.energy_breakdown_uj.values()))
+        assert np.isclose(r.energy_uj, r.energy_dynamic_uj + r.energy_leakage_uj)
+        assert r.first_inference_cycles >= r.cycles
+
+
+def test_first_inference_loads_the_resident_weights_by_hand():
+    # one 4x4 identity layer on 1 PE, csc with 2-bit indices: 4 entries (gaps 0, 4, 4, 4
+    # -> the gaps of 4 need one padding each, 3 in all): 7 entries x 3 bits = 21 bits.
+    from accelerators import LayerTensor
+
+    g = [LayerTensor("a", np.eye(4, dtype=np.int8))]
+    cfg = HardwareConfig(
+        n_pe=1,
+        lanes_per_pe=1,
+        index_bits=2,
+        dram_latency_cycles=10,
+        dram_bytes_per_cycle=1.0,
+        weight_sram_kib_per_pe=1.0,
+    )
+    r = simulate(g, cfg)
+    assert r.weight_bits_stored == 21
+    assert r.first_inference_cycles == r.cycles + 10 + 3  # ceil(21 / 8) cycles
+    assert r.first_inference_latency_us == r.first_inference_cycles / cfg.clock_mhz
+    streamed = simulate(g, cfg.replace(weight_sram_kib_per_pe=0.0))
+    assert streamed.first_inference_cycles == streamed.cycles  # nothing to preload
+
+
+def test_utilization_counts_useful_products_busy_counts_every_entry():
+    # 2x4 layer on 2 PEs x 1 lane, act density 0.5: 2 of 4 activations nonzero per pixel.
+    from accelerators import LayerTensor, workload_from_tensors
+    from accelerators.workload import act_mask
+
+    w = np.array([[1, 1, 0, -1], [0, 1, 1, 1]], dtype=np.int8)
+    g = workload_from_tensors([LayerTensor("a", w, act_density=0.5)])
+    cfg = HardwareConfig(n_pe=2, lanes_per_pe=1, zero_skip="none", index_bits=3)
+    r = simulate(g, cfg, seed=5)
+    mask = act_mask(g, "a", 5)[0]
+    useful = int((w[:, mask] != 0).sum())
+    lane_cycles = 2 * r.cycles
+    assert r.counts["adds"] == 8  # the dense walk retires every (row, column) pair
+    assert r.utilization == useful / lane_cycles and r.busy == 8 / lane_cycles

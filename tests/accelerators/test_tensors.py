@@ -52,7 +52,7 @@ def test_npz_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load_ternary_npz(tmp_path / "missing.npz")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(InputError, match="not a ternary.npz"):
+    with pytest.raises(InputError, match="not a valid ternary.npz"):
         load_ternary_npz(tmp_path / "bad.npz")
 
 

@@ -28,5 +28,7 @@ def test_bad_hardware_flag_is_one_line_exit_2_and_writes_nothing(tmp_path, capsy
                "--out", str(out)])  # fmt: skip
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["codesign train: error: n_pe = 0 is not allowed: expected an integer >= 1"]
+    assert err == [
+        "codesign train: error: n_pe = 0 is not allowed: expected an integer in 1..65,536 (PEs)"
+    ]
     assert not out.exists()
