@@ -16,8 +16,6 @@ from .workloads import build_workload
 
 __all__ = ["TrialTask", "evaluate_trial", "metrics_from"]
 
-_BITS = {"dense-ternary": 2, "dense-binary": 1}
-
 
 @dataclass(frozen=True)
 class TrialTask:
@@ -41,19 +39,6 @@ def baseline_hw(hw, method: str):
     return hw
 
 
-def weight_kib(hw_report: dict) -> float:
-    """Stored weight size in KiB: CSC entries (incl. padding) x (index_bits + 1), or dense bits."""
-    hw = hw_report["hw"]
-    fmt = hw.get("weight_format", "csc")
-    bits = 0
-    for layer in hw_report["layers"]:
-        if fmt in _BITS:
-            bits += layer["rows"] * layer["cols"] * _BITS[fmt]
-        else:
-            bits += (layer["nnz"] + layer.get("padding_entries", 0)) * (hw["index_bits"] + 1)
-    return bits / 8 / 1024
-
-
 def metrics_from(hw_report: dict, train_report: dict | None) -> dict:
     """Contract-3 ``metrics``; ``accuracy`` is None in a simulate-only sweep."""
     layers = hw_report["layers"]
@@ -69,7 +54,7 @@ def metrics_from(hw_report: dict, train_report: dict | None) -> dict:
         "latency_us": float(hw_report["latency_us"]),
         "energy_uj": float(hw_report["energy_uj"]),
         "cycles": int(hw_report["cycles"]),
-        "size_kib": weight_kib(hw_report),
+        "size_kib": float(hw_report["weight_bits_stored"]) / 8192,  # stored, not retired
     }
 
 

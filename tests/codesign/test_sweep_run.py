@@ -351,3 +351,14 @@ def test_a_trial_that_kills_its_worker_every_time_fails_after_one_retry(tmp_path
         tries = [t for t in trials if t.params == {"hw.n_pe": 4, "hw.lanes_per_pe": lanes}]
         assert [t.state for t in tries] == [TrialState.FAIL, TrialState.FAIL]
         assert tries[0].user_attrs["requeued"] and not tries[1].user_attrs.get("requeued")
+
+
+def test_size_kib_is_the_weight_storage_the_pes_hold(tmp_path):
+    # dense (sparsity 0): every weight is one stored entry, no padding entries are needed
+    path = sim_sweep(tmp_path)
+    text = open(path).read().replace("sparsity = 0.8", "sparsity = 0.0")
+    open(path, "w").write(text)
+    run_sweep(load_spec(path), storage=url(tmp_path), progress=False)
+    for t in trials_of(tmp_path):
+        bits = (48 * 24 + 24 * 10) * (t.user_attrs["hw_config"]["index_bits"] + 1)
+        assert t.user_attrs["metrics"]["size_kib"] == bits / 8192  # e.g. 1,392 x 6 bits
