@@ -36,7 +36,14 @@ from accelerators import InputError
 
 from .training_config import DATASETS
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "read_idx", "read_cifar_batch", "split_validation"]
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "load_dataset",
+    "read_idx",
+    "read_cifar_batch",
+    "split_validation",
+]
 
 VAL_SEED = 20171  # the validation split is fixed by the data, not by the training seed
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
@@ -288,7 +295,9 @@ def split_validation(
     if n_val == 0:
         return x, y, x[:0], y[:0]
     if n_val >= len(x):
-        raise InputError("val_fraction", fraction, f"a fraction leaving training examples (N = {len(x)})")
+        raise InputError(
+            "val_fraction", fraction, f"a fraction leaving training examples (N = {len(x)})"
+        )
     order = torch.from_numpy(np.random.default_rng(VAL_SEED).permutation(len(x)))
     val, train = order[:n_val], order[n_val:]
     return x[train], y[train], x[val], y[val]

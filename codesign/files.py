@@ -27,6 +27,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = ""):
     d = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix or os.path.basename(path), dir=d)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as open() would create it (mkstemp makes it 0600)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -93,7 +93,7 @@ class OnnxModule(nn.Module):
                 m.extra_pad = None if pad else (left, r, t, b)
             if with_weights and lay.weight is not None:
                 with torch.no_grad():
-                    m.weight.copy_(torch.as_tensor(np.asarray(lay.weight, dtype=np.float32)))
+                    m.weight.copy_(torch.tensor(np.array(lay.weight, dtype=np.float32)))
             if lay.name in dir(self):
                 raise InputError.plain(f"ONNX layer name {lay.name!r} clashes with the module")
             self.add_module(lay.name, m)
