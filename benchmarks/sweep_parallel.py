@@ -102,7 +102,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     # one BLAS thread in the coordinator too, so --jobs 1 is really one core
-    # (worker processes limit themselves; see codesign.sweep.runner._init_worker)
+    # (worker processes limit themselves; see codesign.sweep.pool._limit_threads)
     threadpool_limits(1)
     spec = parse_spec(SPEC)
     assert spec.trials == 200

@@ -12,38 +12,30 @@ One row per trial, columns:
 
 The nested reports (``hw_report``, ``train_report``) stay in the study; read
 them with Optuna when you need them.
+
+The study is opened read-only. The output is written to a temporary file in
+the same directory and renamed into place, so a reader never sees half a
+table and a failure (full disk) leaves any earlier file as it was. An existing
+``out`` is replaced only with ``overwrite=True``, and never when it is the
+study's own storage file.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 from accelerators import InputError
+from codesign.study import ATTR, StudyStore
 
-__all__ = ["FORMATS", "export_trials", "resolve_study", "trials_table"]
+__all__ = ["FORMATS", "export_trials", "trials_table"]
 
 FORMATS = ("csv", "parquet")
 
 
-def resolve_study(storage, study: str | None) -> str:
-    """The study name to read: ``study``, or the only study in ``storage``."""
-    names = [s.study_name for s in storage.get_all_studies()]
-    if study is None:
-        if len(names) == 1:
-            return names[0]
-        if not names:
-            raise InputError.plain("the storage holds no study")
-        raise InputError("--study", None, "one of " + ", ".join(sorted(names)))
-    if study not in names:
-        raise InputError(
-            "--study", study, "one of " + ", ".join(sorted(names)) if names else "an existing study"
-        )
-    return study
-
-
 def _flat(prefix: str, d) -> dict:
     out = {}
-    for k, v in (d or {}).items():
+    for k, v in (d or {}).items() if isinstance(d, dict) else ():
         if isinstance(v, dict):
             out.update(_flat(f"{prefix}{k}.", v))
         else:
@@ -53,57 +45,113 @@ def _flat(prefix: str, d) -> dict:
 
 def trials_table(storage_url: str, study: str | None = None):
     """A pandas DataFrame of every trial of the study (see the module docstring)."""
-    import optuna
     import pandas as pd
 
-    from codesign.sweep.storage import open_storage
-
-    storage = open_storage(storage_url, create=False)
-    name = resolve_study(storage, study)
-    s = optuna.load_study(study_name=name, storage=storage)
-    objectives = list(
-        s.user_attrs.get("objectives") or [f"value{i}" for i in range(len(s.directions))]
-    )
+    store = StudyStore.open(storage_url, study)
+    objectives = store.objectives
+    df = store.dataframe()
     rows = []
-    for t in s.get_trials(deepcopy=False):
-        ua = t.user_attrs
+    for rec in df.to_dict("records"):
         row = {
-            "number": t.number,
-            "state": t.state.name,
-            "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,
-            "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
-            "duration_s": t.duration.total_seconds() if t.duration else None,
-            "method": ua.get("method"),
-            "error": ua.get("error"),
+            "number": rec["number"],
+            "state": rec["state"],
+            "datetime_start": _iso(rec.get("datetime_start")),
+            "datetime_complete": _iso(rec.get("datetime_complete")),
+            "duration_s": _seconds(rec.get("duration")),
+            "method": rec.get(f"user_attrs_{ATTR.METHOD}"),
+            "error": rec.get(f"user_attrs_{ATTR.ERROR}"),
         }
-        row.update({f"params.{k}": v for k, v in t.params.items()})
-        values = t.values if t.values is not None else [None] * len(objectives)
+        row.update({f"params.{k[7:]}": v for k, v in rec.items() if k.startswith("params_")})
+        values = [rec.get(f"values_{i}") for i in range(len(objectives))]
+        if "value" in rec:  # a single-objective study
+            values = [rec["value"]]
         row.update({f"objective.{o}": v for o, v in zip(objectives, values, strict=True)})
-        row.update(_flat("metrics.", ua.get("metrics")))
-        row.update(_flat("hw.", ua.get("hw_config")))
-        row.update(_flat("train.", ua.get("train_config")))
-        rows.append(row)
+        row.update(_flat("metrics.", rec.get(f"user_attrs_{ATTR.METRICS}")))
+        row.update(_flat("hw.", rec.get(f"user_attrs_{ATTR.HW_CONFIG}")))
+        row.update(_flat("train.", rec.get(f"user_attrs_{ATTR.TRAIN_CONFIG}")))
+        rows.append({k: (None if _missing(v) else v) for k, v in row.items()})
     return pd.DataFrame(rows)
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _iso(t):
+    return None if _missing(t) or t is None or str(t) == "NaT" else t.isoformat()
+
+
+def _seconds(d):
+    return None if _missing(d) or str(d) == "NaT" else d.total_seconds()
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _storage_files(storage_url: str) -> list[str]:
+    """The files a storage URL keeps its study in (with SQLite's -wal/-shm)."""
+    if storage_url.startswith("journal://"):
+        return [storage_url[len("journal://") :]]
+    if storage_url.startswith("sqlite:///"):
+        path = storage_url[len("sqlite:///") :].split("?")[0]
+        return [path, path + "-wal", path + "-shm", path + "-journal"]
+    return []
+
+
+def check_out(out: str, storage_url: str, overwrite: bool) -> None:
+    """Refuse an ``out`` that is the study's own storage, a directory, or exists (unless
+    ``overwrite``), or whose directory is missing or unwritable; one :class:`InputError`."""
+    for f in _storage_files(storage_url):
+        if os.path.exists(f) and os.path.exists(out) and _same_file(out, f):
+            raise InputError("--out", out, "a file other than the study's own storage")
+        if not os.path.exists(out) and os.path.abspath(out) == os.path.abspath(f):
+            raise InputError("--out", out, "a file other than the study's own storage")
+    if os.path.isdir(out):
+        raise InputError("--out", out, "a file path (this is a directory)")
+    if os.path.lexists(out) and not overwrite:
+        raise InputError("--out", out, "a path that does not exist yet (or pass --overwrite)")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise InputError("--out", out, f"a path in an existing directory ({parent} not found)")
+    if not os.access(parent, os.W_OK):
+        raise InputError("--out", out, f"a path in a writable directory ({parent} is not)")
+
+
 def export_trials(
-    storage_url: str, out: str | os.PathLike, fmt: str | None = None, study: str | None = None
+    storage_url: str,
+    out: str | os.PathLike,
+    fmt: str | None = None,
+    study: str | None = None,
+    overwrite: bool = False,
 ) -> int:
     """Write the trials table to ``out`` as CSV or Parquet; returns the row count."""
     out = os.fspath(out)
     fmt = fmt or (os.path.splitext(out)[1].lstrip(".").lower() or "csv")
     if fmt not in FORMATS:
         raise InputError("--format", fmt, "csv or parquet")
+    check_out(out, storage_url, overwrite)
     df = trials_table(storage_url, study)
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        raise InputError.plain(f"--out: directory {parent!r} not found")
-    if fmt == "csv":
-        df.to_csv(out, index=False)
-    else:
+    if fmt == "parquet":
         for col in df.columns:  # Parquet needs one type per column
             kinds = {type(v) for v in df[col] if v is not None and v == v}
             if len(kinds) > 1 and not kinds <= {int, float}:
                 df[col] = df[col].map(lambda v: None if v is None or v != v else str(v))
-        df.to_parquet(out, index=False)
+    parent = os.path.dirname(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix="." + fmt, dir=parent)
+    os.close(fd)
+    try:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InputError.plain(f"--out {out!r} could not be written: {exc.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return len(df)

@@ -19,7 +19,10 @@ def add_parser(subparsers, help_: str) -> None:
     p.add_argument(
         "--format", choices=("csv", "parquet"), help="file format (default: from --out's suffix)"
     )
-    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--out", required=True, help="output file (refused if it exists)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out (never the study)"
+    )
     p.add_argument("--json", action="store_true", help="print {out, rows, format} as JSON")
     p.set_defaults(func=run)
 
@@ -30,7 +33,7 @@ def run(args) -> int:
     from codesign.export import export_trials
 
     fmt = args.format or (os.path.splitext(args.out)[1].lstrip(".").lower() or "csv")
-    n = export_trials(args.storage, args.out, fmt, args.study)
+    n = export_trials(args.storage, args.out, fmt, args.study, overwrite=args.overwrite)
     if args.json:
         print(json.dumps({"out": args.out, "rows": n, "format": fmt}))
     else:

@@ -11,7 +11,8 @@ def add_parser(subparsers, help_: str) -> None:
         help=help_,
         description=(
             "Run the sweep file's trials (train or take the cached network, simulate) into an "
-            "Optuna study. Running the same command again continues the study. See docs/sweep.md."
+            "Optuna study. Running the same command again continues the study; several sweep "
+            "commands may share one study (each grid point runs once). See docs/sweep.md."
         ),
     )
     p.add_argument("sweep_file", metavar="SWEEP.toml", help="the sweep file")
@@ -19,7 +20,13 @@ def add_parser(subparsers, help_: str) -> None:
         "--storage", help="study storage URL (default: the file's, else sqlite:///runs/<name>.db)"
     )
     p.add_argument("--study", help="study name (default: the file's [study] name)")
-    p.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="local worker processes, 1..256 (default 1); a worker that dies fails only "
+        "its own trials, which are retried once",
+    )
     p.add_argument("--dask-scheduler", metavar="ADDRESS", help="run trials on this Dask cluster")
     p.add_argument(
         "--cache-dir", default="runs/cache", help="trained-network cache (default runs/cache)"
@@ -59,12 +66,8 @@ def _fmt(v) -> str:
 
 
 def _table(s) -> str:
-    units = {
-        "accuracy": "accuracy",
-        "area_mm2": "area (mm^2)",
-        "latency_us": "latency (us)",
-        "energy_uj": "energy (uJ)",
-    }
+    from codesign.study import METRIC_LABELS as units
+
     lines = [
         f"study {s.study!r}: {s.trials_done} trials done, {s.trials_failed} failed"
         + (f", {len(s.recovered)} interrupted trials retried" if s.recovered else ""),

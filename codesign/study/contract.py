@@ -69,8 +69,9 @@ class ATTR:
     CACHE_HIT = "cache_hit"
     WALL_S = "wall_s"
     ERROR = "error"
-    INTERRUPTED = "interrupted"
-    RETRIES = "retries"
+    INTERRUPTED = "interrupted"  # FAIL: its sweep process died while it ran
+    REQUEUED = "requeued"  # FAIL: its parameters were queued again (not a final result)
+    DUPLICATE_OF = "duplicate_of"  # PRUNED: the same point as this earlier trial number
 
 
 class STUDY_ATTR:

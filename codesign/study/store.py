@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -137,9 +138,19 @@ def _open_sqlite(url: str, path: str, write: bool):
         return optuna.storages.RDBStorage(
             ro, skip_table_creation=True, skip_compatibility_check=True
         )
-    store = optuna.storages.RDBStorage(
-        url, engine_kwargs={"connect_args": {"timeout": 60, "isolation_level": None}}
-    )
+    # two processes creating one SQLite schema at once may collide (a table or
+    # Alembic's version row "already exists" / "UNIQUE constraint failed"): retry
+    for attempt in range(5):
+        try:
+            store = optuna.storages.RDBStorage(
+                url, engine_kwargs={"connect_args": {"timeout": 60, "isolation_level": None}}
+            )
+            break
+        except Exception as exc:
+            collided = ("already exists", "UNIQUE constraint failed", "database is locked")
+            if attempt == 4 or not any(c in str(exc) for c in collided):
+                raise
+            time.sleep(0.3 * (attempt + 1))
     _writer_sqlite(store.engine)
     return store
 
@@ -228,6 +239,7 @@ class StudyStore:
 
     def __init__(self, url: str, storage, study_id: int, name: str):
         self.url, self.storage, self.study_id, self.name = url, storage, study_id, name
+        self._reader = None  # an optuna.Study over the same storage, for cached reads
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -302,9 +314,15 @@ class StudyStore:
 
     # -- reading trials --------------------------------------------------------------------
     def trials(self, states: Iterable | None = None) -> list:
-        """The study's trials (``FrozenTrial``, not copies: do not modify), oldest first."""
+        """The study's trials (``FrozenTrial``, not copies: do not modify), oldest first.
+
+        Read through ``optuna.load_study``, which on a database storage re-reads
+        only the trials that were unfinished or new since the last call.
+        """
+        if self._reader is None:
+            self._reader = self.optuna_study()
         states = tuple(states) if states is not None else None
-        return self.storage.get_all_trials(self.study_id, deepcopy=False, states=states)
+        return self._reader.get_trials(deepcopy=False, states=states)
 
     def counts(self) -> Counter:
         """``{TrialState: how many trials are in it}``."""
@@ -389,9 +407,9 @@ class StudyStore:
         import optuna
         from optuna.trial import TrialState
 
-        if self.storage.get_trial(trial_id).state != TrialState.RUNNING:
-            return False
         try:
+            if self.storage.get_trial(trial_id).state != TrialState.RUNNING:
+                return False
             for k, v in user_attrs.items():
                 self.storage.set_trial_user_attr(trial_id, k, v)
             final = state or (TrialState.FAIL if values is None else TrialState.COMPLETE)

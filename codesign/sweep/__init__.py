@@ -5,9 +5,10 @@ continues it, :func:`evaluate_trial` is one trial. See docs/sweep.md.
 """
 
 from .cache import TrainCache, train_key
+from .knobs import OBJECTIVES, SAMPLERS
 from .objective import TrialTask, evaluate_trial
 from .runner import SweepSummary, run_sweep
-from .spec import OBJECTIVES, SAMPLERS, Param, SweepSpec, load_spec, parse_spec
+from .spec import Param, SweepSpec, load_spec, parse_spec
 
 __all__ = [
     "OBJECTIVES",

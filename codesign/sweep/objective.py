@@ -7,15 +7,14 @@ or on a Dask worker. It never touches the study: the coordinator writes.
 
 from __future__ import annotations
 
-import functools
-import json
 import time
 from dataclasses import dataclass
 
 from .cache import TrainCache, train_key
-from .spec import FEEDBACK_KNOBS, SweepSpec
+from .knobs import FEEDBACK_KNOBS
+from .workloads import build_workload
 
-__all__ = ["TrialTask", "build_workload", "evaluate_trial", "metrics_from"]
+__all__ = ["TrialTask", "evaluate_trial", "metrics_from"]
 
 _BITS = {"dense-ternary": 2, "dense-binary": 1}
 
@@ -24,26 +23,10 @@ _BITS = {"dense-ternary": 2, "dense-binary": 1}
 class TrialTask:
     """What a worker needs for one trial."""
 
-    spec: SweepSpec
+    spec: object  # a SweepSpec
     params: dict
     number: int = 0
     cache_dir: str = "runs/cache"
-
-
-def build_workload(knobs: dict):
-    """The hardware workload of a simulate-only sweep (cached per process)."""
-    return _workload(json.dumps(knobs, sort_keys=True))
-
-
-@functools.lru_cache(maxsize=8)
-def _workload(key: str):
-    from accelerators import load_ternary_npz, workload_from_shapes, workload_from_tensors
-
-    knobs = json.loads(key)
-    if knobs.get("weights"):
-        return workload_from_tensors(load_ternary_npz(knobs["weights"]))
-    shapes = knobs["shapes"]
-    return workload_from_shapes(shapes, knobs["sparsity"], seed=knobs.get("seed", 0))
 
 
 #: the dense baselines run on the same template with dense weight storage, no zero-skip

@@ -1,43 +1,52 @@
-"""Run a sweep: one coordinator asks, workers evaluate, the coordinator tells.
+"""Run a sweep: a coordinator claims trials in the study, workers evaluate, the coordinator records.
 
-The coordinator (the ``codesign sweep`` process) owns the study: it asks the
-sampler for parameters, hands :class:`~codesign.sweep.objective.TrialTask`
-objects to an executor, and records each result (or failure) as soon as it
-arrives (results that arrive together in one transaction), so ``kill -9``
-loses only trials in flight. Executors:
+Executors (:mod:`codesign.sweep.pool`): ``--jobs 1`` runs trials in the
+coordinator; ``--jobs N`` in N local worker processes; ``--dask-scheduler``
+on a Dask cluster. Only the coordinator touches the study.
 
-- ``jobs == 1``: evaluated in the coordinator itself;
-- ``jobs > 1``: a pool of ``jobs`` local worker processes (spawned, so torch
-  state is never forked);
-- ``scheduler``: a Dask cluster at that address; as many trials in flight as
-  the cluster has worker threads.
+Several coordinators (sweep commands) may share one study, on one host or
+many:
 
-``spec.trials`` is the total of *finished* trials wanted (COMPLETE, or FAIL
-with an error); a rerun tops the study up to it. Interrupted trials are
-recovered first (see :mod:`codesign.sweep.storage`). With the grid sampler
-each grid point is run once: points already finished, running or queued are
-skipped. The random sampler asks in the coordinator only, so a seeded random
-or grid sweep gives the same parameters whatever the executor.
+- **Grid**: the grid's points are queued in the study as WAITING trials (by the
+  process that created the study, or, on a rerun, by whoever finds points
+  missing), and each coordinator *claims* one in one storage transaction
+  (WAITING -> RUNNING) before it runs it, so every point runs exactly once.
+- **Random**: a trial's parameters are drawn from the sweep seed and the trial's
+  number, which the storage hands out uniquely, so coordinators never repeat
+  each other's draws and a seeded sweep gives the same points whatever the executor.
+- **TPE / NSGA-II**: Optuna's ``ask`` (queued trials first).
+
+``spec.trials`` counts *distinct finished points* (COMPLETE, or FAIL with an
+error); a trial that repeats a finished or running point is recorded PRUNED
+with ``duplicate_of`` and not run. A rerun tops the study up to ``spec.trials``;
+trials of a dead coordinator are recovered first (:mod:`codesign.sweep.recovery`),
+and a trial whose worker process died is retried once.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import json
 import math
-import multiprocessing
-import os
 import sys
 import time
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from accelerators import InputError
+from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated
 
-from . import storage as st
+from . import recovery
 from .objective import TrialTask, evaluate_trial
-from .spec import OBJECTIVES, SweepSpec
+from .pool import PREFETCH, make_pool
+from .spec import SweepSpec
 
-__all__ = ["SweepSummary", "connect_scheduler", "make_sampler", "pareto_front", "run_sweep"]
+__all__ = ["PREFETCH", "SweepSummary", "connect_scheduler", "make_sampler", "run_sweep"]
+
+#: system attribute: how many grid points have been queued (set by whoever queued them)
+QUEUED = "codesign:grid_queued"
+#: how long a coordinator waits for another one to finish queueing the grid
+QUEUE_WAIT_S = 15.0
+#: a trial whose worker died is queued again this many times at most
+MAX_RETRIES = 1
 
 
 @dataclass
@@ -58,34 +67,68 @@ class SweepSummary:
 
 
 def make_sampler(spec: SweepSpec):
+    """The Optuna sampler of a TPE or NSGA-II sweep (grid and random choose points themselves)."""
     import optuna
 
     if spec.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=spec.seed)
     if spec.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=spec.seed, population_size=spec.population or 16)
-    if spec.sampler == "grid":
-        return _grid_points(spec.seed)
-    return optuna.samplers.RandomSampler(seed=spec.seed)
+    return _number_seeded(spec.seed, spec.distributions())
 
 
-def _grid_points(seed: int):
-    """The grid sampler: returns the point the runner chose (``sampler.next_point``).
+def _number_seeded(seed: int, distributions: dict):
+    """A random sampler whose draws depend only on (seed, trial number, attempt).
 
-    The runner walks :meth:`SweepSpec.grid` in order and skips points the study
-    already holds; a parameter missing from ``next_point`` falls back to random.
+    It draws a whole point at once and draws again (up to 1,000 times) while the
+    point is one the study already holds, so a finite space is not sampled twice.
     """
+    import random
+
     import optuna
 
-    class GridPoints(optuna.samplers.RandomSampler):
-        next_point: dict = {}
+    class NumberSeededSampler(optuna.samplers.BaseSampler):
+        def infer_relative_search_space(self, study, trial):
+            return dict(distributions)
+
+        def sample_relative(self, study, trial, search_space):
+            taken = {point_key(t.params) for t in study.get_trials(deepcopy=False) if t.params}
+            for attempt in range(1000):
+                rng = random.Random(f"{seed}:{trial.number}:{attempt}")
+                point = {n: _draw(rng, d) for n, d in sorted(search_space.items())}
+                if point_key(point) not in taken:
+                    break
+            return point
 
         def sample_independent(self, study, trial, name, distribution):
-            if name in self.next_point:
-                return self.next_point[name]
-            return super().sample_independent(study, trial, name, distribution)
+            return _draw(random.Random(f"{seed}:{trial.number}:{name}"), distribution)
 
-    return GridPoints(seed=seed)
+    return NumberSeededSampler()
+
+
+def _draw(rng, d):
+    """One uniform (log-uniform for log ranges) draw from an Optuna distribution."""
+    import math as m
+
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(d, CategoricalDistribution):
+        return d.choices[rng.randrange(len(d.choices))]
+    if d.log:
+        v = m.exp(rng.uniform(m.log(d.low), m.log(d.high)))
+    else:
+        v = rng.uniform(d.low, d.high)
+    step = getattr(d, "step", None)
+    if isinstance(d, IntDistribution):
+        step = step or 1
+        return (
+            int(min(d.high, d.low + round((v - d.low) / step) * step))
+            if not d.log
+            else int(min(d.high, max(d.low, round(v))))
+        )
+    if step is not None:
+        v = d.low + round((v - d.low) / step) * step
+    return float(min(d.high, max(d.low, v)))
 
 
 def connect_scheduler(address: str, timeout_s: float = 5.0):
@@ -102,81 +145,8 @@ def connect_scheduler(address: str, timeout_s: float = 5.0):
         raise InputError.plain(f"Dask scheduler {address!r} cannot be reached: {exc}") from None
 
 
-def pareto_front(trials, objectives: list[str]) -> list:
-    """The non-dominated COMPLETE trials under the objectives' directions."""
-    sign = [1.0 if OBJECTIVES[o] == "minimize" else -1.0 for o in objectives]
-    pts = [(t, [s * v for s, v in zip(sign, t.values, strict=True)]) for t in trials]
-    front = []
-    for t, a in pts:
-        dominated = any(
-            all(x <= y for x, y in zip(b, a, strict=True))
-            and any(x < y for x, y in zip(b, a, strict=True))
-            for _, b in pts
-        )
-        if not dominated:
-            front.append(t)
-    return sorted(front, key=lambda t: t.number)
-
-
-class _Inline(cf.Executor):
-    """Evaluates in the calling process (``--jobs 1``)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        fut = cf.Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # recorded as the trial's error
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            fut.set_exception(exc)
-        return fut
-
-
-#: trials kept in flight per worker: one computing, one queued, so a worker that
-#: finishes starts its next trial at once instead of waiting for the coordinator
-#: to record the last one and start the next (~5 ms of coordinator CPU a trial)
-PREFETCH = 2
-
-
-def _executor(jobs: int, client):
-    if client is not None:
-        return client.get_executor(pure=False), PREFETCH * max(1, sum(client.nthreads().values()))
-    if jobs <= 1:
-        return _Inline(), 1
-    ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
-    )
-    return pool, PREFETCH * jobs
-
-
-def _init_worker(coordinator: int) -> None:
-    """Set up a worker process: one compute thread, and exit when the coordinator is gone.
-
-    ``jobs`` workers share the cores. A coordinator killed with SIGKILL cannot
-    stop its pool, so each worker watches that its parent is still ``coordinator``.
-    """
-    import threading
-
-    threading.Thread(target=_exit_without, args=(coordinator,), daemon=True).start()
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"  # torch, if imported later
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        return
-    threadpool_limits(1)
-
-
-def _exit_without(coordinator: int, every_s: float = 1.0) -> None:
-    """Exit this process once its parent is no longer ``coordinator`` (checked every ``every_s`` s)."""
-    while os.getppid() == coordinator:
-        time.sleep(every_s)
-    os._exit(1)
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+def point_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True)
 
 
 def run_sweep(
@@ -193,215 +163,281 @@ def run_sweep(
     """Run (or continue) the sweep; returns its summary.
 
     ``evaluate`` is the trial function (a picklable top-level callable of a
-    :class:`TrialTask`); every problem with the inputs (storage URL,
-    scheduler, a study made by another sweep) raises :class:`InputError`
-    before any trial starts.
+    :class:`TrialTask`). Every problem with the inputs (storage URL, scheduler,
+    a study made by another sweep) raises :class:`InputError` before any trial
+    starts, and a new study is created only after everything else checked out.
     """
-    if not isinstance(jobs, int) or jobs < 1:
-        raise InputError("--jobs", jobs, "an integer >= 1")
-    url = storage or spec.storage or st.default_storage_url(spec.name)
+    import os
+
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 256:
+        raise InputError("--jobs", jobs, "an integer from 1 to 256")
+    url = storage or spec.storage or f"sqlite:///runs/{spec.name}.db"
     name = study_name or spec.name
+    dists = spec.distributions()
+    sampler = make_sampler(spec)  # fails now, not after the study exists
     # the scheduler first: an unreachable one must not leave a new, empty study file behind
     client = connect_scheduler(scheduler) if scheduler else None
+    pool = None
     try:
-        store = st.open_storage(url)
-    except BaseException:
+        store = _open_study(url, name, spec)
+        recovered = recovery.recover_stale(store, dists)
+        recovery.register_coordinator(store)
+        if spec.sampler == "grid":
+            _queue_grid(store, spec, dists)
+        pool = make_pool(evaluate, jobs, client)
+        sweep = _Coordinator(spec, store, dists, sampler, os.path.abspath(cache_dir))
+        sweep.run(pool, progress)
+        return summarize(store, recovered)
+    finally:
+        if pool is not None:
+            pool.close()
         if client is not None:
             client.close()
-        raise
-    try:
-        study = st.open_study(store, spec, name, make_sampler(spec))
-        recovered = st.recover_stale(study)
-        st.register_coordinator(study)
-        return _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, recovered)
-    finally:
-        if client is not None:
-            client.close()
 
 
-def _counts(study):
-    from optuna.trial import TrialState
-
-    trials = study.get_trials(deepcopy=False)
-    interrupted = [
-        t for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("interrupted")
-    ]
-    finished = [
-        t
-        for t in trials
-        if t.state == TrialState.COMPLETE
-        or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted"))
-    ]
-    return trials, finished, interrupted
-
-
-def _key(params: dict) -> str:
-    import json
-
-    return json.dumps(params, sort_keys=True)
-
-
-def _loop(spec, study, url, name, jobs, client, cache_dir, progress, evaluate, recovered):
-    from optuna.trial import TrialState
-    from tqdm import tqdm
-
-    trials, finished, interrupted = _counts(study)
-    busy = {TrialState.RUNNING, TrialState.WAITING}
-    complete = [t for t in finished if t.state == TrialState.COMPLETE]
-    n_failed = len(finished) - len(complete)
-    grid_left = []
-    if spec.sampler == "grid":
-        done_ids = {t.number for t in finished}
-        seen = {_key(t.params) for t in trials if t.number in done_ids or t.state in busy}
-        grid_left = [p for p in spec.grid() if _key(p) not in seen]
-    dists = spec.distributions()
-    sign = [1.0 if OBJECTIVES[o] == "minimize" else -1.0 for o in spec.objectives]
-    front: list = []  # signed objective values of the Pareto front, for the progress bar
-    for t in complete:
-        front = _front_add(front, t.values, sign)
-
-    executor, width = _executor(jobs, client)
-    bar = tqdm(
-        total=spec.trials,
-        initial=min(len(finished), spec.trials),
-        desc=f"sweep {name}",
-        unit="trial",
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    bar.set_postfix(failed=n_failed, front=len(front))
-    inflight: dict = {}
-    last_beat = time.monotonic()
-
-    states = (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING)
-    n_interrupted = len(interrupted)
-
-    def want_more() -> tuple[bool, bool]:
-        """Whether another trial is wanted, and whether a re-queued one waits.
-
-        Counted from storage: other sweep processes may share this study.
-        """
-        counts = st.trial_counts(study)
-        waiting = counts[TrialState.WAITING] > 0
-        if spec.sampler == "grid" and not grid_left and not waiting:
-            return False, waiting  # every grid point is done, running or queued
-        return sum(counts[s] for s in states) - n_interrupted < spec.trials, waiting
-
-    try:
-        while True:
-            while len(inflight) < width:
-                more, waiting = want_more()
-                if not more:
-                    break
-                trial_id, number, params = _next_trial(spec, study, dists, grid_left, waiting)
-                task = TrialTask(spec, params, number, os.path.abspath(cache_dir))
-                inflight[executor.submit(evaluate, task)] = trial_id
-            if not inflight:
-                break
-            done, _ = cf.wait(
-                list(inflight), timeout=st.HEARTBEAT_S, return_when=cf.FIRST_COMPLETED
-            )
-            if time.monotonic() - last_beat > st.HEARTBEAT_S:
-                st.beat(study, list(inflight.values()))
-                last_beat = time.monotonic()
-            results = []
-            for fut in done:
-                trial_id = inflight.pop(fut)
-                try:
-                    out = fut.result()
-                    _check_values(out["values"], len(spec.objectives))
-                except Exception as exc:  # the trial failed: record it, go on
-                    if isinstance(exc, BrokenProcessPool):  # a worker died (e.g. OOM)
-                        executor.shutdown(wait=False, cancel_futures=True)
-                        executor, width = _executor(jobs, client)
-                    results.append((trial_id, None, {"error": _error_text(exc)}))
-                    n_failed += 1
-                else:
-                    results.append((trial_id, out["values"], out["user_attrs"]))
-                    front = _front_add(front, out["values"], sign)
-            st.finish_trials(study, results)  # one transaction for all that finished together
-            bar.update(len(results))
-            bar.set_postfix(failed=n_failed, front=len(front))
-    finally:
-        bar.close()
-        if isinstance(executor, cf.ProcessPoolExecutor):
-            executor.shutdown(wait=not inflight, cancel_futures=True)
-    return summarize(study, url, name, recovered)
-
-
-def _check_values(values, n: int) -> None:
-    """What Optuna's ``tell`` would refuse: a value per objective, none NaN."""
-    if len(values) != n or any(math.isnan(v) for v in values):
-        raise ValueError(f"a trial must return {n} objective values, none NaN; got {values!r}")
-
-
-def _next_trial(spec, study, dists: dict, grid_left: list, waiting: bool) -> tuple[int, int, dict]:
-    """Start the next trial (recorded RUNNING); returns ``(trial_id, number, params)``.
-
-    Grid and random sweeps choose the parameters here (the next grid point, or
-    the random sampler's draws in the order Optuna's ``ask`` makes them) and
-    create the trial in one transaction (:func:`storage.start_trial`). A
-    re-queued trial (``waiting``) and the TPE / NSGA-II samplers go through ``ask``.
-    """
-    point = grid_left[0] if grid_left else None
-    if spec.sampler in ("grid", "random") and not waiting:
-        params = point if point is not None else _draw(study, dists)
-        trial_id, number = st.start_trial(study, params, dists)
-    else:
-        study.sampler.next_point = point or {}
-        trial = study.ask(fixed_distributions=dists)
-        st.mark_running(study, trial._trial_id)
-        trial_id, number, params = trial._trial_id, trial.number, dict(trial.params)
-    if point is not None and _key(params) == _key(point):
-        grid_left.pop(0)  # (else ask ran a queued trial first; the point waits)
-    return trial_id, number, params
-
-
-def _draw(study, dists: dict) -> dict:
-    """Random parameters, drawn as ``ask(fixed_distributions=dists)`` draws them."""
-    from optuna.distributions import _get_single_value
-
-    return {
-        name: _get_single_value(d)
-        if d.single()
-        else study.sampler.sample_independent(study, None, name, d)
-        for name, d in dists.items()
+def _open_study(url: str, name: str, spec: SweepSpec) -> StudyStore:
+    """The study ``name``, created from ``spec`` if absent; refused if another sweep made it."""
+    attrs = {
+        STUDY_ATTR.SWEEP: spec.to_dict(),
+        STUDY_ATTR.SWEEP_IDENTITY: spec.identity(),
+        STUDY_ATTR.OBJECTIVES: list(spec.objectives),
     }
+    store, created = StudyStore.create(url, name, spec.directions, attrs)
+    if created:
+        return store
+    for _ in range(50):  # its creator may still be writing the study attributes
+        have = store.user_attrs
+        if STUDY_ATTR.OBJECTIVES in have:
+            break
+        time.sleep(0.1)
+    if have.get(STUDY_ATTR.OBJECTIVES) != list(spec.objectives):
+        raise InputError.plain(
+            f"study {name!r} exists with objectives {have.get(STUDY_ATTR.OBJECTIVES)}; "
+            f"this sweep asks for {list(spec.objectives)} (use another study name)"
+        )
+    old, new = have.get(STUDY_ATTR.SWEEP_IDENTITY), spec.identity()
+    if old is not None and old != new:
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise InputError.plain(
+            f"study {name!r} was made by a different sweep (differs in: "
+            f"{', '.join(diff)}); use another study name to start a new one"
+        )
+    return store
 
 
-def _front_add(front: list, values: list, sign: list) -> list:
-    """The Pareto front (signed value vectors) after adding ``values``; same as recomputing it."""
-    a = [s * v for s, v in zip(sign, values, strict=True)]
-
-    def dominates(b, c) -> bool:
-        return all(x <= y for x, y in zip(b, c, strict=True)) and b != c
-
-    if any(dominates(b, a) for b in front):
-        return front
-    return [b for b in front if not dominates(a, b)] + [a]
-
-
-def summarize(study, url: str, name: str, recovered=()) -> SweepSummary:
+def _settled(t) -> bool:
+    """Whether trial ``t`` holds or will hold its point's result (not a re-queued failure)."""
     from optuna.trial import TrialState
 
-    trials, finished, interrupted = _counts(study)
-    complete = [t for t in finished if t.state == TrialState.COMPLETE]
-    objectives = list(study.user_attrs.get("objectives", []))
-    front = [
-        {
-            "number": t.number,
-            "values": {o: _num(v) for o, v in zip(objectives, t.values, strict=True)},
-            "params": dict(t.params),
-        }
-        for t in pareto_front(complete, objectives)
-    ]
+    if t.state == TrialState.FAIL:
+        return not t.user_attrs.get(ATTR.REQUEUED) and not t.user_attrs.get(ATTR.INTERRUPTED)
+    return t.state != TrialState.PRUNED
+
+
+def _queue_grid(store: StudyStore, spec: SweepSpec, dists: dict) -> None:
+    """Queue the grid points (the first ``spec.trials``) that no trial holds yet.
+
+    When another live coordinator is queueing them (it created the study a
+    moment ago), wait for it to finish instead of queueing the same points twice.
+    """
+    want = spec.grid()[: spec.trials]
+    deadline = time.time() + QUEUE_WAIT_S
+    while (
+        store.system_attrs.get(QUEUED, 0) < len(want)
+        and recovery.coordinators_alive(store)
+        and len(store.trials()) < len(want)
+        and time.time() < deadline
+    ):
+        time.sleep(0.2)
+    have = {point_key(t.params) for t in store.trials() if _settled(t)}
+    for i, p in enumerate(want):
+        if point_key(p) not in have:
+            store.enqueue(p, dists, {"codesign:grid_point": i})
+    store.set_study_system_attr(QUEUED, len(want))
+
+
+class _Coordinator:
+    """The claim -> evaluate -> record loop of one sweep process."""
+
+    def __init__(self, spec, store, dists, sampler, cache_dir):
+        self.spec, self.store, self.dists, self.cache_dir = spec, store, dists, cache_dir
+        self.sampler = sampler
+        self.study = store.optuna_study(sampler) if spec.sampler != "grid" else None
+        self.inflight: dict[int, tuple[int, dict]] = {}  # trial_id -> (number, params)
+        self.waiting: list[int] = []  # queued trial ids this process may claim, in order
+        self.points: dict[str, int] = {}  # settled or running point -> its trial number
+        self.n_done = self.n_failed = 0
+        self.duplicates_in_a_row = 0
+        self.exhausted = False
+        for t in store.trials():
+            self._note(t)
+
+    def _note(self, t) -> None:
+        from optuna.trial import TrialState
+
+        if not _settled(t) or t.state == TrialState.WAITING:
+            return
+        key = point_key(t.params)
+        if key not in self.points or t.state != TrialState.RUNNING:
+            self.points[key] = t.number
+        if t.state == TrialState.COMPLETE:
+            self.n_done += 1
+        elif t.state == TrialState.FAIL:
+            self.n_failed += 1
+
+    # -- choosing trials ------------------------------------------------------------------
+    def _claim_queued(self):
+        """Claim the next queued trial; ``(trial_id, number, params)`` or None."""
+        from optuna.trial import TrialState
+
+        for attempt in range(2):
+            while self.waiting:
+                tid = self.waiting.pop(0)
+                if self.store.claim(tid):
+                    t = self.store.trial_by_id(tid)
+                    self.store.set_trial_system_attrs(tid, {recovery.LEASE: recovery.lease()})
+                    return tid, t.number, dict(t.params)
+            if attempt == 0:
+                self.waiting = [t._trial_id for t in self.store.trials((TrialState.WAITING,))]
+        return None
+
+    def _ask(self):
+        """A new trial from the sampler (queued trials first); ``(trial_id, number, params)``."""
+        trial = self.study.ask(fixed_distributions=self.dists)
+        tid = trial._trial_id
+        self.store.set_trial_system_attrs(tid, {recovery.LEASE: recovery.lease()})
+        return tid, trial.number, dict(trial.params)
+
+    def _distinct(self) -> int:
+        """Distinct points settled or running, in this study, now (other coordinators too)."""
+        for t in self.store.trials():
+            if point_key(t.params) not in self.points:
+                self._note(t)
+        return len(self.points)
+
+    def next_trial(self):
+        """The next trial to run, claimed and leased; None when the sweep wants no more."""
+        if self.spec.sampler == "grid":
+            return self._claim_queued()
+        while not self.exhausted and self._distinct() < self.spec.trials:
+            tid, number, params = self._ask()
+            key = point_key(params)
+            if key in self.points and self.points[key] != number:
+                self.store.finish(tid, None, {ATTR.DUPLICATE_OF: self.points[key]}, state=_pruned())
+                self.duplicates_in_a_row += 1
+                self.exhausted = self.duplicates_in_a_row >= 100  # the space is used up
+                continue
+            self.duplicates_in_a_row = 0
+            self.points[key] = number
+            return tid, number, params
+        return None
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self, pool, progress: bool) -> None:
+        from tqdm import tqdm
+
+        total = self.spec.trials
+        bar = tqdm(
+            total=total,
+            initial=min(self.n_done + self.n_failed, total),
+            desc=f"sweep {self.store.name}",
+            unit="trial",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        last_beat = time.monotonic()
+        try:
+            while True:
+                while len(self.inflight) < pool.capacity:
+                    nxt = self.next_trial()
+                    if nxt is None:
+                        break
+                    tid, number, params = nxt
+                    self.inflight[tid] = (number, params)
+                    pool.submit(tid, TrialTask(self.spec, params, number, self.cache_dir))
+                if not self.inflight:
+                    break
+                done = pool.poll(timeout=recovery.HEARTBEAT_S)
+                if time.monotonic() - last_beat > recovery.HEARTBEAT_S:
+                    recovery.beat(self.store, list(self.inflight))
+                    last_beat = time.monotonic()
+                for tid, outcome in done:
+                    bar.update(self._record(tid, outcome))
+                bar.set_postfix(failed=self.n_failed)
+        finally:
+            bar.close()
+
+    def _record(self, tid: int, outcome) -> int:
+        """Write one finished trial; returns how many settled results it adds (0 or 1)."""
+        number, params = self.inflight.pop(tid)
+        if outcome.ok:
+            try:
+                values = _check_values(outcome.result["values"], len(self.spec.objectives))
+            except (ValueError, KeyError, TypeError) as exc:
+                outcome = type(outcome)(False, error=f"{type(exc).__name__}: {exc}")
+        if outcome.ok:
+            self.store.finish(tid, values, outcome.result["user_attrs"])
+            self.n_done += 1
+            return 1
+        attrs = {ATTR.ERROR: outcome.error}
+        retries = int(self.store.trial_by_id(tid).system_attrs.get(recovery.RETRIES, 0))
+        if outcome.died and retries < MAX_RETRIES:
+            attrs[ATTR.REQUEUED] = True
+            if self.store.finish(tid, None, attrs):
+                self.store.enqueue(params, self.dists, {recovery.RETRIES: retries + 1})
+            self.points.pop(point_key(params), None)
+            return 0
+        self.store.finish(tid, None, attrs)
+        self.n_failed += 1
+        return 1
+
+
+def _pruned():
+    from optuna.trial import TrialState
+
+    return TrialState.PRUNED
+
+
+def _check_values(values, n: int) -> list[float]:
+    """What Optuna's ``tell`` would refuse: a finite value per objective."""
+    out = [float(v) for v in values]
+    if len(out) != n or any(math.isnan(v) for v in out):
+        raise ValueError(f"a trial must return {n} objective values, none NaN; got {values!r}")
+    return out
+
+
+def summarize(store: StudyStore, recovered=()) -> SweepSummary:
+    """The study's counts and Pareto front (distinct points; re-queued failures not counted)."""
+    import numpy as np
+    from optuna.trial import TrialState
+
+    from codesign.study.contract import OBJECTIVES
+
+    trials = store.trials()
+    objectives = store.objectives
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    failed = [t for t in trials if t.state == TrialState.FAIL and _settled(t)]
+    interrupted = [t for t in trials if t.user_attrs.get(ATTR.INTERRUPTED)]
+    front = []
+    if complete:
+        maximize = [OBJECTIVES.get(o, "minimize") == "maximize" for o in objectives]
+        mask = non_dominated(np.array([t.values for t in complete], dtype=float), maximize)
+        front = [
+            {
+                "number": t.number,
+                "values": {o: _num(v) for o, v in zip(objectives, t.values, strict=True)},
+                "params": dict(t.params),
+            }
+            for t, on in zip(complete, mask, strict=True)
+            if on
+        ]
     return SweepSummary(
-        study=name,
-        storage=url,
-        objectives=objectives,
+        study=store.name,
+        storage=store.url,
+        objectives=list(objectives),
         trials_done=len(complete),
-        trials_failed=len(finished) - len(complete),
+        trials_failed=len(failed),
         trials_interrupted=len(interrupted),
         front=front,
         recovered=list(recovered),

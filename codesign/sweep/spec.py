@@ -44,7 +44,6 @@ needs every axis to be a list or an integer/stepped range.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import json
 import math
@@ -54,6 +53,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accelerators import InputError
+from codesign.study.contract import section as _section
+
+from .knobs import (
+    FEEDBACK_KNOBS,
+    FEEDBACK_OBJECTIVES,
+    FEEDBACKS,
+    FIDELITIES,
+    MAX_GRID_POINTS,
+    MAX_TRIALS,
+    OBJECTIVES,
+    SAMPLERS,
+)
 
 __all__ = [
     "FEEDBACKS",
@@ -68,26 +79,6 @@ __all__ = [
     "parse_spec",
 ]
 
-#: objective name -> Optuna direction
-OBJECTIVES = {
-    "accuracy": "maximize",
-    "area_mm2": "minimize",
-    "latency_us": "minimize",
-    "energy_uj": "minimize",
-}
-SAMPLERS = ("grid", "random", "tpe", "nsga2")
-FIDELITIES = ("simpy", "analytical")
-FEEDBACKS = ("none", "simpy", "analytical")
-FEEDBACK_OBJECTIVES = ("latency", "energy", "area")
-#: knobs under [train] / train.* that configure hardware feedback, not TrainConfig
-FEEDBACK_KNOBS = (
-    "feedback",
-    "feedback_objective",
-    "feedback_period_steps",
-    "feedback_per_row",
-    "target_latency_us",
-    "target_energy_uj",
-)
 _STUDY_KEYS = (
     "name",
     "objectives",
@@ -128,6 +119,16 @@ class Param:
         if self.is_int:
             return d.IntDistribution(self.low, self.high, log=self.log, step=int(self.step or 1))
         return d.FloatDistribution(float(self.low), float(self.high), log=self.log, step=self.step)
+
+    def grid_size(self) -> int:
+        """How many points :meth:`grid_values` has, without listing them."""
+        if self.choices is not None:
+            return len(self.choices)
+        if self.is_int:
+            return (self.high - self.low) // int(self.step or 1) + 1
+        if self.step is None:
+            return len(self.grid_values())  # raises: a float range needs a step
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
 
     def grid_values(self) -> tuple:
         """The axis as a list of points (choices, or a stepped range)."""
@@ -220,15 +221,6 @@ class SweepSpec:
             d.pop(k)
         return d
 
-    def identity_hash(self) -> str:
-        blob = json.dumps(self.identity(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def _section(params: dict, prefix: str) -> dict:
-    pre = prefix + "."
-    return {k[len(pre) :]: v for k, v in params.items() if k.startswith(pre)}
-
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
     """Read and validate a sweep file; any problem is one :class:`InputError`."""
@@ -237,7 +229,11 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         raise InputError.plain(f"sweep file {path!r} not found")
     try:
         with open(path, "rb") as f:
-            raw = tomllib.load(f)
+            raw = tomllib.loads(f.read().decode("utf-8"))
+    except OSError as exc:
+        raise InputError.plain(f"sweep file {path!r} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError.plain(f"sweep file {path!r} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError.plain(f"sweep file {path!r} is not valid TOML: {exc}") from None
     default_name = os.path.splitext(os.path.basename(path))[0]
@@ -260,7 +256,8 @@ def _is_int(v) -> bool:
 
 
 def _is_num(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    """A finite number (TOML's inf and nan are not)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> SweepSpec:
@@ -303,8 +300,8 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
     if sampler not in SAMPLERS:
         raise InputError("study.sampler", sampler, "one of " + ", ".join(SAMPLERS))
     seed = study.get("seed", 0)
-    if not _is_int(seed) or seed < 0:
-        raise InputError("study.seed", seed, "an integer >= 0")
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        raise InputError("study.seed", seed, "an integer from 0 to 2**32 - 1")
     fidelity = study.get("fidelity", "analytical")
     if fidelity not in FIDELITIES:
         raise InputError("study.fidelity", fidelity, "simpy or analytical")
@@ -312,23 +309,34 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
     if storage is not None and (not isinstance(storage, str) or "://" not in storage):
         raise InputError("study.storage", storage, "a database URL such as sqlite:///runs/x.db")
     population = study.get("population")
-    if population is not None and (not _is_int(population) or population < 2):
-        raise InputError("study.population", population, "an integer >= 2")
+    if population is not None and (not _is_int(population) or not 2 <= population <= 10_000):
+        raise InputError("study.population", population, "an integer from 2 to 10000")
 
     hw = dict(raw.get("hw", {}))
     hw.setdefault("preset", "default")
+    if not isinstance(hw["preset"], str):
+        raise InputError("hw.preset", hw["preset"], "a preset name or a path to a TOML file")
     train = dict(raw["train"]) if trains else None
     workload = None if trains else _check_workload(dict(raw["workload"]), base_dir)
     params = tuple(_parse_param(k, v) for k, v in raw.get("search", {}).items())
 
     trials = study.get("trials")
     if sampler == "grid":
-        n_grid = math.prod(len(p.grid_values()) for p in params)
+        n_grid = math.prod(p.grid_size() for p in params)
+        if n_grid > MAX_GRID_POINTS:
+            raise InputError(
+                "[search]", f"{n_grid:.3g} grid points", f"at most {MAX_GRID_POINTS} grid points"
+            )
         trials = n_grid if trials is None else trials
-    if not _is_int(trials) or trials < 1:
-        raise InputError("study.trials", trials, "an integer >= 1 (total finished trials wanted)")
+    if not _is_int(trials) or not 1 <= trials <= MAX_TRIALS:
+        raise InputError(
+            "study.trials", trials, f"an integer from 1 to {MAX_TRIALS} (finished trials wanted)"
+        )
     if sampler == "grid":
         trials = min(trials, n_grid)
+    elif params and all(p.choices is not None or p.is_int for p in params):
+        # a finite space: no more distinct points than it holds (trials count distinct points)
+        trials = min(trials, math.prod(p.grid_size() for p in params))
 
     spec = SweepSpec(
         name=name,
@@ -375,19 +383,25 @@ def _parse_param(name: str, value) -> Param:
         for v in value:
             if not isinstance(v, str | int | float | bool):
                 raise InputError(where, v, "choices that are strings, numbers or booleans")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise InputError(where, v, "finite numbers (no inf or nan)")
         return Param(name, choices=tuple(value))
     if isinstance(value, dict):
         _unknown(value, _RANGE_KEYS, where)
         low, high = value.get("low"), value.get("high")
         step, log = value.get("step"), value.get("log", False)
         if not _is_num(low) or not _is_num(high):
-            raise InputError(where, value, "a range with numeric low and high")
+            raise InputError(where, value, "a range with finite numeric low and high")
+        if max(abs(low), abs(high)) > 1e15:
+            raise InputError(where, value, "a range within -1e15..1e15")
         if not low < high:
             raise InputError(where, value, "a non-empty range: low < high")
         if not isinstance(log, bool):
             raise InputError(f"{where}.log", log, "true or false")
         if step is not None and (not _is_num(step) or step <= 0):
-            raise InputError(f"{where}.step", step, "a number > 0")
+            raise InputError(f"{where}.step", step, "a finite number > 0")
+        if step is not None and _is_int(low) and _is_int(high) and not _is_int(step):
+            raise InputError(f"{where}.step", step, "an integer step for an integer range")
         if log and (low <= 0 or step is not None):
             raise InputError(where, value, "a log range with low > 0 and no step")
         return Param(name, low=low, high=high, step=step, log=log)
@@ -448,8 +462,8 @@ def _check_workload(w: dict, base_dir: str) -> dict:
         w.setdefault("seed", 0)
         if not _is_num(w["sparsity"]) or not 0 <= w["sparsity"] < 1:
             raise InputError("workload.sparsity", w["sparsity"], "a fraction in [0, 1)")
-        if not _is_int(w["seed"]):
-            raise InputError("workload.seed", w["seed"], "an integer")
+        if not _is_int(w["seed"]) or not 0 <= w["seed"] < 2**32:
+            raise InputError("workload.seed", w["seed"], "an integer from 0 to 2**32 - 1")
     return w
 
 
@@ -463,7 +477,7 @@ def _check_workload_params(spec: SweepSpec) -> None:
             if not _is_num(v) or not 0 <= v < 1:
                 raise InputError(f'search."{p.name}"', v, "a fraction in [0, 1)")
     # build the base workload once so a bad shapes value fails now, not in a trial
-    from .objective import build_workload
+    from .workloads import build_workload
 
     build_workload(spec.workload_knobs())
 
@@ -473,8 +487,8 @@ def _check_feedback(knobs: dict, where: str) -> None:
         "feedback": (lambda v: v in FEEDBACKS, "none, simpy or analytical"),
         "feedback_objective": (lambda v: v in FEEDBACK_OBJECTIVES, "latency, energy or area"),
         "feedback_period_steps": (
-            lambda v: v is None or (_is_int(v) and v >= 1),
-            "an integer >= 1",
+            lambda v: v is None or (_is_int(v) and 1 <= v <= 10**9),
+            "an integer from 1 to 10**9",
         ),
         "feedback_per_row": (lambda v: isinstance(v, bool), "true or false"),
         "target_latency_us": (lambda v: _is_num(v) and v > 0, "a number > 0 (us)"),

@@ -68,8 +68,33 @@ def test_cli_export_and_bad_study(storage, tmp_path):
     ok = subprocess.run(cmd + ["--out", str(out)], capture_output=True, text=True)
     assert ok.returncode == 0 and "wrote 8 trials" in ok.stdout and out.is_file()
     bad = subprocess.run(
-        cmd + ["--study", "nope", "--out", str(out)], capture_output=True, text=True
+        cmd + ["--study", "nope", "--out", str(tmp_path / "u.csv")], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "nope" in bad.stderr and bad.stderr.count("\n") == 1
     with pytest.raises(InputError, match="not found"):
         trials_table(f"sqlite:///{tmp_path}/missing.db")
+
+
+def _digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_export_never_replaces_its_own_study_and_needs_overwrite_for_other_files(storage, tmp_path):
+    db = storage[len("sqlite:///") :]
+    before = _digest(db)
+    for out, overwrite in ((db, False), (db, True)):
+        with pytest.raises(InputError, match="own storage"):
+            export_trials(storage, out, "csv", overwrite=overwrite)
+    assert _digest(db) == before
+    mine = tmp_path / "ternary.npz"
+    mine.write_bytes(b"precious")
+    with pytest.raises(InputError, match="--overwrite"):
+        export_trials(storage, mine, "csv")
+    assert mine.read_bytes() == b"precious"
+    with pytest.raises(InputError, match="directory"):
+        export_trials(storage, tmp_path, "csv", overwrite=True)
+    assert export_trials(storage, mine, "csv", overwrite=True) == 8
+    assert pd.read_csv(mine)["number"].tolist() == list(range(8))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export-")] == []

@@ -63,3 +63,28 @@ def nan_on_n_pe_4(task):
     if task.params.get("hw.n_pe") == 4:
         out["values"][0] = float("nan")
     return out
+
+
+def dies_once_on_n_pe_4(task):
+    """The real trial, except that the first time it meets hw.n_pe == 4 its process is killed."""
+    import signal
+
+    from codesign.sweep import evaluate_trial
+
+    marker = os.path.join(task.cache_dir, "died-once")
+    if task.params.get("hw.n_pe") == 4 and not os.path.exists(marker):
+        os.makedirs(task.cache_dir, exist_ok=True)
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return evaluate_trial(task)
+
+
+def always_dies_on_n_pe_4(task):
+    """The real trial, except that hw.n_pe == 4 kills its process every time."""
+    import signal
+
+    from codesign.sweep import evaluate_trial
+
+    if task.params.get("hw.n_pe") == 4:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return evaluate_trial(task)

@@ -28,8 +28,8 @@ def _sweep_cmd(path, *args) -> list[str]:
     return [sys.executable, "-m", "codesign.cli.main", "sweep", path, "--no-progress", *args]
 
 
-def trials_of(tmp_path, name="tiny"):
-    return optuna.load_study(study_name=name, storage=url(tmp_path, name)).get_trials()
+def trials_of(tmp_path, name="tiny", study="tiny"):
+    return optuna.load_study(study_name=study, storage=url(tmp_path, name)).get_trials()
 
 
 def results(trials):
@@ -37,7 +37,7 @@ def results(trials):
     return sorted(
         (json.dumps(t.params, sort_keys=True), t.state.name, tuple(t.values or ()))
         for t in trials
-        if t.state != TrialState.RUNNING
+        if t.state in (TrialState.COMPLETE, TrialState.FAIL)
     )
 
 
@@ -100,71 +100,31 @@ def test_a_nan_objective_fails_the_trial_as_optuna_tell_would(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_start_and_finish_trials_store_what_ask_and_tell_store(tmp_path, kind):
-    from codesign.sweep import storage as st
+def test_a_queued_trial_is_claimed_once_and_finished_once(tmp_path, kind):
+    from optuna.distributions import CategoricalDistribution
 
-    store = st.open_storage(
-        url(tmp_path) if kind == "sqlite" else f"journal:///{tmp_path}/tiny.log"
-    )
-    study = optuna.create_study(storage=store, directions=["minimize", "minimize"])
-    dists = {
-        "a": optuna.distributions.CategoricalDistribution(["x", "y"]),
-        "b": optuna.distributions.FloatDistribution(0.5, 8.0, log=True),
-    }
-    ref = study.ask(dists)
-    study.tell(ref, [1.0, float("inf")])
-    ids = [st.start_trial(study, {"a": "y", "b": 2.0}, dists) for _ in range(3)]
-    assert [n for _, n in ids] == [1, 2, 3]
-    attrs = {"metrics": {"latency_us": 1.5}, "method": "sparse-ternary"}
-    st.finish_trials(
-        study, [(ids[0][0], [1.5, float("inf")], attrs), (ids[1][0], None, {"error": "E"})]
-    )
-    st.finish_trials(study, [(ids[1][0], [9.0, 9.0], {"error": "late"})])  # already finished: kept
-    t0, t1, t2, t3 = study.get_trials()
-    assert (t1.state, t1.values, t1.user_attrs) == (TrialState.COMPLETE, [1.5, float("inf")], attrs)
-    assert t1.params == {"a": "y", "b": 2.0} and t1.distributions == t0.distributions
-    assert t1.datetime_start <= t1.datetime_complete
-    assert set(t1.system_attrs) == {"codesign:owner", "codesign:heartbeat"}
-    assert (t2.state, t2.values, t2.user_attrs) == (TrialState.FAIL, None, {"error": "E"})
-    assert t3.state == TrialState.RUNNING
-    assert t3.system_attrs["codesign:owner"]["pid"] == os.getpid()
+    from codesign.study import StudyStore
+
+    u = url(tmp_path) if kind == "sqlite" else f"journal://{tmp_path}/c.log"
+    a, created = StudyStore.create(u, "s", ["minimize"], {"objectives": ["latency_us"]})
+    b, again = StudyStore.create(u, "s", ["minimize"], {"objectives": ["latency_us"]})
+    assert (created, again) == (True, False)
+    dists = {"hw.zero_skip": CategoricalDistribution(["none", "weights"])}
+    tid = a.enqueue({"hw.zero_skip": "none"}, dists, {})
+    assert a.claim(tid) is True and b.claim(tid) is False
+    assert b.finish(tid, [2.0], {"metrics": {"x": 1}}) is True
+    assert a.finish(tid, [9.0], {"error": "late"}) is False  # already finished: kept
+    t = StudyStore.open(u).trial(0)
+    assert (t.state, t.values, t.user_attrs) == (TrialState.COMPLETE, [2.0], {"metrics": {"x": 1}})
 
 
-def test_random_draws_are_the_draws_of_ask(tmp_path):
-    from codesign.sweep.runner import _draw
-
-    spec = load_spec(
-        sim_sweep(
-            tmp_path,
-            sampler="random",
-            trials=5,
-            extra_search='"hw.clock_mhz" = { low = 200.0, high = 800.0 }\n"hw.index_bits" = [4]',
-        )
-    )
-    dists = spec.distributions()
-    asked = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
-    drawn = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
-    for _ in range(5):
-        assert _draw(drawn, dists) == asked.ask(dists).params
-
-
-def test_the_running_front_is_the_pareto_front():
-    import random
-    from types import SimpleNamespace
-
-    from codesign.sweep.runner import _front_add, pareto_front
-
-    rng = random.Random(0)
-    objectives, sign = ["latency_us", "area_mm2", "energy_uj"], [1.0, 1.0, 1.0]
-    for _ in range(20):
-        pts = [[float(rng.randint(0, 4)) for _ in objectives] for _ in range(30)]
-        front: list = []
-        for p in pts:
-            front = _front_add(front, p, sign)
-        ref = pareto_front(
-            [SimpleNamespace(values=p, number=i) for i, p in enumerate(pts)], objectives
-        )
-        assert sorted(front) == sorted(t.values for t in ref)
+def test_random_draws_depend_only_on_the_seed_and_the_trial_number(tmp_path):
+    a = load_spec(sim_sweep(tmp_path, sampler="random", trials=5))
+    run_sweep(a, storage=url(tmp_path, "one"), progress=False)
+    run_sweep(a, storage=url(tmp_path, "two"), progress=False, jobs=2)
+    one = [t.params for t in trials_of(tmp_path, "one", "tiny")]
+    two = [t.params for t in trials_of(tmp_path, "two", "tiny")]
+    assert one == two and len({json.dumps(p, sort_keys=True) for p in one}) == 5
 
 
 def test_two_worker_processes_give_the_same_results_as_one(tmp_path):
@@ -197,19 +157,36 @@ def test_dask_local_cluster_gives_the_same_results(tmp_path):
     assert results(local) == results(dask)
 
 
-def test_two_sweep_processes_share_one_sqlite_study(tmp_path):
-    path = sim_sweep(tmp_path, sampler="random", trials=10, fidelity="simpy")
+@pytest.mark.parametrize("n_procs", [2, 3])
+def test_sweep_processes_sharing_a_grid_study_run_each_point_exactly_once(tmp_path, n_procs):
+    extra = '"hw.fifo_depth" = [2, 4, 8]\n"hw.zero_skip" = ["weights", "none"]'
+    path = sim_sweep(tmp_path, extra_search=extra)  # 48 grid points
     cmd = _sweep_cmd(path, "--storage", url(tmp_path))
     procs = [
-        subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True) for _ in range(2)
+        subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        for _ in range(n_procs)
     ]
     for p in procs:
-        assert p.wait(timeout=240) == 0, p.stderr.read()
+        assert p.wait(timeout=300) == 0, p.stderr.read()
     trials = trials_of(tmp_path)
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    # both coordinators wrote; each may overshoot the total by at most its one in-flight trial
-    assert 10 <= len(done) <= 12 and len(trials) == len(done)
-    assert len({t.number for t in trials}) == len(trials)
+    keys = [json.dumps(t.params, sort_keys=True) for t in trials if t.state == TrialState.COMPLETE]
+    grid = {json.dumps(p, sort_keys=True) for p in load_spec(path).grid()}
+    assert len(keys) == len(set(keys)) == 48 and set(keys) == grid
+    assert all(t.state == TrialState.COMPLETE for t in trials)  # nothing duplicated or lost
+    rerun = subprocess.run(cmd + ["--json"], cwd=tmp_path, capture_output=True, text=True)
+    assert json.loads(rerun.stdout)["trials_done"] == 48 and len(trials_of(tmp_path)) == 48
+
+
+def test_random_sweep_processes_sharing_a_study_draw_distinct_points(tmp_path):
+    path = sim_sweep(tmp_path, sampler="random", trials=6, fidelity="simpy")
+    cmd = _sweep_cmd(path, "--storage", url(tmp_path))
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True) for _ in "ab"]
+    for p in procs:
+        assert p.wait(timeout=240) == 0, p.stderr.read()
+    done = [t for t in trials_of(tmp_path) if t.state == TrialState.COMPLETE]
+    keys = {json.dumps(t.params, sort_keys=True) for t in done}
+    # each coordinator may overshoot by its one trial in flight, never with a repeated point
+    assert 6 <= len(keys) == len(done) <= 8
 
 
 def _n_complete(db: str) -> int:
@@ -315,22 +292,19 @@ def test_cli_json_summary_and_dashboard_hint(tmp_path):
     assert "codesign dash --storage sqlite:///runs/tiny.db" in text and "latency (us)" in text
 
 
-def test_a_trial_asked_by_a_process_that_died_before_marking_it_is_recovered(tmp_path):
-    spec = load_spec(sim_sweep(tmp_path))
-    run_sweep(spec, storage=url(tmp_path), progress=False)
-    # a coordinator that registers, asks a trial and dies before writing its owner
+def test_a_trial_claimed_by_a_process_that_died_before_leasing_it_is_recovered(tmp_path):
+    spec = load_spec(sim_sweep(tmp_path, sampler="random", trials=3))
     code = (
-        "import optuna\n"
-        "from codesign.sweep import storage as st\n"
-        f"s = optuna.load_study(study_name='tiny', storage={url(tmp_path)!r})\n"
-        "st.register_coordinator(s)\n"
-        "s.ask({'hw.n_pe': optuna.distributions.CategoricalDistribution([1, 2, 4, 8])})\n"
+        "from codesign.study import StudyStore\n"
+        "from codesign.sweep import recovery\n"
+        f"s, _ = StudyStore.create({url(tmp_path)!r}, 'tiny', ['minimize', 'minimize'], "
+        "{'objectives': ['latency_us', 'area_mm2']})\n"
+        "recovery.register_coordinator(s)\n"
+        "s.optuna_study().ask()\n"  # RUNNING, no lease: then the process exits
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-    assert sum(t.state == TrialState.RUNNING for t in trials_of(tmp_path)) == 1
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
     s = run_sweep(spec, storage=url(tmp_path), progress=False)
-    assert len(s.recovered) == 1 and s.trials_done == 8
-    assert not any(t.state == TrialState.RUNNING for t in trials_of(tmp_path))
+    assert s.recovered == [0] and s.trials_done == 3
 
 
 def test_unreachable_scheduler_creates_no_study_file(tmp_path):
@@ -341,18 +315,39 @@ def test_unreachable_scheduler_creates_no_study_file(tmp_path):
     assert not db.exists()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_trial_counts_agree_with_optuna(tmp_path, kind):
-    from codesign.sweep.storage import open_storage, trial_counts
+def test_a_killed_worker_fails_only_its_own_trials_and_they_are_retried_once(tmp_path):
+    from test_sweep_helpers import dies_once_on_n_pe_4
 
-    store = open_storage(url(tmp_path) if kind == "sqlite" else f"journal:///{tmp_path}/c.log")
-    study = optuna.create_study(storage=store)
-    for v in range(3):
-        study.add_trial(optuna.trial.create_trial(value=v, params={}, distributions={}))
-    study.ask()
-    study.enqueue_trial({})
-    counts = trial_counts(study)
-    for state in TrialState:
-        assert counts[state] == study._storage.get_n_trials(study._study_id, (state,))
-    done, running, waiting = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
-    assert (counts[done], counts[running], counts[waiting]) == (3, 1, 1)
+    from codesign.sweep.pool import PREFETCH
+
+    spec = load_spec(sim_sweep(tmp_path, fidelity="simpy"))  # 8 grid points, 2 with n_pe = 4
+    cache = str(tmp_path / "cache")
+    s = run_sweep(
+        spec, storage=url(tmp_path), jobs=2, progress=False, cache_dir=cache,
+        evaluate=dies_once_on_n_pe_4,
+    )  # fmt: skip
+    trials = trials_of(tmp_path)
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert 1 <= len(failed) <= PREFETCH  # the dead worker's trials, not the healthy one's
+    for t in failed:
+        assert t.user_attrs["requeued"] and "died" in t.user_attrs["error"]
+    complete = [json.dumps(t.params, sort_keys=True) for t in trials
+                if t.state == TrialState.COMPLETE]  # fmt: skip
+    assert len(complete) == len(set(complete)) == 8 and (s.trials_done, s.trials_failed) == (8, 0)
+
+
+def test_a_trial_that_kills_its_worker_every_time_fails_after_one_retry(tmp_path):
+    from test_sweep_helpers import always_dies_on_n_pe_4
+
+    spec = load_spec(sim_sweep(tmp_path, fidelity="simpy"))
+    s = run_sweep(
+        spec, storage=url(tmp_path), jobs=2, progress=False, evaluate=always_dies_on_n_pe_4
+    )
+    trials = trials_of(tmp_path)
+    final = [t for t in trials if t.state == TrialState.FAIL and not t.user_attrs.get("requeued")]
+    assert sorted(t.params["hw.n_pe"] for t in final) == [4, 4]
+    assert (s.trials_done, s.trials_failed) == (6, 2)
+    for lanes in (1, 2):  # each n_pe = 4 point: tried, retried once, then failed for good
+        tries = [t for t in trials if t.params == {"hw.n_pe": 4, "hw.lanes_per_pe": lanes}]
+        assert [t.state for t in tries] == [TrialState.FAIL, TrialState.FAIL]
+        assert tries[0].user_attrs["requeued"] and not tries[1].user_attrs.get("requeued")
