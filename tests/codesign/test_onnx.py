@@ -216,3 +216,16 @@ def test_bad_onnx_is_one_line_exit_2(tmp_path, capsys, command):
         assert main(argv) == 2, stem
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and needle in err and "Traceback" not in err, err
+
+
+def test_simulate_onnx_needs_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib; from codesign.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['simulate', '--onnx', {os.path.join(EXAMPLES, 'cnn.onnx')!r}])\n"
+        "assert rc == 0 and 'torch' not in sys.modules, (rc, 'torch' in sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
