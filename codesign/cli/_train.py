@@ -154,49 +154,38 @@ def add_parser(subparsers, help_: str) -> None:
     p.set_defaults(func=run)
 
 
+#: TrainConfig fields given as numbers on the command line (parsed leniently, range-checked by TrainConfig)
+_NUMERIC = (
+    "epochs",
+    "retrain_epochs",
+    "reg_strength",
+    "capture",
+    "threshold",
+    "l2",
+    "lr",
+    "batch_size",
+    "seed",
+    "train_limit",
+    "n_pe",
+    "index_bits",
+    "val_fraction",
+)
+
+
 def _config(args: argparse.Namespace):
     from codesign.training_config import TrainConfig
 
-    n = {
-        k: _number("--" + k.replace("_", "-"), str(getattr(args, k)))
-        for k in (
-            "epochs",
-            "retrain_epochs",
-            "reg_strength",
-            "capture",
-            "threshold",
-            "l2",
-            "lr",
-            "batch_size",
-            "seed",
-            "train_limit",
-            "n_pe",
-            "index_bits",
-            "val_fraction",
-        )
-    }
+    n = {k: _number("--" + k.replace("_", "-"), str(getattr(args, k))) for k in _NUMERIC}
     return TrainConfig(
         dataset=args.dataset,
         data_dir=args.data_dir,
         model=args.model,
         hidden_units=_widths(args.hidden) if args.hidden else _default_widths(args.model),
         method=args.method,
-        epochs=n["epochs"],
-        retrain_epochs=n["retrain_epochs"],
-        reg_strength=n["reg_strength"],
-        capture=n["capture"],
-        threshold=n["threshold"],
         threshold_rule=args.threshold_rule,
-        l2=n["l2"],
-        lr=n["lr"],
-        batch_size=n["batch_size"],
-        seed=n["seed"],
-        train_limit=n["train_limit"],
-        n_pe=n["n_pe"],
-        index_bits=n["index_bits"],
         device=args.device,
-        val_fraction=n["val_fraction"],
         onnx=args.onnx,
+        **n,
     )
 
 
