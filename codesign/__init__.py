@@ -19,10 +19,16 @@ __all__ = [
 ]
 
 # Training needs torch: loaded on first use, so `codesign simulate` never imports it.
-_TRAINING = ("METHODS", "TrainConfig", "TrainResult", "load_run", "train")
+# TrainConfig and METHODS come from codesign.training_config, which needs no torch.
+_TRAINING = ("TrainResult", "load_run", "train")
+_CONFIG = ("METHODS", "TrainConfig")
 
 
 def __getattr__(name: str):
+    if name in _CONFIG:
+        from . import training_config
+
+        return getattr(training_config, name)
     if name in _TRAINING:
         from . import training
 
