@@ -287,6 +287,48 @@ def summarize(points, seeds, key, tol=0.005):
     return rows, per_seed, summary
 
 
+def markdown(result: dict) -> str:
+    """The per-seed table and the summary line of a result JSON, as Markdown (for docs/sweep.md)."""
+    label = result.get("chosen_on", "test")
+    lines = [
+        f"| seed | uniform front ({label} / test acc %, latency us) | best hardware point "
+        f"({label} / test acc %, latency us) | latency reduction |",
+        "|---|---|---|---|",
+    ]
+    key = "val_accuracy" if label == "validation" else "accuracy"
+    for r in result["matched"]:
+        u, h = r["uniform"], r["hardware"]
+        cell_u = f"{100 * u[key]:.2f} / {100 * u['accuracy']:.2f} @ {u['latency_us']:.2f}"
+        if h is None:
+            lines.append(f"| {r['seed']} | {cell_u} | none within 0.5 points | - |")
+            continue
+        cell_h = f"{100 * h[key]:.2f} / {100 * h['accuracy']:.2f} @ {h['latency_us']:.2f}"
+        lines.append(f"| {r['seed']} | {cell_u} | {cell_h} | {100 * r['reduction']:+.1f} % |")
+    lines += [
+        "",
+        "| seed | mean reduction | best reduction | test acc hardware - uniform (points) |",
+    ]
+    lines += ["|---|---|---|---|"]
+    for p in result["per_seed"]:
+        lines.append(
+            f"| {p['seed']} | {100 * p['mean_reduction']:+.1f} % | {100 * p['best_reduction']:+.1f} % "
+            f"| {100 * p['mean_test_acc_diff']:+.2f} |"
+        )
+    s = result["summary"]
+
+    def ci(m, h, scale=100):
+        if m is None:
+            return "n/a"
+        return f"{scale * m:+.1f}" + (f" +- {scale * h:.1f}" if h is not None else "")
+
+    lines.append(
+        f"| mean +- 95 % t-interval | {ci(s['mean_reduction'], s['mean_reduction_ci95'])} % "
+        f"| {ci(s['best_reduction'], s['best_reduction_ci95'])} % "
+        f"| {ci(s['test_acc_diff'], s['test_acc_diff_ci95'])} |"
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -327,7 +369,16 @@ def main() -> None:
     )
     ap.add_argument("--name", default=None, help="study and result file name")
     ap.add_argument("--storage", default=None, help="default sqlite:///runs/<name>.db")
+    ap.add_argument(
+        "--markdown",
+        metavar="RESULT.json",
+        help="print a result file's tables as Markdown and exit",
+    )
     args = ap.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return
     hidden, legacy_hw, default_name, threads = DEFAULTS[args.model]
     args.hidden = args.hidden or hidden
     if args.model == "lfc" and args.hidden != hidden:

@@ -50,6 +50,7 @@ __all__ = [
     "OnnxLayer",
     "OnnxNet",
     "read_onnx",
+    "skipped_summary",
     "ternarize_array",
     "workload_from_onnx",
 ]
@@ -171,6 +172,19 @@ def _attrs(node) -> dict:
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def skipped_summary(notes: list[str]) -> str:
+    """``"Flatten x1, Relu x3"``: the free operators a parse skipped, counted.
+
+    >>> skipped_summary(["Relu 'a': free", "Flatten 'f': free", "Relu 'b': free"])
+    'Flatten x1, Relu x2'
+    """
+    counts: dict[str, int] = {}
+    for n in notes:
+        op = n.split()[0]
+        counts[op] = counts.get(op, 0) + 1
+    return ", ".join(f"{op} x{c}" for op, c in sorted(counts.items()))
 
 
 def read_onnx(path: str | os.PathLike) -> OnnxNet:
@@ -340,7 +354,7 @@ def ternarize_array(
 
 
 def workload_from_onnx(
-    path: str | os.PathLike,
+    path: str | os.PathLike | OnnxNet,
     threshold: float = 0.05,
     rule: str = "max",
     sparsity: float = 0.9,
@@ -354,10 +368,11 @@ def workload_from_onnx(
     layer's activation density (needs torch). ``act_density`` overrides every
     layer's density; without either, the file's metadata or 1.0. ``sparsity``
     and ``seed`` only matter for weights that are graph inputs (random ternary).
+    ``path`` may also be an :class:`OnnxNet` already read.
     Pass the result to :func:`accelerators.workload_from_tensors` or
     :func:`accelerators.simulate`.
     """
-    net = read_onnx(path)
+    net = path if isinstance(path, OnnxNet) else read_onnx(path)
     if calibration is not None:
         from .onnx_model import calibrated_density
 

@@ -63,10 +63,19 @@ def load_network(
     if weights is not None:
         return accelerators.workload_from_tensors(load_weights(weights), name=_stem(weights))
     if onnx is not None:
-        from .onnx_import import workload_from_onnx
+        from .onnx_import import read_onnx, skipped_summary, workload_from_onnx
 
-        layers = workload_from_onnx(onnx, threshold, rule, sparsity=sparsity, seed=seed)
-        return accelerators.workload_from_tensors(layers, name=_stem(onnx))
+        net = read_onnx(onnx)
+        layers = workload_from_onnx(net, threshold, rule, sparsity=sparsity, seed=seed)
+        g = accelerators.workload_from_tensors(layers, name=_stem(onnx))
+        g.graph["notes"] = (
+            [
+                f"ONNX: skipped operators that cost nothing on this template: {skipped_summary(net.notes)}"
+            ]
+            if net.notes
+            else []
+        )
+        return g
     name = workload or "lfc"
     if name in BUILTIN_SHAPES:
         return accelerators.workload_from_shapes(name, sparsity, seed=seed)

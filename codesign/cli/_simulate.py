@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     out = simulate_network(
         workload, cfg, args.fidelity, tech, args.seed, args.compare_baselines, progress=True
     )
+    if workload.graph.get("notes"):  # ONNX: what was skipped
+        out["notes"] = list(workload.graph["notes"])
     if args.json:
         json.dump(out, sys.stdout, default=json_default)
         sys.stdout.write("\n")
@@ -202,6 +204,7 @@ def _render(out: dict[str, Any], name: str, cfg, args, tech_source: str) -> str:
         f"weight SRAM {cfg.weight_sram_kib_per_pe:g} KiB/PE, act SRAM {cfg.act_sram_kib:g} KiB, "
         f"FIFO depth {cfg.fifo_depth}, broadcast {cfg.broadcast_acts_per_cycle} acts/cycle",
         f"costs     {tech_source}",
+        *out.get("notes", []),
         f"model     {args.fidelity}",
         "",
         "per layer (" + ("simpy" if both else args.fidelity) + ")",

@@ -229,3 +229,12 @@ def test_simulate_onnx_needs_no_torch():
         "assert rc == 0 and 'torch' not in sys.modules, (rc, 'torch' in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_simulate_table_lists_skipped_operators(capsys):
+    assert main(["simulate", "--onnx", os.path.join(EXAMPLES, "cnn.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "skipped operators that cost nothing on this template: BatchNormalization x4, "
+        "Flatten x1, MaxPool x1, Relu x3" in out
+    )
