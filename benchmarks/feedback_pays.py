@@ -164,7 +164,9 @@ def plot(points, path, title="accuracy vs latency: uniform vs hardware-driven", 
                 alpha=0.9,
                 label=label if i == 0 else None,
             )
-    ax.set_xscale("log")
+    lats = [p["latency_us"] for p in points]
+    if lats and max(lats) > 5 * min(lats):
+        ax.set_xscale("log")
     ax.set_xlabel("simulated latency (us)")
     ax.set_ylabel(f"{'validation' if key == 'val_accuracy' else 'test'} accuracy (%)")
     ax.set_title(title, fontsize=10)
@@ -374,10 +376,24 @@ def main() -> None:
         metavar="RESULT.json",
         help="print a result file's tables as Markdown and exit",
     )
+    ap.add_argument("--replot", action="store_true", help="with --markdown: redraw its PNG")
     args = ap.parse_args()
     if args.markdown:
         with open(args.markdown) as f:
-            print(markdown(json.load(f)))
+            result = json.load(f)
+        print(markdown(result))
+        if args.replot:
+            hw = result["hw"]
+            key = "val_accuracy" if result.get("chosen_on") == "validation" else "accuracy"
+            plot(
+                result["points"],
+                args.markdown[:-5] + ".png",
+                f"{result['dataset']}, {result['model']}, {result['epochs']}+"
+                f"{result['retrain_epochs']} epochs, {hw['n_pe']} PEs x {hw['lanes_per_pe']} lanes, "
+                f"seeds {','.join(map(str, result['seeds']))}\n"
+                f"{result.get('chosen_on', 'test')} accuracy vs latency: uniform vs hardware-driven",
+                key,
+            )
         return
     hidden, legacy_hw, default_name, threads = DEFAULTS[args.model]
     args.hidden = args.hidden or hidden
