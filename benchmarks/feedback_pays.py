@@ -1,60 +1,42 @@
 """Does hardware feedback pay? Uniform vs hardware-driven regularizer, same epochs, same hardware.
 
-Sweeps ``reg_strength`` (and the quantization ``threshold``, which bounds
-the sparsity the regularizer can reach: at 0.05 x max|W| it saturates near
-58 % on this MLP whatever the strength) for the seed paper's uniform regularizer and for
-:class:`codesign.HardwareCost` (latency objective, SimPy feedback each epoch),
-through ``codesign.sweep`` (trials land in ``runs/feedback_pays.db``), scores
-every network with SimPy on the same accelerator, and compares the fronts of
-accuracy (up) vs simulated latency (down).
+Sweeps ``reg_strength`` (at a fixed quantization ``threshold``) for the seed
+paper's uniform regularizer and for :class:`codesign.HardwareCost` (latency
+objective, SimPy feedback every ``--period-steps`` steps), through
+``codesign.sweep`` (trials land in ``runs/<name>.db``), one grid per seed,
+scores every network with SimPy on the same accelerator, and compares the
+fronts of accuracy (up) vs simulated latency (down).
 
-The network is an MLP 784-512-512-10 on mnist5k; the accelerator has 16 PEs x
-4 lanes, 2 KiB of weight SRAM per PE (32 KiB: at ~90 % sparsity the first
-layer fits on chip and the second streams from DRAM at 4 B/cycle) and skips
-zero weights and activations. Where every layer costs the same per nonzero
-(all on chip and compute-bound, or all streaming) the two regularizers are
-the same up to noise; the hardware-driven one can only win where layers'
-nonzeros differ in cost.
+Defaults (the issue-13 protocol): ``--model lfc`` on mnist5k, the shipped
+``default`` preset (64 PEs x 4 lanes; ``--hw legacy`` is each model's small
+template of the earlier runs), seeds 0, 1, 2, and a validation split of 10 %
+of the training set (``TrainConfig.val_fraction``): fronts are chosen and
+matched on validation accuracy and reported with their test accuracy.
 
-Matched-accuracy latency reduction: for each point ``u`` of the uniform front,
-the hardware-driven point with accuracy >= ``acc_u - 0.005`` and the lowest
-latency ``lat_h``; reduction ``1 - lat_h / lat_u``. Target: >= 20 %.
+Matched-accuracy latency reduction: for each point ``u`` of a seed's uniform
+front, the hardware-driven point of the same seed with accuracy >= ``acc_u -
+0.005`` and the lowest latency ``lat_h``; reduction ``1 - lat_h / lat_u``.
+Per seed: the mean (and the best) over the front; over seeds: the mean with a
+two-sided 95 % Student-t interval. Target: >= 20 %, interval excluding 0.
 
-    python benchmarks/feedback_pays.py            # ~10-20 min on 2 busy cores
-    python benchmarks/feedback_pays.py --quick    # 3 strengths, 1+1 epochs
-
-Writes benchmarks/results/feedback_pays.json and feedback_pays.png.
-
-**The CNN run** (``--model cnn``, result files ``feedback_pays_cnn.*``). On the
-MLP above every nonzero costs about the same, so reweighting layers cannot
-move latency. A convolution re-uses each nonzero for every output pixel: on a
-weight-skipping accelerator one nonzero of a conv costs about
-``out_pixels / (n_pe * lanes)`` cycles, one of an FC layer ``1 / (n_pe * lanes)``.
-The ``cnn`` model (conv3x3 16, conv3x3 32, maxpool, FC 128, FC 10; 28x28 in)
-holds 99 % of its weights in fc1 (4608 x 128) but most of its work in conv2
-(32 x 144 weights, 576 output pixels). The accelerator is chosen so that
-conv2 is **compute-bound**, not broadcast-bound, over the sparsities that
-matter: a tile takes at least one cycle per ``broadcast_acts_per_cycle``
-pushed input columns (144 per pixel for conv2, fewer with activation
-skipping) and otherwise the busiest PE's entries / lanes; with ``n_pe *
-lanes_per_pe = 4`` dense conv2 gives each PE ``32 * 144 / 4 = 1152`` entries
-per pixel against 144 / 4 = 36 broadcast cycles, so it stays compute-bound up
-to ~97 % sparsity. Hence ``n_pe = 4``, ``lanes_per_pe = 1``, the default
-preset's 4-wide broadcast, ``zero_skip = weights+activations`` (as in the MLP
-run) and 256 KiB of weight SRAM per PE (every layer on chip even when dense:
-no DRAM stream sets the time).
-
+    python benchmarks/feedback_pays.py                       # lfc, ~20 min on 2 busy cores
     python benchmarks/feedback_pays.py --model cnn --epochs 3 --retrain-epochs 1 \
-        --strengths 0.0003,0.001,0.003,0.01,0.03 --thresholds 0.15 [--seed 1]
+        --strengths 0.0003,0.001,0.003,0.01,0.03             # cnn 16,32, ~12 min
+    python benchmarks/feedback_pays.py --model cnn ... --per-row   # per-row coefficients
+    python benchmarks/feedback_pays.py --markdown benchmarks/results/X.json [--replot]
+    python benchmarks/feedback_pays.py --quick --seeds 0     # 2 strengths, 1+1 epochs
 
-(Strengths, threshold, epochs and hardware were fixed before the first CNN
-run; seed 1 is a replication, not a selection.) Result, seeds 0 and 1: every
-point of the uniform front is matched within 0.5 points by a hardware-driven
-point at lower latency: 21-82 % lower at 3 of 4 front points per seed
-(best 73.3 % and 82.2 %). At the low-latency end the hardware-driven point is
-1.4 points more accurate at equal or lower latency (0.5-13.7 % lower). On the
-earlier one-column-per-cycle template both arms hit conv2's broadcast floor
-there and the uniform arm was as good or better; see docs/sweep.md.
+Writes benchmarks/results/<name>.json and <name>.png (name:
+``feedback_pays_<model>_default``, ``_rows`` with ``--per-row``). Results and
+their reading: docs/sweep.md.
+
+Why the CNN is the interesting case: a convolution re-uses each nonzero for
+every output pixel, so on a weight-skipping accelerator one nonzero of a conv
+costs about ``out_pixels`` times what one of an FC layer costs. The ``cnn``
+model (conv3x3 16, conv3x3 32, maxpool, FC 128, FC 10; 28x28 in) holds 99 %
+of its weights in fc1 (4608 x 128) but most of its work in conv2 (32 x 144
+weights, 576 output pixels). On an MLP every nonzero costs about the same, so
+reweighting layers cannot move latency much.
 """
 
 from __future__ import annotations
