@@ -31,6 +31,7 @@ CPU (they get numpy tensors from :func:`codesign.bridge.ternary_layers`).
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 
@@ -310,6 +311,10 @@ def train(
     layers = ternary_layers(net, trainer.sample)
     report = _report(config, provider, trainer, stages, layers, time.perf_counter() - t0)
     report["device"] = device.type
+    if model is not None:
+        report["model"] = f"module:{type(model).__name__}"
+    elif config.onnx:
+        report["model"] = f"onnx:{os.path.basename(config.onnx)}"
     return TrainResult(report, net, layers, config, data.input_shape, data.n_classes)
 
 

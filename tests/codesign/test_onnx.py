@@ -238,3 +238,12 @@ def test_simulate_table_lists_skipped_operators(capsys):
         "skipped operators that cost nothing on this template: BatchNormalization x4, "
         "Flatten x1, MaxPool x1, Relu x3" in out
     )
+
+
+def test_report_names_the_imported_network(trained):
+    _, path = trained["mlp"]
+    rep = train(TrainConfig(dataset="digits", onnx=path, epochs=0, retrain_epochs=0)).report
+    assert rep["model"] == f"onnx:{os.path.basename(path)}"
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    rep = train(TrainConfig(dataset="digits", epochs=0, retrain_epochs=0), model=net).report
+    assert rep["model"] == "module:Sequential"
