@@ -242,7 +242,18 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated tags: append their rows to compression_<dataset>.json and exit",
     )
     p.add_argument("--data-dir", default=None)
+    p.add_argument(
+        "--seed-paper",
+        action="store_true",
+        help="the seed paper's comparison: lfc on MNIST (--mnist-dir) and cnv on CIFAR-10 "
+        "(--cifar-dir), the four methods each; a data set whose files are absent is skipped "
+        "with one line saying which file was expected where",
+    )
+    p.add_argument("--mnist-dir", default=None, help="MNIST IDX files (for --seed-paper)")
+    p.add_argument("--cifar-dir", default=None, help="CIFAR-10 python batches (for --seed-paper)")
     args = p.parse_args(argv)
+    if args.seed_paper:
+        return _seed_paper(args, argv if argv is not None else sys.argv[1:])
     if args.merge:
         path = os.path.join(RESULTS, f"compression_{args.dataset}.json")
         with open(path) as f:
@@ -359,6 +370,40 @@ def main(argv: list[str] | None = None) -> int:
     for step in (curve, table) if args.curve_first else (table, curve):
         step()
     return 0
+
+
+def _seed_paper(args, argv: list[str]) -> int:
+    """Run the table for (mnist, lfc) and (cifar10, cnv) where their files are present."""
+    from accelerators import InputError
+    from codesign.data import load_dataset
+
+    skip = {"--seed-paper", "--mnist-dir", "--cifar-dir", "--dataset", "--model", "--data-dir"}
+    rest, i = [], 0
+    while i < len(argv):  # pass every other flag through
+        a = argv[i]
+        flag = a.split("=")[0]
+        takes_value = flag != "--seed-paper" and "=" not in a
+        if flag in skip:
+            i += 2 if takes_value else 1
+            continue
+        rest.append(a)
+        i += 1
+    ran = 0
+    for dataset, model, d in (("mnist", "lfc", args.mnist_dir), ("cifar10", "cnv", args.cifar_dir)):
+        if d is None:
+            print(
+                f"{dataset}: skipped (no --{'mnist' if dataset == 'mnist' else 'cifar'}-dir given)"
+            )
+            continue
+        try:
+            load_dataset(dataset, d)
+        except InputError as exc:
+            print(f"{dataset}: skipped: {exc}")
+            continue
+        print(f"{dataset}: {model}, files in {d}", flush=True)
+        main(["--dataset", dataset, "--model", model, "--data-dir", d, *rest])
+        ran += 1
+    return 0 if ran else 1
 
 
 if __name__ == "__main__":

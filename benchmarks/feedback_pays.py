@@ -1,60 +1,42 @@
 """Does hardware feedback pay? Uniform vs hardware-driven regularizer, same epochs, same hardware.
 
-Sweeps ``reg_strength`` (and the quantization ``threshold``, which bounds
-the sparsity the regularizer can reach: at 0.05 x max|W| it saturates near
-58 % on this MLP whatever the strength) for the seed paper's uniform regularizer and for
-:class:`codesign.HardwareCost` (latency objective, SimPy feedback each epoch),
-through ``codesign.sweep`` (trials land in ``runs/feedback_pays.db``), scores
-every network with SimPy on the same accelerator, and compares the fronts of
-accuracy (up) vs simulated latency (down).
+Sweeps ``reg_strength`` (at a fixed quantization ``threshold``) for the seed
+paper's uniform regularizer and for :class:`codesign.HardwareCost` (latency
+objective, SimPy feedback every ``--period-steps`` steps), through
+``codesign.sweep`` (trials land in ``runs/<name>.db``), one grid per seed,
+scores every network with SimPy on the same accelerator, and compares the
+fronts of accuracy (up) vs simulated latency (down).
 
-The network is an MLP 784-512-512-10 on mnist5k; the accelerator has 16 PEs x
-4 lanes, 2 KiB of weight SRAM per PE (32 KiB: at ~90 % sparsity the first
-layer fits on chip and the second streams from DRAM at 4 B/cycle) and skips
-zero weights and activations. Where every layer costs the same per nonzero
-(all on chip and compute-bound, or all streaming) the two regularizers are
-the same up to noise; the hardware-driven one can only win where layers'
-nonzeros differ in cost.
+Defaults (the issue-13 protocol): ``--model lfc`` on mnist5k, the shipped
+``default`` preset (64 PEs x 4 lanes; ``--hw legacy`` is each model's small
+template of the earlier runs), seeds 0, 1, 2, and a validation split of 10 %
+of the training set (``TrainConfig.val_fraction``): fronts are chosen and
+matched on validation accuracy and reported with their test accuracy.
 
-Matched-accuracy latency reduction: for each point ``u`` of the uniform front,
-the hardware-driven point with accuracy >= ``acc_u - 0.005`` and the lowest
-latency ``lat_h``; reduction ``1 - lat_h / lat_u``. Target: >= 20 %.
+Matched-accuracy latency reduction: for each point ``u`` of a seed's uniform
+front, the hardware-driven point of the same seed with accuracy >= ``acc_u -
+0.005`` and the lowest latency ``lat_h``; reduction ``1 - lat_h / lat_u``.
+Per seed: the mean (and the best) over the front; over seeds: the mean with a
+two-sided 95 % Student-t interval. Target: >= 20 %, interval excluding 0.
 
-    python benchmarks/feedback_pays.py            # ~10-20 min on 2 busy cores
-    python benchmarks/feedback_pays.py --quick    # 3 strengths, 1+1 epochs
-
-Writes benchmarks/results/feedback_pays.json and feedback_pays.png.
-
-**The CNN run** (``--model cnn``, result files ``feedback_pays_cnn.*``). On the
-MLP above every nonzero costs about the same, so reweighting layers cannot
-move latency. A convolution re-uses each nonzero for every output pixel: on a
-weight-skipping accelerator one nonzero of a conv costs about
-``out_pixels / (n_pe * lanes)`` cycles, one of an FC layer ``1 / (n_pe * lanes)``.
-The ``cnn`` model (conv3x3 16, conv3x3 32, maxpool, FC 128, FC 10; 28x28 in)
-holds 99 % of its weights in fc1 (4608 x 128) but most of its work in conv2
-(32 x 144 weights, 576 output pixels). The accelerator is chosen so that
-conv2 is **compute-bound**, not broadcast-bound, over the sparsities that
-matter: a tile takes at least one cycle per ``broadcast_acts_per_cycle``
-pushed input columns (144 per pixel for conv2, fewer with activation
-skipping) and otherwise the busiest PE's entries / lanes; with ``n_pe *
-lanes_per_pe = 4`` dense conv2 gives each PE ``32 * 144 / 4 = 1152`` entries
-per pixel against 144 / 4 = 36 broadcast cycles, so it stays compute-bound up
-to ~97 % sparsity. Hence ``n_pe = 4``, ``lanes_per_pe = 1``, the default
-preset's 4-wide broadcast, ``zero_skip = weights+activations`` (as in the MLP
-run) and 256 KiB of weight SRAM per PE (every layer on chip even when dense:
-no DRAM stream sets the time).
-
+    python benchmarks/feedback_pays.py                       # lfc, ~20 min on 2 busy cores
     python benchmarks/feedback_pays.py --model cnn --epochs 3 --retrain-epochs 1 \
-        --strengths 0.0003,0.001,0.003,0.01,0.03 --thresholds 0.15 [--seed 1]
+        --strengths 0.0003,0.001,0.003,0.01,0.03             # cnn 16,32, ~12 min
+    python benchmarks/feedback_pays.py --model cnn ... --per-row   # per-row coefficients
+    python benchmarks/feedback_pays.py --markdown benchmarks/results/X.json [--replot]
+    python benchmarks/feedback_pays.py --quick --seeds 0     # 2 strengths, 1+1 epochs
 
-(Strengths, threshold, epochs and hardware were fixed before the first CNN
-run; seed 1 is a replication, not a selection.) Result, seeds 0 and 1: every
-point of the uniform front is matched within 0.5 points by a hardware-driven
-point at lower latency: 21-82 % lower at 3 of 4 front points per seed
-(best 73.3 % and 82.2 %). At the low-latency end the hardware-driven point is
-1.4 points more accurate at equal or lower latency (0.5-13.7 % lower). On the
-earlier one-column-per-cycle template both arms hit conv2's broadcast floor
-there and the uniform arm was as good or better; see docs/sweep.md.
+Writes benchmarks/results/<name>.json and <name>.png (name:
+``feedback_pays_<model>_default``, ``_rows`` with ``--per-row``). Results and
+their reading: docs/sweep.md.
+
+Why the CNN is the interesting case: a convolution re-uses each nonzero for
+every output pixel, so on a weight-skipping accelerator one nonzero of a conv
+costs about ``out_pixels`` times what one of an FC layer costs. The ``cnn``
+model (conv3x3 16, conv3x3 32, maxpool, FC 128, FC 10; 28x28 in) holds 99 %
+of its weights in fc1 (4608 x 128) but most of its work in conv2 (32 x 144
+weights, 576 output pixels). On an MLP every nonzero costs about the same, so
+reweighting layers cannot move latency much.
 """
 
 from __future__ import annotations
@@ -85,42 +67,58 @@ HW_CNN = {
     "weight_sram_kib_per_pe": 256.0,
     "zero_skip": "weights+activations",
 }
-DEFAULTS = {  # per model: hidden widths, hardware, result name, torch threads
+DEFAULTS = {  # per model: hidden widths, legacy hardware, result name, torch threads
     "mlp": ("512,512", HW, "feedback_pays", 2),
     "cnn": ("16,32", HW_CNN, "feedback_pays_cnn", 1),
+    "lfc": ("1024,1024,1024", HW, "feedback_pays_lfc", 1),
 }
+HW_DEFAULT = {"preset": "default"}  # 64 PEs x 4 lanes, as shipped
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
-def front(points):
-    """Non-dominated (accuracy up, latency down) points, by accuracy."""
+def front(points, key="accuracy", cost="latency_us"):
+    """Non-dominated (``key`` up, ``cost`` down) points, by ``key``."""
     out = [
         p
         for p in points
         if not any(
-            q["accuracy"] >= p["accuracy"]
-            and q["latency_us"] <= p["latency_us"]
-            and (q["accuracy"] > p["accuracy"] or q["latency_us"] < p["latency_us"])
+            q[key] >= p[key] and q[cost] <= p[cost] and (q[key] > p[key] or q[cost] < p[cost])
             for q in points
         )
     ]
-    return sorted(out, key=lambda p: p["accuracy"])
+    return sorted(out, key=lambda p: p[key])
 
 
-def matched(uniform_front, hw_points, tol=0.005):
+def matched(uniform_front, hw_points, tol=0.005, key="accuracy", cost="latency_us"):
+    """For each uniform point: the cheapest hardware point with ``key`` >= its ``key - tol``."""
     rows = []
     for u in uniform_front:
-        ok = [h for h in hw_points if h["accuracy"] >= u["accuracy"] - tol]
+        ok = [h for h in hw_points if h[key] >= u[key] - tol]
         if not ok:
             rows.append({"uniform": u, "hardware": None, "reduction": None})
             continue
-        h = min(ok, key=lambda p: p["latency_us"])
-        rows.append(
-            {"uniform": u, "hardware": h, "reduction": 1 - h["latency_us"] / u["latency_us"]}
-        )
+        h = min(ok, key=lambda p: p[cost])
+        rows.append({"uniform": u, "hardware": h, "reduction": 1 - h[cost] / u[cost]})
     return rows
 
 
-def plot(points, path, title="accuracy vs latency: uniform vs hardware-driven"):
+def mean_ci(values):
+    """``(mean, half-width of the two-sided 95 % Student-t interval)``; half-width None for n < 2.
+
+    >>> mean_ci([1.0, 2.0, 3.0])
+    (2.0, 2.484...)
+    """
+    n = len(values)
+    if n == 0:
+        return None, None
+    m = sum(values) / n
+    if n < 2:
+        return m, None
+    sd = (sum((v - m) ** 2 for v in values) / (n - 1)) ** 0.5
+    return m, T_975.get(n - 1, 1.96) * sd / n**0.5
+
+
+def plot(points, path, title="accuracy vs latency: uniform vs hardware-driven", key="accuracy"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,81 +130,48 @@ def plot(points, path, title="accuracy vs latency: uniform vs hardware-driven"):
         ("simpy", "hardware-driven (SimPy)", "tab:red"),
     ):
         pts = [p for p in points if p["feedback"] == fb]
-        f = front(pts)
         ax.scatter(
             [p["latency_us"] for p in pts],
-            [100 * p["accuracy"] for p in pts],
+            [100 * p[key] for p in pts],
             color=color,
             alpha=0.4,
         )
-        ax.plot(
-            [p["latency_us"] for p in f],
-            [100 * p["accuracy"] for p in f],
-            "-o",
-            color=color,
-            label=label,
-        )
+        for i, seed in enumerate(sorted({p.get("seed", 0) for p in pts})):
+            f = front([p for p in pts if p.get("seed", 0) == seed], key)
+            ax.plot(
+                [p["latency_us"] for p in f],
+                [100 * p[key] for p in f],
+                "-o",
+                color=color,
+                alpha=0.9,
+                label=label if i == 0 else None,
+            )
+    lats = [p["latency_us"] for p in points]
+    if lats and max(lats) > 5 * min(lats):
+        ax.set_xscale("log")
     ax.set_xlabel("simulated latency (us)")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(f"{'validation' if key == 'val_accuracy' else 'test'} accuracy (%)")
     ax.set_title(title, fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--dataset", default="mnist5k")
-    ap.add_argument("--model", choices=sorted(DEFAULTS), default="mlp")
-    ap.add_argument("--hidden", default=None, help="mlp: hidden widths; cnn: conv channel widths")
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--retrain-epochs", type=int, default=1)
-    ap.add_argument("--strengths", default="0.003,0.01,0.03,0.1")
-    ap.add_argument("--thresholds", default="0.15", help="quantization thresholds (x max|W|)")
-    ap.add_argument("--lr", type=float, default=0.003)
-    ap.add_argument(
-        "--per-row", action="store_true", help="per-row coefficients for the hardware arm"
-    )
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--sram-kib", type=float, default=None, help="weight SRAM per PE (KiB)")
-    ap.add_argument("--n-pe", type=int, default=None, help="PEs (default: the model's config)")
-    ap.add_argument("--lanes", type=int, default=None, help="lanes per PE")
-    ap.add_argument(
-        "--period-steps", type=int, default=10, help="feedback period in steps (0: per epoch)"
-    )
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (mlp 2, cnn 1)")
-    ap.add_argument("--jobs", type=int, default=1, help="sweep worker processes")
-    ap.add_argument("--seed", type=int, default=0, help="training seed (train.seed)")
-    ap.add_argument("--name", default=None, help="study and result file name")
-    ap.add_argument("--storage", default=None, help="default sqlite:///runs/<name>.db")
-    args = ap.parse_args()
-    hidden, base_hw, default_name, threads = DEFAULTS[args.model]
-    args.hidden = args.hidden or hidden
-    args.name = args.name or default_name + (f"_seed{args.seed}" if args.seed else "")
-    args.storage = args.storage or f"sqlite:///runs/{args.name}.db"
-    hw_cfg = dict(base_hw)
-    for field, v in (
-        ("weight_sram_kib_per_pe", args.sram_kib),
-        ("n_pe", args.n_pe),
-        ("lanes_per_pe", args.lanes),
-    ):
-        if v is not None:
-            hw_cfg[field] = v
-    if args.quick:
-        args.epochs, args.retrain_epochs, args.strengths, args.thresholds = 1, 1, "0.1,1.0", "0.2"
-    import torch
+def _sweep_points(args, hw_cfg, seed, strengths):
+    """Run (or resume) one seed's grid and return its points."""
+    import optuna
 
     from codesign.sweep import parse_spec, run_sweep
 
-    torch.set_num_threads(args.threads or threads)
-    strengths = [float(x) for x in args.strengths.split(",")]
+    name = (
+        f"{args.name}_seed{seed}"
+        + ("_quick" if args.quick else "")
+        + ("_rows" if args.per_row else "")
+    )
+    storage = args.storage or f"sqlite:///runs/{args.name}.db"
     raw = {
         "study": {
-            "name": args.name
-            + ("_quick" if args.quick else "")
-            + ("_rows" if args.per_row else ""),
+            "name": name,
             "objectives": ["accuracy", "latency_us"],
             "sampler": "grid",
             "fidelity": "simpy",
@@ -219,7 +184,8 @@ def main() -> None:
             "retrain_epochs": args.retrain_epochs,
             "batch_size": 100,
             "lr": args.lr,
-            **({"seed": args.seed} if args.seed else {}),
+            "seed": seed,
+            "val_fraction": args.val_fraction,
             "feedback_objective": "latency",
             "feedback_per_row": args.per_row,
             **({"feedback_period_steps": args.period_steps} if args.period_steps else {}),
@@ -232,78 +198,266 @@ def main() -> None:
         },
     }
     spec = parse_spec(raw)
-    t0 = time.perf_counter()
-    run_sweep(spec, storage=args.storage, jobs=args.jobs, progress=True)
-    wall = time.perf_counter() - t0
-    import optuna
-
-    study = optuna.load_study(study_name=spec.name, storage=args.storage)
+    run_sweep(spec, storage=storage, jobs=args.jobs, progress=True)
+    study = optuna.load_study(study_name=spec.name, storage=storage)
     points = []
     for t in study.trials:
         if t.state.name != "COMPLETE":
             continue
         m = t.user_attrs["metrics"]
+        rep = t.user_attrs["train_report"]
         points.append(
             {
+                "seed": seed,
                 "feedback": t.params["train.feedback"],
                 "reg_strength": t.params["train.reg_strength"],
                 "threshold": t.params["train.threshold"],
                 "accuracy": m["accuracy"],
+                "val_accuracy": rep.get("val_accuracy"),
                 "latency_us": m["latency_us"],
                 "sparsity": m["sparsity"],
                 "energy_uj": m["energy_uj"],
-                "layer_sparsity": {
-                    lay["name"]: round(lay["sparsity"], 4)
-                    for lay in t.user_attrs["train_report"]["layers"]
-                },
+                "layer_sparsity": {lay["name"]: round(lay["sparsity"], 4) for lay in rep["layers"]},
                 "layer_cycles": {
                     lay["name"]: lay["cycles"] for lay in t.user_attrs["hw_report"]["layers"]
                 },
-                "last_coefficients": (t.user_attrs["train_report"].get("feedback") or [{}])[-1].get(
-                    "coefficients"
-                ),
+                "last_coefficients": (rep.get("feedback") or [{}])[-1].get("coefficients"),
             }
         )
-    uni = [p for p in points if p["feedback"] == "none"]
-    hw = [p for p in points if p["feedback"] == "simpy"]
-    rows = matched(front(uni), hw)
-    reds = [r["reduction"] for r in rows if r["reduction"] is not None]
-    print(
-        f"{'arm':<9} {'thr':>5} {'reg':>8} {'acc %':>7} {'lat us':>8} {'sparsity %':>10}  layer sparsity"
+    return spec, points
+
+
+def summarize(points, seeds, key, tol=0.005):
+    """Per seed: fronts chosen on ``key`` (validation), matched on ``key``, reported on test.
+
+    Returns ``(rows, per_seed, summary)``: every matched pair, each seed's mean
+    latency reduction and mean test-accuracy difference (hardware - uniform),
+    and their means with 95 % t-intervals over the seeds.
+    """
+    rows, per_seed = [], []
+    for seed in seeds:
+        uni = [p for p in points if p["seed"] == seed and p["feedback"] == "none"]
+        hw = [p for p in points if p["seed"] == seed and p["feedback"] == "simpy"]
+        r = matched(front(uni, key), hw, tol, key)
+        for row in r:
+            row["seed"] = seed
+        rows += r
+        ok = [x for x in r if x["hardware"] is not None]
+        if ok:
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "mean_reduction": sum(x["reduction"] for x in ok) / len(ok),
+                    "best_reduction": max(x["reduction"] for x in ok),
+                    "mean_test_acc_diff": sum(
+                        x["hardware"]["accuracy"] - x["uniform"]["accuracy"] for x in ok
+                    )
+                    / len(ok),
+                    "matched": len(ok),
+                    "front": len(r),
+                }
+            )
+    red_m, red_h = mean_ci([s["mean_reduction"] for s in per_seed])
+    best_m, best_h = mean_ci([s["best_reduction"] for s in per_seed])
+    acc_m, acc_h = mean_ci([s["mean_test_acc_diff"] for s in per_seed])
+    summary = {
+        "mean_reduction": red_m,
+        "mean_reduction_ci95": red_h,
+        "best_reduction": best_m,
+        "best_reduction_ci95": best_h,
+        "test_acc_diff": acc_m,
+        "test_acc_diff_ci95": acc_h,
+    }
+    return rows, per_seed, summary
+
+
+def markdown(result: dict) -> str:
+    """The per-seed table and the summary line of a result JSON, as Markdown (for docs/sweep.md)."""
+    label = result.get("chosen_on", "test")
+    lines = [
+        f"| seed | uniform front ({label} / test acc %, latency us) | best hardware point "
+        f"({label} / test acc %, latency us) | latency reduction |",
+        "|---|---|---|---|",
+    ]
+    key = "val_accuracy" if label == "validation" else "accuracy"
+    for r in result["matched"]:
+        u, h = r["uniform"], r["hardware"]
+        cell_u = f"{100 * u[key]:.2f} / {100 * u['accuracy']:.2f} @ {u['latency_us']:.2f}"
+        if h is None:
+            lines.append(f"| {r['seed']} | {cell_u} | none within 0.5 points | - |")
+            continue
+        cell_h = f"{100 * h[key]:.2f} / {100 * h['accuracy']:.2f} @ {h['latency_us']:.2f}"
+        lines.append(f"| {r['seed']} | {cell_u} | {cell_h} | {100 * r['reduction']:+.1f} % |")
+    lines += [
+        "",
+        "| seed | mean reduction | best reduction | test acc hardware - uniform (points) |",
+    ]
+    lines += ["|---|---|---|---|"]
+    for p in result["per_seed"]:
+        lines.append(
+            f"| {p['seed']} | {100 * p['mean_reduction']:+.1f} % | {100 * p['best_reduction']:+.1f} % "
+            f"| {100 * p['mean_test_acc_diff']:+.2f} |"
+        )
+    s = result["summary"]
+
+    def ci(m, h, scale=100):
+        if m is None:
+            return "n/a"
+        return f"{scale * m:+.1f}" + (f" +- {scale * h:.1f}" if h is not None else "")
+
+    lines.append(
+        f"| mean +- 95 % t-interval | {ci(s['mean_reduction'], s['mean_reduction_ci95'])} % "
+        f"| {ci(s['best_reduction'], s['best_reduction_ci95'])} % "
+        f"| {ci(s['test_acc_diff'], s['test_acc_diff_ci95'])} |"
     )
-    for p in sorted(points, key=lambda p: (p["feedback"], p["threshold"], p["reg_strength"])):
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--dataset", default="mnist5k")
+    ap.add_argument("--model", choices=sorted(DEFAULTS), default="lfc")
+    ap.add_argument("--hidden", default=None, help="mlp: hidden widths; cnn: conv channel widths")
+    ap.add_argument(
+        "--hw",
+        choices=("default", "legacy"),
+        default="default",
+        help="default: the shipped 64 PE x 4 lane preset; legacy: the model's small template",
+    )
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--retrain-epochs", type=int, default=1)
+    ap.add_argument("--strengths", default="0.003,0.01,0.03,0.1")
+    ap.add_argument("--thresholds", default="0.15", help="quantization thresholds (x max|W|)")
+    ap.add_argument("--lr", type=float, default=0.003)
+    ap.add_argument(
+        "--per-row", action="store_true", help="per-row coefficients for the hardware arm"
+    )
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sram-kib", type=float, default=None, help="weight SRAM per PE (KiB)")
+    ap.add_argument("--n-pe", type=int, default=None, help="PEs (default: the preset's)")
+    ap.add_argument("--lanes", type=int, default=None, help="lanes per PE")
+    ap.add_argument(
+        "--period-steps", type=int, default=10, help="feedback period in steps (0: per epoch)"
+    )
+    ap.add_argument("--threads", type=int, default=None, help="torch threads")
+    ap.add_argument("--jobs", type=int, default=1, help="sweep worker processes")
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds (one grid each)")
+    ap.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="validation split carved from the training set: fronts are chosen and matched "
+        "on it, accuracy is reported on test (0: choose on test, as before)",
+    )
+    ap.add_argument("--name", default=None, help="study and result file name")
+    ap.add_argument("--storage", default=None, help="default sqlite:///runs/<name>.db")
+    ap.add_argument(
+        "--markdown",
+        metavar="RESULT.json",
+        help="print a result file's tables as Markdown and exit",
+    )
+    ap.add_argument("--replot", action="store_true", help="with --markdown: redraw its PNG")
+    args = ap.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            result = json.load(f)
+        print(markdown(result))
+        if args.replot:
+            hw = result["hw"]
+            key = "val_accuracy" if result.get("chosen_on") == "validation" else "accuracy"
+            plot(
+                result["points"],
+                args.markdown[:-5] + ".png",
+                f"{result['dataset']}, {result['model']}, {result['epochs']}+"
+                f"{result['retrain_epochs']} epochs, {hw['n_pe']} PEs x {hw['lanes_per_pe']} lanes, "
+                f"seeds {','.join(map(str, result['seeds']))}\n"
+                f"{result.get('chosen_on', 'test')} accuracy vs latency: uniform vs hardware-driven",
+                key,
+            )
+        return
+    hidden, legacy_hw, default_name, threads = DEFAULTS[args.model]
+    args.hidden = args.hidden or hidden
+    if args.model == "lfc" and args.hidden != hidden:
+        ap.error("lfc has fixed widths 1024,1024,1024; use --model mlp --hidden ...")
+    hw_cfg = dict(HW_DEFAULT if args.hw == "default" else legacy_hw)
+    args.name = args.name or default_name + ("_default" if args.hw == "default" else "")
+    for field, v in (
+        ("weight_sram_kib_per_pe", args.sram_kib),
+        ("n_pe", args.n_pe),
+        ("lanes_per_pe", args.lanes),
+    ):
+        if v is not None:
+            hw_cfg[field] = v
+    if args.quick:
+        args.epochs, args.retrain_epochs, args.strengths, args.thresholds = 1, 1, "0.1,1.0", "0.2"
+    import torch
+
+    torch.set_num_threads(args.threads or threads)
+    strengths = [float(x) for x in args.strengths.split(",")]
+    seeds = [int(x) for x in args.seeds.split(",")]
+    key = "val_accuracy" if args.val_fraction > 0 else "accuracy"
+    t0 = time.perf_counter()
+    points, spec = [], None
+    for seed in seeds:
+        spec, pts = _sweep_points(args, hw_cfg, seed, strengths)
+        points += pts
+    wall = time.perf_counter() - t0
+    rows, per_seed, summary = summarize(points, seeds, key)
+    print(
+        f"{'seed':>4} {'arm':<9} {'thr':>5} {'reg':>8} {'val %':>7} {'test %':>7} {'lat us':>9} "
+        f"{'sparsity %':>10}  layer sparsity"
+    )
+    for p in sorted(
+        points, key=lambda p: (p["seed"], p["feedback"], p["threshold"], p["reg_strength"])
+    ):
         arm = "uniform" if p["feedback"] == "none" else "hardware"
         ls = " ".join(f"{k}={100 * v:.1f}" for k, v in p["layer_sparsity"].items())
+        val = f"{100 * p['val_accuracy']:>7.2f}" if p["val_accuracy"] is not None else f"{'-':>7}"
         print(
-            f"{arm:<9} {p['threshold']:>5} {p['reg_strength']:>8.0e} {100 * p['accuracy']:>7.2f} {p['latency_us']:>8.3f} "
-            f"{100 * p['sparsity']:>10.2f}  {ls}"
+            f"{p['seed']:>4} {arm:<9} {p['threshold']:>5} {p['reg_strength']:>8.0e} {val} "
+            f"{100 * p['accuracy']:>7.2f} {p['latency_us']:>9.3f} {100 * p['sparsity']:>10.2f}  {ls}"
         )
-    print("matched accuracy (hardware acc >= uniform acc - 0.5 pt):")
+    label = "validation" if key == "val_accuracy" else "test"
+    print(f"matched {label} accuracy (hardware >= uniform - 0.5 pt), test accuracy in brackets:")
     for r in rows:
         u, h = r["uniform"], r["hardware"]
+        head_ = f"  seed {r['seed']}: uniform {100 * u[key]:.2f} % [{100 * u['accuracy']:.2f}] @ {u['latency_us']:.3f} us"
         if h is None:
-            print(
-                f"  uniform {100 * u['accuracy']:.2f} % @ {u['latency_us']:.3f} us: no hardware point that accurate"
-            )
+            print(head_ + ": no hardware point that accurate")
         else:
             print(
-                f"  uniform {100 * u['accuracy']:.2f} % @ {u['latency_us']:.3f} us -> hardware "
-                f"{100 * h['accuracy']:.2f} % @ {h['latency_us']:.3f} us: {100 * r['reduction']:+.1f} % latency reduction"
+                head_ + f" -> hardware {100 * h[key]:.2f} % [{100 * h['accuracy']:.2f}] @ "
+                f"{h['latency_us']:.3f} us: {100 * r['reduction']:+.1f} % latency"
             )
-    best = max(reds) if reds else None
+
+    def fmt(m, h, scale=100.0, unit="%"):
+        if m is None:
+            return "n/a"
+        return f"{scale * m:+.1f} {unit}" + (f" +- {scale * h:.1f}" if h is not None else "")
+
     print(
-        f"best latency reduction at matched accuracy: {100 * best:.1f} % (target >= 20 %)"
-        if reds
-        else "no match"
+        f"over {len(per_seed)} seeds (mean, 95 % t-interval): latency reduction at matched "
+        f"accuracy {fmt(summary['mean_reduction'], summary['mean_reduction_ci95'])} "
+        f"(best point per seed {fmt(summary['best_reduction'], summary['best_reduction_ci95'])}); "
+        f"test accuracy hardware - uniform {fmt(summary['test_acc_diff'], summary['test_acc_diff_ci95'], 100, 'pt')}"
     )
+    m, h = summary["mean_reduction"], summary["mean_reduction_ci95"]
+    met = bool(m is not None and h is not None and m >= 0.2 and m - h > 0)
+    print(f"target (>= 20 % lower latency, interval excluding 0): {'met' if met else 'missed'}")
     os.makedirs(OUT, exist_ok=True)
-    name = args.name
+    name = args.name + ("_quick" if args.quick else "") + ("_rows" if args.per_row else "")
+    import dataclasses
+
+    hw_desc = {**hw_cfg, **dataclasses.asdict(spec.hw_config())} if spec else hw_cfg
     plot(
         points,
         os.path.join(OUT, f"{name}.png"),
         f"{args.dataset}, {args.model} {args.hidden}, {args.epochs}+{args.retrain_epochs} epochs, "
-        f"{hw_cfg['n_pe']} PEs x {hw_cfg['lanes_per_pe']} lanes\n"
-        "accuracy vs latency: uniform vs hardware-driven",
+        f"{hw_desc['n_pe']} PEs x {hw_desc['lanes_per_pe']} lanes, seeds {args.seeds}\n"
+        f"{label} accuracy vs latency: uniform vs hardware-driven",
+        key,
     )
     result = {
         "benchmark": name,
@@ -312,15 +466,17 @@ def main() -> None:
         "model": f"{args.model} {args.hidden}",
         "epochs": args.epochs,
         "retrain_epochs": args.retrain_epochs,
-        "seed": args.seed,
-        "hw": spec.hw,
+        "seeds": seeds,
+        "val_fraction": args.val_fraction,
+        "chosen_on": label,
+        "hw": hw_desc,
         "feedback_period_steps": args.period_steps or "epoch",
         "strengths": strengths,
         "points": points,
         "matched": rows,
-        "best_reduction": best,
-        "median_reduction": sorted(reds)[len(reds) // 2] if reds else None,
-        "target_met": bool(best is not None and best >= 0.2),
+        "per_seed": per_seed,
+        "summary": summary,
+        "target_met": met,
         "wall_s": wall,
         "load_avg": os.getloadavg(),
     }

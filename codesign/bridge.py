@@ -68,7 +68,7 @@ def ternary_layers(model: nn.Module, sample_input: torch.Tensor | None = None) -
     return [
         LayerTensor(
             name,
-            layers[name].ternary_weight().numpy(),
+            layers[name].ternary_weight().cpu().numpy(),
             float(layers[name].scale),
             layers[name].kind,
             pixels[name],

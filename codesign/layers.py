@@ -86,10 +86,6 @@ class QuantMixin:
 
     last_delta: float | None = None  # the threshold of the latest forward pass (a cache)
 
-    def delta(self) -> float:
-        """The layer's current ternary threshold (same unit as the weights)."""
-        return ternary_quantize(self.weight, self.threshold, self.rule, self.mask)[1]
-
     def effective_weight(self) -> torch.Tensor:
         """The weight used in the forward pass; gradients reach ``weight`` times the mask."""
         if self.mode == "fp32":

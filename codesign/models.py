@@ -40,10 +40,10 @@ from torch import nn
 from accelerators import InputError
 
 from .layers import TernaryConv2d, TernaryLinear
+from .training_config import MODELS
 
 __all__ = ["MODELS", "LFC_HIDDEN", "CNN_CONV", "CNN_FC", "build_model"]
 
-MODELS = ("lfc", "mlp", "cnv", "cnn")
 LFC_HIDDEN = (1024, 1024, 1024)
 CNN_CONV = (16, 32)
 CNN_FC = 128

@@ -45,7 +45,6 @@ __all__ = [
     "ternary_scale",
     "ternary_quantize",
     "binary_quantize",
-    "straight_through",
 ]
 
 RULES = ("max", "twn")
@@ -111,16 +110,3 @@ def binary_quantize(w: torch.Tensor) -> tuple[torch.Tensor, float]:
     w = w.detach()
     q = torch.where(w >= 0, 1, -1).to(torch.int8)
     return q, float(w.abs().mean())
-
-
-def straight_through(w: torch.Tensor, wq: torch.Tensor) -> torch.Tensor:
-    """``wq`` in the forward pass, identity gradient to ``w`` in the backward pass.
-
-    >>> w = torch.tensor([0.3, -0.7], requires_grad=True)
-    >>> y = straight_through(w, torch.tensor([0.5, -0.5]))
-    >>> y.tolist()
-    [0.5, -0.5]
-    >>> y.sum().backward(); w.grad.tolist()
-    [1.0, 1.0]
-    """
-    return w + (wq - w).detach()

@@ -8,7 +8,7 @@ config (:class:`SizingGrid`; the default grid below), in two stages:
    screened points that meet every budget within ``margin`` (10 %: the
    analytical estimate may err either way), cheapest first, simulating each
    with SimPy until one meets all budgets exactly (at most ``max_verify`` per
-   goal).
+   goal; 0 = no cap).
 
 The answer is the smallest-area and the lowest-energy verified configs. When no
 config meets the budgets, the result says, for each budget, the best value any
@@ -30,6 +30,7 @@ Default grid (every other field from the base config):
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 from accelerators import InputError
@@ -148,8 +149,16 @@ def size_accelerator(
     for b, v in budgets.items():
         if b not in BUDGETS:
             raise InputError("budget", b, ", ".join(BUDGETS))
-        if not isinstance(v, int | float) or v <= 0:
-            raise InputError(f"--{b.replace('_', '-')}", v, "a number > 0")
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
+            raise InputError(f"--{b.replace('_', '-')}", v, "a finite number > 0")
+    if (
+        isinstance(max_verify, bool)
+        or not isinstance(max_verify, int)
+        or not 0 <= max_verify <= 100_000
+    ):
+        raise InputError(
+            "--max-verify", max_verify, "an integer in 0..100000 (0: verify every candidate)"
+        )
     if not budgets:
         raise InputError.plain(
             "give at least one budget: --max-latency-us, --max-area-mm2 or --max-energy-uj"
@@ -179,7 +188,8 @@ def size_accelerator(
     near = [i for i, (_, c) in enumerate(screened) if _meets(c, budgets, margin)]
     for goal, attr in (("area_mm2", "smallest_area"), ("energy_uj", "lowest_energy")):
         order = sorted(near, key=lambda i: (screened[i][1].value(goal), i))
-        for i in order[: max_verify if fidelity == "simpy" else len(order)]:
+        cap = max_verify if fidelity == "simpy" and max_verify > 0 else len(order)
+        for i in order[:cap]:
             c = check(i)
             if _meets(c, budgets):
                 setattr(result, attr, c)

@@ -1,4 +1,7 @@
-"""Three-stage sparse ternary training, its baselines, the run report and run directories.
+"""Three-stage sparse ternary training and its baselines: the loop, :func:`train` and the report.
+
+(The config is :mod:`codesign.training_config`, importable without torch; run
+directories are :mod:`codesign.runs`; both are re-exported here.)
 
 Stages (one code path for every method):
 
@@ -17,177 +20,57 @@ Methods: ``fp32`` (float weights), ``binary`` (BinaryConnect), ``ternary``
 (dense TWN-style: ternary quantization, no regularizer, no pruning) and
 ``sparse-ternary`` (the three stages). Each stage uses a fresh Adam optimizer
 with a cosine learning-rate decay from ``lr`` to 0 over the stage. Accuracy is
-measured on the data set's test split after every epoch.
+measured on the data set's test split after every epoch (and on the
+validation split, when ``val_fraction > 0``: report ``val_accuracy``).
+
+Device: ``config.device`` (``auto`` = CUDA when available). The model and the
+data live on it; the hardware simulator and the cost provider stay on the
+CPU (they get numpy tensors from :func:`codesign.bridge.ternary_layers`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from accelerators import InputError, LayerTensor, load_ternary_npz, save_ternary_npz
+from accelerators import InputError
 
 from .bridge import ternary_layers
-from .data import DATASETS, Dataset, load_dataset
+from .data import Dataset, load_dataset, split_validation
 from .feedback import CostProvider, UniformCost
 from .layers import quant_layers
-from .models import MODELS, build_model
+from .models import build_model
 from .regularizer import add_capture_grad_
+from .runs import RUN_FILES, TrainResult, check_run_dir, load_run
 from .sizes import weight_sizes
+from .training_config import DEVICES, METHODS, THRESHOLD_RULES, TrainConfig
 
-__all__ = ["METHODS", "TrainConfig", "TrainResult", "train", "load_run", "check_run_dir"]
+__all__ = [
+    "DEVICES",
+    "METHODS",
+    "RUN_FILES",
+    "THRESHOLD_RULES",
+    "TrainConfig",
+    "TrainResult",
+    "check_run_dir",
+    "load_run",
+    "resolve_device",
+    "train",
+]
 
-METHODS = ("fp32", "binary", "ternary", "sparse-ternary")
-THRESHOLD_RULES = ("auto", "max", "twn")
-RUN_FILES = ("report.json", "model.pt", "ternary.npz")
 _SIZE_KEY = {
     "fp32": "fp32",
     "binary": "binary",
     "ternary": "ternary",
     "sparse-ternary": "sparse_ternary",
 }
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a training run (same config + seed -> same report on the CPU).
-
-    ``threshold`` is the fraction ``t`` of ``max|W|`` under the ``max`` rule;
-    ``threshold_rule="auto"`` means ``twn`` (0.7 mean|W|) for the dense
-    ``ternary`` baseline and ``max`` for ``sparse-ternary``. ``capture`` is the
-    capture zone in units of the threshold; ``reg_strength`` and ``l2`` are
-    loss weights (dimensionless per unit weight). ``train_limit`` keeps only the
-    first N training examples (0 = all). ``n_pe`` and ``index_bits`` set the
-    sparse encoding used for size accounting.
-    """
-
-    dataset: str = "digits"
-    data_dir: str | None = None
-    model: str = "lfc"
-    hidden_units: tuple[int, ...] = (256, 256)
-    method: str = "sparse-ternary"
-    epochs: int = 10
-    retrain_epochs: int = 5
-    reg_strength: float = 1e-3
-    capture: float = 10.0
-    threshold: float = 0.05
-    threshold_rule: str = "auto"
-    l2: float = 1e-5
-    lr: float = 1e-3
-    batch_size: int = 100
-    seed: int = 0
-    train_limit: int = 0
-    n_pe: int = 64
-    index_bits: int = 7
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_units", tuple(int(h) for h in self.hidden_units))
-        choices = {
-            "dataset": DATASETS,
-            "model": MODELS,
-            "method": METHODS,
-            "threshold_rule": THRESHOLD_RULES,
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise InputError(name, getattr(self, name), " | ".join(allowed))
-        for name in ("epochs", "retrain_epochs", "seed", "train_limit"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise InputError(name, v, "an integer >= 0")
-        for name in ("batch_size", "n_pe"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise InputError(name, v, "an integer >= 1")
-        if not isinstance(self.index_bits, int) or not 1 <= self.index_bits <= 16:
-            raise InputError("index_bits", self.index_bits, "an integer in 1..16")
-        if not self.hidden_units or min(self.hidden_units) < 1:
-            raise InputError("hidden_units", self.hidden_units, "one or more widths >= 1")
-        for name in ("reg_strength", "l2", "capture"):
-            v = getattr(self, name)
-            if not math.isfinite(v) or v < 0:
-                raise InputError(name, v, "a finite number >= 0")
-        if not math.isfinite(self.lr) or self.lr <= 0:
-            raise InputError("lr", self.lr, "a finite number > 0")
-        if not math.isfinite(self.threshold) or not 0 <= self.threshold < 1:
-            raise InputError("threshold", self.threshold, "a fraction of max|W| in [0, 1)")
-
-    @property
-    def rule(self) -> str:
-        """The threshold rule actually used (``auto`` resolved)."""
-        if self.threshold_rule != "auto":
-            return self.threshold_rule
-        return "twn" if self.method == "ternary" else "max"
-
-    def to_dict(self) -> dict:
-        """Primitives only (lists for tuples): JSON- and ``weights_only``-safe."""
-        d = dataclasses.asdict(self)
-        d["hidden_units"] = list(self.hidden_units)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise InputError("config", unknown[0], "a TrainConfig field")
-        return cls(**{k: (tuple(v) if k == "hidden_units" else v) for k, v in d.items()})
-
-
-@dataclass
-class TrainResult:
-    """A finished run: the report dict, the trained model and its ternary layers."""
-
-    report: dict
-    model: nn.Module = field(repr=False)
-    layers: list[LayerTensor] = field(repr=False)
-    config: TrainConfig | None = None
-    input_shape: tuple[int, int, int] | None = None
-    n_classes: int = 10
-
-    def save(self, run_dir: str | os.PathLike, overwrite: bool = False) -> None:
-        """Write ``report.json``, ``model.pt`` and ``ternary.npz`` into ``run_dir``.
-
-        Refuses (``InputError``, nothing written) if ``run_dir`` holds another
-        run, unless ``overwrite``.
-        """
-        run_dir = os.fspath(run_dir)
-        check_run_dir(run_dir, overwrite)
-        os.makedirs(run_dir, exist_ok=True)
-        ckpt = {
-            "format": "codesign-run/1",
-            "state_dict": self.model.state_dict(),
-            "config": self.config.to_dict() if self.config else {},
-            "input_shape": list(self.input_shape or ()),
-            "n_classes": int(self.n_classes),
-        }
-        torch.save(ckpt, os.path.join(run_dir, "model.pt"))
-        save_ternary_npz(os.path.join(run_dir, "ternary.npz"), self.layers)
-        with open(os.path.join(run_dir, "report.json"), "w") as f:
-            json.dump(self.report, f, indent=2)
-            f.write("\n")
-
-
-def check_run_dir(run_dir: str | os.PathLike, overwrite: bool = False) -> None:
-    """Raise ``InputError`` if ``run_dir`` is a file or holds a run and ``overwrite`` is off."""
-    run_dir = os.fspath(run_dir)
-    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
-        raise InputError.plain(f"output {run_dir!r} is a file, not a run directory")
-    held = [f for f in RUN_FILES if os.path.exists(os.path.join(run_dir, f))]
-    if held and not overwrite:
-        raise InputError.plain(
-            f"{run_dir!r} already holds a run ({', '.join(held)}); pass --overwrite to replace it"
-        )
 
 
 # --- training -------------------------------------------------------------------------
@@ -197,6 +80,17 @@ def _sparsity(model: nn.Module) -> float:
     layers = [m for _, m in quant_layers(model)]
     total = sum(m.weight.numel() for m in layers)
     return 1.0 - sum(m.nnz for m in layers) / total
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> ``cuda`` when available else ``cpu``; ``cuda`` without CUDA -> ``InputError``."""
+    if device not in DEVICES:
+        raise InputError("device", device, " | ".join(DEVICES))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("device", "cuda", "cpu or auto: no CUDA device is available here")
+    return torch.device(device)
 
 
 @torch.no_grad()
@@ -213,13 +107,20 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1
 class _Trainer:
     """Runs the stages on one model and records what happened."""
 
-    def __init__(self, config: TrainConfig, model: nn.Module, data: Dataset, provider, progress):
+    def __init__(
+        self, config: TrainConfig, model: nn.Module, data: Dataset, provider, progress, device
+    ):
         self.cfg, self.model, self.data = config, model, data
         self.provider: CostProvider = provider
         self.progress = progress
+        self.device = device
         n = config.train_limit or len(data.x_train)
-        self.x, self.y = data.x_train[:n], data.y_train[:n]
-        self.sample = data.x_test[:256]
+        x, y, xv, yv = split_validation(data.x_train[:n], data.y_train[:n], config.val_fraction)
+        self.x, self.y = x.to(device), y.to(device)
+        self.x_val, self.y_val = xv.to(device), yv.to(device)
+        self.x_test, self.y_test = data.x_test.to(device), data.y_test.to(device)
+        self.sample = self.x_test[:256]
+        self.val_accuracy: float | None = None
         self.layers = quant_layers(model)
         self.coeffs: dict[str, float | torch.Tensor] = {name: 1.0 for name, _ in self.layers}
         self.strength_scale = 1.0
@@ -237,7 +138,7 @@ class _Trainer:
             if arr.ndim == 0:
                 value: float | torch.Tensor = float(arr)
             elif arr.shape == (rows,):
-                value = torch.as_tensor(arr, dtype=torch.float32)
+                value = torch.as_tensor(arr, dtype=torch.float32, device=self.device)
             else:
                 raise InputError(
                     f"coefficients[{name!r}]", arr.shape, f"a float or an array of shape ({rows},)"
@@ -263,6 +164,7 @@ class _Trainer:
                 "epoch": epoch,
                 "step": self.step,
                 "accuracy": self.accuracy,
+                "val_accuracy": self.val_accuracy,
                 "sparsity": _sparsity(self.model),
                 "coefficients": means,
                 **{k: (float(v) if isinstance(v, int | float) else v) for k, v in figures.items()},
@@ -315,7 +217,7 @@ class _Trainer:
             for b in bar:
                 if regularize and period is not None and self.step % period == 0:
                     self._feedback(epoch)
-                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].to(self.device)
                 if len(idx) < 2 and n_batches > 1:
                     continue  # batch norm needs two examples
                 # the forward pass sets each layer's last_delta, used by the regularizer
@@ -328,7 +230,7 @@ class _Trainer:
                 for _, m in self.layers:
                     m.apply_mask_()
                 self.step += 1
-            self.accuracy = _accuracy(model, self.data.x_test, self.data.y_test)
+            self._evaluate()
             if self.progress:
                 tqdm.write(
                     f"{name} epoch {epoch + 1}/{epochs}: test accuracy {100 * self.accuracy:.2f} %, "
@@ -341,52 +243,79 @@ class _Trainer:
         t0 = time.perf_counter()
         for _, m in self.layers:
             m.prune_()
-        self.accuracy = _accuracy(self.model, self.data.x_test, self.data.y_test)
+        self._evaluate()
         return self._stage_record("prune", 0, t0)
+
+    def _evaluate(self) -> None:
+        self.accuracy = _accuracy(self.model, self.x_test, self.y_test)
+        if len(self.x_val):
+            self.val_accuracy = _accuracy(self.model, self.x_val, self.y_val)
 
     def _stage_record(self, name: str, epochs: int, t0: float) -> dict:
         if self.accuracy is None:
-            self.accuracy = _accuracy(self.model, self.data.x_test, self.data.y_test)
+            self._evaluate()
         return {
             "name": name,
             "epochs": epochs,
             "accuracy": self.accuracy,
+            "val_accuracy": self.val_accuracy,
             "sparsity": _sparsity(self.model),
             "wall_s": time.perf_counter() - t0,
         }
 
 
 def train(
-    config: TrainConfig, cost_provider: CostProvider | None = None, progress: bool = False
+    config: TrainConfig,
+    cost_provider: CostProvider | None = None,
+    progress: bool = False,
+    model: nn.Module | None = None,
 ) -> TrainResult:
     """Train ``config.method`` on ``config.dataset``; see the module docstring for the stages.
 
     ``cost_provider`` (default :class:`UniformCost`) sets the regularizer's
     coefficients (``sparse-ternary`` only). ``progress`` shows a tqdm bar per
-    epoch on stderr.
+    epoch on stderr. ``model``: your own ``torch.nn.Module`` instead of
+    ``config.model`` / ``config.onnx``: its ``nn.Linear`` / ``nn.Conv2d`` layers
+    are replaced by ternary ones (weights copied; see
+    :func:`codesign.onnx_import.ternarize_module`); it must take the data
+    set's (N, C, H, W) images.
     """
+    from .onnx_model import model_for_config, ternarize_module
+
     t0 = time.perf_counter()
+    device = resolve_device(config.device)
     data = load_dataset(config.dataset, config.data_dir)
     torch.manual_seed(config.seed)
-    model = build_model(
-        config.model,
-        data.input_shape,
-        data.n_classes,
-        mode=config.method,
-        threshold=config.threshold,
-        rule=config.rule,
-        hidden_units=config.hidden_units,
-    )
+    if model is not None:
+        net = ternarize_module(model, config.method, config.threshold, config.rule)
+    elif config.onnx:
+        net = model_for_config(config, data.input_shape, data.n_classes)
+    else:
+        net = build_model(
+            config.model,
+            data.input_shape,
+            data.n_classes,
+            mode=config.method,
+            threshold=config.threshold,
+            rule=config.rule,
+            hidden_units=config.hidden_units,
+        )
+    net = net.to(device)
     provider = cost_provider or UniformCost()
-    trainer = _Trainer(config, model, data, provider, progress)
+    trainer = _Trainer(config, net, data, provider, progress, device)
     sparse = config.method == "sparse-ternary"
     stages = [trainer.run_stage("train", config.epochs, regularize=sparse)]
     if sparse:
         stages.append(trainer.prune())
     stages.append(trainer.run_stage("retrain", config.retrain_epochs, regularize=False))
-    layers = ternary_layers(model, trainer.sample)
+    layers = ternary_layers(net, trainer.sample)
     report = _report(config, provider, trainer, stages, layers, time.perf_counter() - t0)
-    return TrainResult(report, model, layers, config, data.input_shape, data.n_classes)
+    report["device"] = device.type
+    if model is not None:
+        report["model"] = f"module:{type(model).__name__}"
+    elif config.onnx:
+        report["model"] = f"onnx:{os.path.basename(config.onnx)}"
+    return TrainResult(report, net, layers, config, data.input_shape, data.n_classes)
 
 
 def _report(config, provider, trainer, stages, layers, wall_s) -> dict:
@@ -399,6 +328,8 @@ def _report(config, provider, trainer, stages, layers, wall_s) -> dict:
         "dataset": config.dataset,
         "model": config.model,
         "accuracy": trainer.accuracy,
+        "val_accuracy": trainer.val_accuracy,
+        "n_val": len(trainer.x_val),
         "sparsity": 1.0 - nnz / n_weights,
         "n_weights": n_weights,
         "nnz": nnz,
@@ -428,56 +359,3 @@ def _report(config, provider, trainer, stages, layers, wall_s) -> dict:
         "wall_s": wall_s,
         "config": config.to_dict(),
     }
-
-
-# --- loading --------------------------------------------------------------------------
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:200]
-
-
-def load_run(run_dir: str | os.PathLike) -> TrainResult:
-    """Load a run directory written by :meth:`TrainResult.save` (corrupt -> ``InputError``)."""
-    run_dir = os.fspath(run_dir)
-    path = os.path.join(run_dir, "model.pt")
-    if not os.path.isfile(path):
-        raise InputError.plain(f"no checkpoint: expected {path!r}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
-        raise InputError.plain(
-            f"checkpoint {path!r} is corrupt or not a codesign run: {_first_line(exc)}"
-        ) from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "codesign-run/1":
-        raise InputError.plain(f"checkpoint {path!r} is not a codesign run (format codesign-run/1)")
-    try:
-        config = TrainConfig.from_dict(ckpt["config"])
-        shape = tuple(int(v) for v in ckpt["input_shape"])
-        model = build_model(
-            config.model,
-            shape,
-            int(ckpt["n_classes"]),
-            mode=config.method,
-            threshold=config.threshold,
-            rule=config.rule,
-            hidden_units=config.hidden_units,
-        )
-        model.load_state_dict(ckpt["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise InputError.plain(
-            f"checkpoint {path!r} does not hold a loadable model: {_first_line(exc)}"
-        ) from None
-    model.eval()
-    report: dict = {}
-    rpath = os.path.join(run_dir, "report.json")
-    if os.path.isfile(rpath):
-        try:
-            with open(rpath) as f:
-                report = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise InputError.plain(f"{rpath!r} is not valid JSON: {exc}") from None
-    npz = os.path.join(run_dir, "ternary.npz")
-    layers = load_ternary_npz(npz) if os.path.isfile(npz) else ternary_layers(model)
-    return TrainResult(report, model, layers, config, shape, int(ckpt["n_classes"]))

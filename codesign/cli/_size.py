@@ -7,6 +7,7 @@ message says which budget cannot be met and by how much); 2 for bad input.
 from __future__ import annotations
 
 import json
+import math
 
 from accelerators import InputError
 
@@ -58,7 +59,12 @@ def add_parser(subparsers, help_: str) -> None:
         default="simpy",
         help="final check (default simpy)",
     )
-    p.add_argument("--max-verify", type=int, default=8, help="SimPy checks per goal (default 8)")
+    p.add_argument(
+        "--max-verify",
+        type=int,
+        default=8,
+        help="SimPy checks per goal (default 8; 0: check every candidate)",
+    )
     p.add_argument("--n-pe", type=_list(int), default=g.n_pe, help="grid axis, e.g. 8,16,32")
     p.add_argument("--lanes-per-pe", type=_list(int), default=g.lanes_per_pe, help="grid axis")
     p.add_argument(
@@ -81,13 +87,8 @@ def add_parser(subparsers, help_: str) -> None:
 
 
 def run(args) -> int:
-    from accelerators import (
-        load_hw,
-        load_ternary_npz,
-        parse_overrides,
-        workload_from_shapes,
-        workload_from_tensors,
-    )
+    from accelerators import load_hw, parse_overrides, workload_from_shapes, workload_from_tensors
+    from codesign.files import load_weights
     from codesign.sizing import BUDGETS, SizingGrid, describe, size_accelerator
 
     budgets = {b: getattr(args, b) for b in BUDGETS if getattr(args, b) is not None}
@@ -95,12 +96,19 @@ def run(args) -> int:
         raise InputError.plain(
             "give at least one budget: --max-latency-us, --max-area-mm2 or --max-energy-uj"
         )
+    for b, v in budgets.items():  # refused before any simulation
+        if not math.isfinite(v) or v <= 0:
+            raise InputError(f"--{b.replace('_', '-')}", v, "a finite number > 0")
+    if not 0 <= args.max_verify <= 100_000:
+        raise InputError(
+            "--max-verify", args.max_verify, "an integer in 0..100000 (0: verify every candidate)"
+        )
     base = load_hw(args.hw)
     if args.set:
         base = base.replace(**parse_overrides(args.set))
     grid = SizingGrid(**{name: getattr(args, name) for name in SizingGrid.__dataclass_fields__})
     if args.weights:
-        workload = workload_from_tensors(load_ternary_npz(args.weights))
+        workload = workload_from_tensors(load_weights(args.weights))
     else:
         if not 0 <= args.sparsity < 1:
             raise InputError("--sparsity", args.sparsity, "a fraction in [0, 1)")

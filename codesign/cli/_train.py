@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from accelerators import InputError
 
@@ -23,18 +24,33 @@ def _widths(text: str) -> tuple[int, ...]:
 def _default_widths(model: str) -> tuple[int, ...]:
     """The default --hidden for ``model`` (cnn's are conv channels; others ignore it)."""
     if model == "cnn":
-        from codesign.models import CNN_CONV
-
-        return tuple(CNN_CONV)
-    from codesign.training import TrainConfig
+        return (16, 32)  # codesign.models.CNN_CONV (not imported: it needs torch)
+    from codesign.training_config import TrainConfig
 
     return TrainConfig().hidden_units
 
 
+def _number(flag: str, text: str) -> int | float:
+    """A number as typed: an int when it reads as one, else a float; TrainConfig checks the range."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(flag, text, "a number") from None
+
+
 def add_parser(subparsers, help_: str) -> None:
-    from codesign.data import DATASETS
-    from codesign.models import MODELS
-    from codesign.training import METHODS, THRESHOLD_RULES, TrainConfig
+    from codesign.training_config import (
+        DATASETS,
+        DEVICES,
+        METHODS,
+        MODELS,
+        THRESHOLD_RULES,
+        TrainConfig,
+    )
 
     d = TrainConfig()
     p = subparsers.add_parser(
@@ -60,28 +76,24 @@ def add_parser(subparsers, help_: str) -> None:
         "(default 16,32)",
     )
     a("--method", default=d.method, help=f"{' | '.join(METHODS)} (default {d.method})")
-    a("--epochs", type=int, default=d.epochs, help="stage 1 epochs (default %(default)s)")
+    a("--epochs", default=d.epochs, help="stage 1 epochs (default %(default)s)")
     a(
         "--retrain-epochs",
-        type=int,
         default=d.retrain_epochs,
         help="stage 3 epochs (default %(default)s)",
     )
     a(
         "--reg-strength",
-        type=float,
         default=d.reg_strength,
         help="threshold regularizer weight (default %(default)s)",
     )
     a(
         "--capture",
-        type=float,
         default=d.capture,
         help="capture zone in units of the threshold (default %(default)s)",
     )
     a(
         "--threshold",
-        type=float,
         default=d.threshold,
         help="ternary threshold as a fraction of max|W| (default %(default)s)",
     )
@@ -90,19 +102,43 @@ def add_parser(subparsers, help_: str) -> None:
         default=d.threshold_rule,
         help=f"{' | '.join(THRESHOLD_RULES)} (default %(default)s)",
     )
-    a("--l2", type=float, default=d.l2, help="L2 weight (default %(default)s)")
-    a("--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)")
-    a("--batch-size", type=int, default=d.batch_size, help="examples (default %(default)s)")
-    a("--train-limit", type=int, default=0, help="use only the first N training examples (0 = all)")
-    a("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
-    a("--n-pe", type=int, default=d.n_pe, help="PEs for size accounting (default %(default)s)")
+    a("--l2", default=d.l2, help="L2 weight (default %(default)s)")
+    a("--lr", default=d.lr, help="Adam learning rate (default %(default)s)")
+    a("--batch-size", default=d.batch_size, help="examples (default %(default)s)")
+    a("--train-limit", default=0, help="use only the first N training examples (0 = all)")
+    a("--seed", default=d.seed, help="random seed (default %(default)s)")
+    a("--n-pe", default=d.n_pe, help="PEs for size accounting (default %(default)s)")
     a(
         "--index-bits",
-        type=int,
         default=d.index_bits,
         help="relative index bits for size accounting (default %(default)s)",
     )
     a("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    a(
+        "--device",
+        default="auto",
+        help=f"{' | '.join(DEVICES)}: where the network trains (auto: CUDA when available; "
+        "the hardware simulator always runs on the CPU) (default %(default)s)",
+    )
+    a(
+        "--val-fraction",
+        default=d.val_fraction,
+        help="fraction of the training set held out for validation: the report gains "
+        "val_accuracy (default %(default)s)",
+    )
+    a(
+        "--onnx",
+        metavar="MODEL.onnx",
+        default=None,
+        help="train this ONNX network (its Gemm/MatMul/Conv layers, weights as the start) "
+        "instead of --model",
+    )
+    a(
+        "--export-onnx",
+        metavar="FILE.onnx",
+        default=None,
+        help="also write the trained network as ONNX (codesign simulate --onnx reads it)",
+    )
     a("--out", metavar="RUN_DIR", default=None, help="run directory to write")
     a("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
     a("--json", action="store_true", help="print the report as one JSON object")
@@ -118,28 +154,38 @@ def add_parser(subparsers, help_: str) -> None:
     p.set_defaults(func=run)
 
 
-def _config(args: argparse.Namespace):
-    from codesign.training import TrainConfig
+#: TrainConfig fields given as numbers on the command line (parsed leniently, range-checked by TrainConfig)
+_NUMERIC = (
+    "epochs",
+    "retrain_epochs",
+    "reg_strength",
+    "capture",
+    "threshold",
+    "l2",
+    "lr",
+    "batch_size",
+    "seed",
+    "train_limit",
+    "n_pe",
+    "index_bits",
+    "val_fraction",
+)
 
+
+def _config(args: argparse.Namespace):
+    from codesign.training_config import TrainConfig
+
+    n = {k: _number("--" + k.replace("_", "-"), str(getattr(args, k))) for k in _NUMERIC}
     return TrainConfig(
         dataset=args.dataset,
         data_dir=args.data_dir,
         model=args.model,
         hidden_units=_widths(args.hidden) if args.hidden else _default_widths(args.model),
         method=args.method,
-        epochs=args.epochs,
-        retrain_epochs=args.retrain_epochs,
-        reg_strength=args.reg_strength,
-        capture=args.capture,
-        threshold=args.threshold,
         threshold_rule=args.threshold_rule,
-        l2=args.l2,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        train_limit=args.train_limit,
-        n_pe=args.n_pe,
-        index_bits=args.index_bits,
+        device=args.device,
+        onnx=args.onnx,
+        **n,
     )
 
 
@@ -148,7 +194,15 @@ def format_report(report: dict) -> str:
     lines = [
         f"{report['method']} {report['model']} on {report['dataset']}: "
         f"test accuracy {100 * report['accuracy']:.2f} %, weight sparsity {100 * report['sparsity']:.2f} %, "
-        f"wall time {report['wall_s']:.1f} s",
+        f"wall time {report['wall_s']:.1f} s"
+        + (f" on {report['device']}" if report.get("device") else ""),
+        *(
+            [
+                f"validation accuracy {100 * report['val_accuracy']:.2f} % ({report['n_val']} examples held out)"
+            ]
+            if report.get("val_accuracy") is not None
+            else []
+        ),
         "",
         f"{'stage':<8} {'epochs':>6} {'accuracy %':>10} {'sparsity %':>10} {'wall s':>8}",
     ]
@@ -191,12 +245,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     config = _config(args)  # validate before any work
     from codesign.hardware_cost import provider_from_args
-    from codesign.training import check_run_dir, train
+    from codesign.training import check_run_dir, resolve_device, train
 
     provider = provider_from_args(args)  # validates the hardware flags too
-
-    if args.out:
+    resolve_device(config.device)  # --device cuda without CUDA: refused before any work
+    if args.out:  # before training, not after: a run is never lost to an unwritable --out
         check_run_dir(args.out, args.overwrite)
+    if args.export_onnx:
+        from codesign.files import check_writable_dir
+
+        if config.onnx:
+            raise InputError(
+                "--export-onnx",
+                args.export_onnx,
+                "a built-in --model (an --onnx network is a file already)",
+            )
+        check_writable_dir(os.path.dirname(os.path.abspath(args.export_onnx)))
+    if config.onnx:
+        from codesign.onnx_import import read_onnx
+
+        read_onnx(config.onnx)  # a bad file is one error line before the data loads
     if args.threads:
         import torch
 
@@ -204,10 +272,16 @@ def run(args: argparse.Namespace) -> int:
     result = train(config, cost_provider=provider, progress=True)
     if args.out:
         result.save(args.out, overwrite=args.overwrite)
+    if args.export_onnx:
+        from codesign.onnx_export import export_onnx
+
+        export_onnx(result.model, result.input_shape, args.export_onnx, result.layers)
     if args.json:
         print(json.dumps(result.report))
     else:
         print(format_report(result.report))
         if args.out:
             print(f"run written to {args.out}")
+        if args.export_onnx:
+            print(f"ONNX written to {args.export_onnx}")
     return 0

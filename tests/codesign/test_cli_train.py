@@ -51,7 +51,7 @@ def _error(argv, capsys):
         ("--method", "int4", "method = 'int4'"),
         ("--epochs", "-1", "epochs = -1"),
         ("--reg-strength", "-0.5", "reg_strength = -0.5"),
-        ("--capture", "-1", "capture = -1.0"),
+        ("--capture", "-1", "capture = -1 "),
         ("--hidden", "a,b", "--hidden = 'a,b'"),
     ],
 )

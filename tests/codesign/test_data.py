@@ -180,3 +180,65 @@ def test_debian_fashion_mnist_is_the_default_directory():
     d = load_dataset("fashion-mnist")
     assert d.x_train.shape == (60000, 1, 28, 28) and d.x_test.shape == (10000, 1, 28, 28)
     assert d.y_train.bincount().tolist() == [6000] * 10
+
+
+def _learnable_idx_dir(tmp_path, n_train=60, n_test=20):
+    """IDX files whose class is written in the image (a bright row per class): learnable."""
+    rng = np.random.default_rng(3)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        y = np.arange(n) % 10
+        x = rng.integers(0, 40, (n, 28, 28))
+        x[np.arange(n), 2 + 2 * y, :] = 255
+        _write(str(tmp_path / f"{split}-images-idx3-ubyte"), _idx_bytes(x), False)
+        _write(str(tmp_path / f"{split}-labels-idx1-ubyte"), _idx_bytes(y), True)
+
+
+def test_train_lfc_on_mnist_files(tmp_path, capsys):
+    """``--dataset mnist --data-dir D`` trains the seed paper's LFC (784-1024-1024-1024-10)."""
+    import json
+
+    from codesign.cli.main import main
+
+    _learnable_idx_dir(tmp_path)
+    argv = ["train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--model", "lfc"]
+    argv += ["--epochs", "3", "--retrain-epochs", "1", "--batch-size", "20", "--threads", "1"]
+    argv += ["--lr", "0.01", "--json"]
+    assert main(argv) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert [lay["shape"] for lay in rep["layers"]] == [
+        [1024, 784],
+        [1024, 1024],
+        [1024, 1024],
+        [10, 1024],
+    ]
+    assert rep["dataset"] == "mnist" and rep["accuracy"] >= 0.5  # chance is 0.1
+
+
+@pytest.mark.slow
+def test_train_cnv_on_cifar10_files(tmp_path, capsys):
+    """``--dataset cifar10 --data-dir D`` trains the seed paper's CNV on 32x32x3 batches."""
+    import json
+
+    from codesign.cli.main import main
+
+    _cifar_dir(tmp_path, n=4)
+    argv = ["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--model", "cnv"]
+    argv += ["--epochs", "1", "--retrain-epochs", "0", "--batch-size", "10", "--threads", "1"]
+    argv += ["--json"]
+    assert main(argv) == 0
+    rep = json.loads(capsys.readouterr().out)
+    convs = [(lay["shape"], lay["out_pixels"]) for lay in rep["layers"] if lay["kind"] == "conv2d"]
+    assert convs == [
+        ([64, 3, 3, 3], 900),
+        ([64, 64, 3, 3], 784),
+        ([128, 64, 3, 3], 144),
+        ([128, 128, 3, 3], 100),
+        ([256, 128, 3, 3], 9),
+        ([256, 256, 3, 3], 1),
+    ]
+    assert [lay["shape"] for lay in rep["layers"] if lay["kind"] == "linear"] == [
+        [512, 256],
+        [512, 512],
+        [10, 512],
+    ]
+    assert len(rep["stages"]) == 3 and rep["n_weights"] > 1_000_000

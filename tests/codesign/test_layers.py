@@ -21,7 +21,8 @@ def test_linear_reports_its_counts():
     assert layer.nnz == 3
     assert layer.weight_shape == (2, 4)
     assert layer.scale == pytest.approx(2.75 / 3)
-    assert layer.delta() == 0.5
+    layer(torch.ones(1, 4))
+    assert layer.last_delta == 0.5
 
 
 def test_forward_uses_scaled_ternary_weights():

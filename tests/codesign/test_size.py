@@ -110,3 +110,35 @@ def test_cli_exit_codes(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     none = _cli(tmp_path)
     assert none.returncode == 2 and "budget" in none.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--max-latency-us", "nan"], "--max-latency-us = nan"),
+        (["--max-latency-us", "inf"], "--max-latency-us = inf"),
+        (["--max-energy-uj", "-2"], "--max-energy-uj = -2.0"),
+        (["--max-area-mm2", "0"], "--max-area-mm2 = 0.0"),
+        (["--max-latency-us", "1e6", "--max-verify", "-1"], "--max-verify = -1"),
+    ],
+)
+def test_cli_refuses_bad_budgets_and_counts(args, needle, capsys):
+    from codesign.cli.main import main
+
+    argv = ["size", "--workload", "lfc", "--n-pe", "16", "--no-progress", *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
+
+
+def test_max_verify_zero_checks_every_candidate(workload):
+    """0 is no cap (was: nothing verified, so "nothing fits" though something did)."""
+    budgets = {"max_latency_us": 1e6}
+    capped = size_accelerator(workload, budgets, grid=GRID, max_verify=1)
+    free = size_accelerator(workload, budgets, grid=GRID, max_verify=0)
+    assert free.feasible and capped.feasible
+    assert free.smallest_area.hw == capped.smallest_area.hw
+    with pytest.raises(Exception, match="max-verify"):
+        size_accelerator(workload, budgets, grid=GRID, max_verify=-1)
+    with pytest.raises(Exception, match="finite number > 0"):
+        size_accelerator(workload, {"max_latency_us": float("nan")}, grid=GRID)

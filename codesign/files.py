@@ -1,0 +1,90 @@
+"""Atomic file writes and a ``ternary.npz`` reader that turns any damage into one clean error.
+
+No torch here: ``codesign simulate`` and ``codesign size`` use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+import zlib
+
+from accelerators import InputError, LayerTensor, load_ternary_npz, save_ternary_npz
+
+__all__ = ["atomic_path", "check_writable_dir", "load_weights", "save_weights_atomic"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = ""):
+    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+
+    A reader never sees half a file: either the old one or the complete new
+    one. On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = os.fspath(path)
+    d = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix or os.path.basename(path), dir=d)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as open() would create it (mkstemp makes it 0600)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save_weights_atomic(path: str | os.PathLike, layers: list[LayerTensor]) -> None:
+    """:func:`accelerators.save_ternary_npz`, atomically (numpy appends ``.npz``: kept)."""
+    with atomic_path(path, suffix=".npz") as tmp:
+        save_ternary_npz(tmp, layers)
+
+
+def load_weights(path: str | os.PathLike) -> list[LayerTensor]:
+    """:func:`accelerators.load_ternary_npz`, with a truncated or corrupt zip as ``InputError``.
+
+    (``load_ternary_npz`` lets ``zipfile.BadZipFile``, ``EOFError`` and
+    ``zlib.error`` through; those mean the same thing: not a readable ternary.npz.)
+    """
+    try:
+        return load_ternary_npz(path)
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+        raise InputError.plain(
+            f"weights file {os.fspath(path)!r} is truncated or corrupt "
+            f"(not a readable ternary.npz): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+
+
+def check_writable_dir(run_dir: str | os.PathLike) -> None:
+    """Raise ``InputError`` unless files can be written into ``run_dir`` (created if need be).
+
+    Really tries: creates the directory, writes and removes a probe file, then
+    removes the directories it created, so a later save finds things as they were.
+    """
+    run_dir = os.path.abspath(os.fspath(run_dir))
+    created = []
+    probe = run_dir
+    while not os.path.exists(probe):
+        created.append(probe)
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    try:
+        if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+            raise NotADirectoryError(f"{run_dir!r} is a file")
+        os.makedirs(run_dir, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".probe-", dir=run_dir)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputError.plain(f"cannot write into {run_dir!r}: {exc.strerror or exc}") from None
+    finally:
+        for d in created:  # deepest first
+            with contextlib.suppress(OSError):
+                os.rmdir(d)

@@ -1,0 +1,138 @@
+"""Run directories: :class:`TrainResult`, its atomic save, :func:`check_run_dir` and :func:`load_run`.
+
+A run directory holds ``report.json``, ``model.pt`` (a plain state dict plus a
+config dict of primitives) and ``ternary.npz``. Each file is written to a
+temporary file beside it and renamed into place, so a reader never sees half
+a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from accelerators import InputError, LayerTensor
+
+from .bridge import ternary_layers
+from .files import atomic_path, check_writable_dir, load_weights, save_weights_atomic
+from .training_config import TrainConfig
+
+__all__ = ["RUN_FILES", "TrainResult", "check_run_dir", "load_run"]
+
+RUN_FILES = ("report.json", "model.pt", "ternary.npz")
+FORMAT = "codesign-run/1"
+
+
+@dataclass
+class TrainResult:
+    """A finished run: the report dict, the trained model and its ternary layers."""
+
+    report: dict
+    model: nn.Module = field(repr=False)
+    layers: list[LayerTensor] = field(repr=False)
+    config: TrainConfig | None = None
+    input_shape: tuple[int, int, int] | None = None
+    n_classes: int = 10
+
+    def save(self, run_dir: str | os.PathLike, overwrite: bool = False) -> None:
+        """Write ``report.json``, ``model.pt`` and ``ternary.npz`` into ``run_dir``, atomically.
+
+        Refuses (``InputError``, nothing written) if ``run_dir`` holds another
+        run, unless ``overwrite``. The report is written last: a run with a
+        report is complete.
+        """
+        run_dir = os.fspath(run_dir)
+        check_run_dir(run_dir, overwrite)
+        os.makedirs(run_dir, exist_ok=True)
+        ckpt = {
+            "format": FORMAT,
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "config": self.config.to_dict() if self.config else {},
+            "input_shape": list(self.input_shape or ()),
+            "n_classes": int(self.n_classes),
+        }
+        with atomic_path(os.path.join(run_dir, "model.pt")) as tmp:
+            torch.save(ckpt, tmp)
+        save_weights_atomic(os.path.join(run_dir, "ternary.npz"), self.layers)
+        with atomic_path(os.path.join(run_dir, "report.json")) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(self.report, f, indent=2)
+                f.write("\n")
+
+
+def check_run_dir(run_dir: str | os.PathLike, overwrite: bool = False) -> None:
+    """Raise ``InputError`` unless a run can be written to ``run_dir``.
+
+    Refused: a file in its place, a directory that cannot be created or
+    written, or one that holds a run already (unless ``overwrite``).
+    """
+    run_dir = os.fspath(run_dir)
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise InputError.plain(f"output {run_dir!r} is a file, not a run directory")
+    check_writable_dir(run_dir)
+    held = [f for f in RUN_FILES if os.path.exists(os.path.join(run_dir, f))]
+    if held and not overwrite:
+        raise InputError.plain(
+            f"{run_dir!r} already holds a run ({', '.join(held)}); pass --overwrite to replace it"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def load_run(run_dir: str | os.PathLike) -> TrainResult:
+    """Load a run directory written by :meth:`TrainResult.save` (corrupt -> ``InputError``)."""
+    from .models import build_model
+    from .onnx_model import model_for_config
+
+    run_dir = os.fspath(run_dir)
+    path = os.path.join(run_dir, "model.pt")
+    if not os.path.isfile(path):
+        raise InputError.plain(f"no checkpoint: expected {path!r}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise InputError.plain(
+            f"checkpoint {path!r} is corrupt or not a codesign run: {_first_line(exc)}"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise InputError.plain(f"checkpoint {path!r} is not a codesign run (format {FORMAT})")
+    try:
+        config = TrainConfig.from_dict(ckpt["config"])
+        shape = tuple(int(v) for v in ckpt["input_shape"])
+        n_classes = int(ckpt["n_classes"])
+        if config.onnx:
+            model = model_for_config(config, shape, n_classes, with_weights=False)
+        else:
+            model = build_model(
+                config.model,
+                shape,
+                n_classes,
+                mode=config.method,
+                threshold=config.threshold,
+                rule=config.rule,
+                hidden_units=config.hidden_units,
+            )
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise InputError.plain(
+            f"checkpoint {path!r} does not hold a loadable model: {_first_line(exc)}"
+        ) from None
+    model.eval()
+    report: dict = {}
+    rpath = os.path.join(run_dir, "report.json")
+    if os.path.isfile(rpath):
+        try:
+            with open(rpath) as f:
+                report = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise InputError.plain(f"{rpath!r} is not valid JSON: {exc}") from None
+    npz = os.path.join(run_dir, "ternary.npz")
+    layers = load_weights(npz) if os.path.isfile(npz) else ternary_layers(model)
+    return TrainResult(report, model, layers, config, shape, n_classes)
