@@ -27,6 +27,7 @@ checked read-only to exist and hold Optuna's tables, then opened with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -35,6 +36,11 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; schema races fall back to retrying
+    fcntl = None
+
 from accelerators import InputError
 
 from .contract import STUDY_ATTR
@@ -42,6 +48,13 @@ from .contract import STUDY_ATTR
 __all__ = ["StudyStore", "open_storage", "study_names"]
 
 _OPTUNA_TABLES = {"studies", "trials", "trial_params", "trial_user_attributes"}
+# every table Optuna's schema creates: a database holding only some of them is one
+# another process is creating right now (tables appear one by one), not a foreign file
+_OPTUNA_SCHEMA = _OPTUNA_TABLES | {
+    "alembic_version", "version_info", "study_directions", "study_user_attributes",
+    "study_system_attributes", "trial_system_attributes", "trial_values",
+    "trial_intermediate_values", "trial_heartbeats",
+}
 
 
 def _quiet_optuna():
@@ -124,12 +137,13 @@ def _open_sqlite(url: str, path: str, write: bool):
         _check_parent(path, url, write)
         if _check_study_file(path, url, write):
             tables = _sqlite_tables(path, url)
-            if tables and not _OPTUNA_TABLES <= tables:
+            foreign = tables - _OPTUNA_SCHEMA
+            if foreign and not _OPTUNA_TABLES <= tables:
                 raise InputError.plain(
                     f"storage {url!r}: {path!r} is a SQLite database but not an Optuna study "
                     "storage; refusing to touch it"
                 )
-            if not tables and not write:
+            if not _OPTUNA_TABLES <= tables and not write:
                 raise InputError.plain(f"storage {url!r}: {path!r} holds no study")
         elif not write:  # empty file
             raise InputError.plain(f"storage {url!r}: {path!r} holds no study")
@@ -138,21 +152,46 @@ def _open_sqlite(url: str, path: str, write: bool):
         return optuna.storages.RDBStorage(
             ro, skip_table_creation=True, skip_compatibility_check=True
         )
-    # two processes creating one SQLite schema at once may collide (a table or
-    # Alembic's version row "already exists" / "UNIQUE constraint failed"): retry
+    with _schema_lock(path):
+        store = _create_rdb(optuna, url)
+    _writer_sqlite(store.engine)
+    return store
+
+
+@contextlib.contextmanager
+def _schema_lock(path: str):
+    """Hold an exclusive ``flock`` on the study file while Optuna creates its schema.
+
+    Two processes creating one SQLite schema at once see each other's tables half
+    made (Optuna creates them one by one, then stamps its version rows), so the
+    second one could read a partial schema. ``flock`` locks are independent of the
+    POSIX locks SQLite itself takes, so this serializes only the opening.
+    """
+    if not path or fcntl is None:
+        yield
+        return
+    with open(path, "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _create_rdb(optuna, url: str):
+    # without the file lock (Windows) two openers may still collide on a table or Alembic's
+    # version row ("already exists" / "UNIQUE constraint failed"): retry
     for attempt in range(5):
         try:
-            store = optuna.storages.RDBStorage(
+            return optuna.storages.RDBStorage(
                 url, engine_kwargs={"connect_args": {"timeout": 60, "isolation_level": None}}
             )
-            break
         except Exception as exc:
             collided = ("already exists", "UNIQUE constraint failed", "database is locked")
             if attempt == 4 or not any(c in str(exc) for c in collided):
                 raise
             time.sleep(0.3 * (attempt + 1))
-    _writer_sqlite(store.engine)
-    return store
+    raise AssertionError("unreachable")
 
 
 def _writer_sqlite(engine) -> None:
