@@ -24,9 +24,29 @@ __all__ = [
 
 
 # -- parallel coordinates -----------------------------------------------------------------------
+MAX_LINES = 3000  # parallel coordinates draw at most this many lines (front and ticked first)
+
+
 def plot_parallel(frame: pd.DataFrame, knobs, metrics, on_front, selected=()) -> go.Figure:
-    """One line per design over its knobs and metrics; front designs dark, the selected red,
-    the rest light. Categorical knobs get one tick per value; wide-ranging numbers go log10."""
+    """One line per distinct design over its knobs and metrics; front designs dark, the
+    selected red, the rest light. Categorical knobs get one tick per value; wide-ranging
+    numbers go log10. Identical designs are one line; above :data:`MAX_LINES` distinct
+    ones, the front and ticked designs are kept and the rest thinned evenly."""
+    cols = [c for c in (*knobs, *metrics) if c in frame]
+    sel = np.isin(frame["trial"].to_numpy(), list(selected or ()))
+    rank = np.where(sel, 2, np.where(np.asarray(on_front, bool), 1, 0))
+    order = np.argsort(-rank, kind="stable")
+    frame, rank = frame.iloc[order], rank[order]
+    keep = ~frame[cols].astype(str).duplicated().to_numpy()
+    frame, rank = frame[keep], rank[keep]
+    if len(frame) > MAX_LINES:
+        must = rank > 0
+        rest = np.flatnonzero(~must)
+        room = max(MAX_LINES - int(must.sum()), 0)
+        pick = np.zeros(len(frame), bool)
+        pick[must] = True
+        pick[rest[np.linspace(0, len(rest) - 1, room).astype(int)] if room else []] = True
+        frame, rank = frame[pick], rank[pick]
     dims = []
     for col in (*knobs, *metrics):
         if col not in frame or not frame[col].notna().any():
@@ -43,8 +63,7 @@ def plot_parallel(frame: pd.DataFrame, knobs, metrics, on_front, selected=()) ->
             codes = values.astype(str).map({c: i for i, c in enumerate(cats)}).to_numpy()
             dims.append({"label": col, "values": codes, "tickvals": list(range(len(cats))),
                          "ticktext": cats})  # fmt: skip
-    sel = np.isin(frame["trial"].to_numpy(), list(selected or ()))
-    colour = np.where(sel, 2.0, np.where(np.asarray(on_front, bool), 1.0, 0.0))
+    colour = rank.astype(float)
     trace = {
         "type": "parcoords",
         "dimensions": dims,

@@ -32,8 +32,6 @@ __all__ = [
     "front_figure",
     "front_view",
     "poll",
-    "selection_from_box",
-    "selection_from_click",
     "table_view",
     "tabs_update",
 ]
@@ -182,52 +180,6 @@ def tabs_update(snap: Snapshot | None, children) -> tuple:
     if not snap.has_accuracy and snap.params:
         colour = "hw.n_pe" if "hw.n_pe" in snap.params else snap.params[0]
     return [dcc.Tab(label=v.label, value=v.value) for v in views], views[0].value, colour
-
-
-def _trial_of(value):
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    return None
-
-
-def selection_from_click(click_data):
-    """The (first) trial number of a clicked marker (its ``customdata``), or ``no_update``."""
-    try:
-        value = click_data["points"][0]["customdata"]
-    except (TypeError, KeyError, IndexError):
-        return no_update
-    trial = _trial_of(value)
-    return no_update if trial is None else trial
-
-
-def _members(point: dict) -> list[int]:
-    data = point.get("customdata")
-    if isinstance(data, list) and len(data) >= 3 and isinstance(data[2], str):
-        return [int(t) for t in data[2].split() if t.lstrip("-").isdigit()]
-    trial = _trial_of(data)
-    return [] if trial is None else [trial]
-
-
-def selection_from_box(selected_data):
-    """Every trial under a box/lasso selection (all the designs of a stacked marker), in
-    order; None when the selection was cleared."""
-    if not selected_data or not selected_data.get("points"):
-        return None
-    out: list[int] = []
-    for p in selected_data["points"]:
-        out += [t for t in _members(p) if t not in out]
-    return out
-
-
-def group_of_click(click_data):
-    """The trials of a clicked stacked marker (for the table), or ``no_update`` for one."""
-    try:
-        members = _members(click_data["points"][0])
-    except (TypeError, KeyError, IndexError):
-        return no_update
-    return members if len(members) > 1 else no_update
 
 
 # -- the design table ---------------------------------------------------------------------------

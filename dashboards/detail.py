@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import AXES
+from .figures import AXES, TEMPLATE
 
 __all__ = [
     "CompareInfo",
@@ -130,23 +130,28 @@ def _get_layers_info(report) -> LayersInfo:
 
 
 def plot_layers(info: LayersInfo) -> go.Figure:
-    """Stacked cycle bars (busy + stalls by cause) and energy bars, one group per layer."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Cycles per layer", "Energy per layer"))
-    fig.add_trace(go.Bar(x=info.names, y=info.busy, name="busy"), row=1, col=1)
+    """Stacked cycle bars (busy + stalls by cause) and energy bars, one group per layer.
+
+    Built from plain dicts with validation off (``make_subplots`` and validated traces
+    took most of a drill-down's server time); tests re-validate it.
+    """
+    names = list(info.names)
+    traces = [{"type": "bar", "x": names, "y": info.busy, "name": "busy"}]
     for cause, cycles in info.stalls.items():
-        fig.add_trace(go.Bar(x=info.names, y=cycles, name=stall_label(cause)), 1, 1)
-    fig.add_trace(
-        go.Bar(x=info.names, y=info.energy_uj, name="energy", marker_color="#8c564b"), 1, 2
-    )
-    fig.update_layout(
-        barmode="stack",
-        template="plotly_white",
-        margin={"t": 40, "b": 40},
-        title={"text": "Cycles (busy + stalls by cause) and energy per layer", "x": 0.01},
-    )
-    fig.update_yaxes(title_text="cycles", row=1, col=1)
-    fig.update_yaxes(title_text="energy (µJ)", row=1, col=2)
-    return fig
+        traces.append({"type": "bar", "x": names, "y": cycles, "name": stall_label(cause)})
+    traces.append({"type": "bar", "x": names, "y": info.energy_uj, "name": "energy",
+                   "marker": {"color": "#8c564b"}, "xaxis": "x2", "yaxis": "y2"})  # fmt: skip
+    layout = {
+        "barmode": "stack",
+        "template": TEMPLATE,
+        "margin": {"t": 40, "b": 40},
+        "title": {"text": "Cycles (busy + stalls by cause) and energy per layer", "x": 0.01},
+        "xaxis": {"domain": [0, 0.45], "title": {"text": "cycles per layer"}},
+        "yaxis": {"title": {"text": "cycles"}},
+        "xaxis2": {"domain": [0.55, 1], "anchor": "y2", "title": {"text": "energy per layer"}},
+        "yaxis2": {"anchor": "x2", "title": {"text": "energy (µJ)"}},
+    }
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 class PeHeatmapInfo(NamedTuple):
@@ -181,24 +186,23 @@ def _get_pe_heatmap_info(report) -> PeHeatmapInfo:
 def plot_pe_heatmap(info: PeHeatmapInfo) -> go.Figure:
     """Heatmap of busy cycles, layers by PE; the y labels carry each layer's max/mean ratio."""
     labels = [f"{n} (max/mean {r:.2f})" for n, r in zip(info.names, info.imbalance, strict=True)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=info.z,
-            x=list(range(info.z.shape[1])),
-            y=labels,
-            colorscale="YlOrRd",
-            colorbar={"title": {"text": "busy cycles"}},
-            hovertemplate="%{y}<br>PE %{x}: %{z} cycles<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title={"text": "PE busy cycles per layer (load imbalance)"},
-        xaxis={"title": {"text": "PE"}, **({"dtick": 1} if info.z.shape[1] <= 16 else {})},
-        yaxis={"autorange": "reversed"},  # first layer on top, as in the table
-        template="plotly_white",
-        margin={"t": 40, "b": 40},
-    )
-    return fig
+    trace = {
+        "type": "heatmap",
+        "z": info.z,
+        "x": list(range(info.z.shape[1])),
+        "y": labels,
+        "colorscale": "YlOrRd",
+        "colorbar": {"title": {"text": "busy cycles"}},
+        "hovertemplate": "%{y}<br>PE %{x}: %{z} cycles<extra></extra>",
+    }
+    layout = {
+        "title": {"text": "PE busy cycles per layer (load imbalance)"},
+        "xaxis": {"title": {"text": "PE"}, **({"dtick": 1} if info.z.shape[1] <= 16 else {})},
+        "yaxis": {"autorange": "reversed"},  # first layer on top, as in the table
+        "template": TEMPLATE,
+        "margin": {"t": 40, "b": 40},
+    }
+    return go.Figure(data=[trace], layout=layout, _validate=False)
 
 
 class FeedbackInfo(NamedTuple):

@@ -29,6 +29,7 @@ SMALL = {"fontSize": "12px", "color": "#444"}
 LABEL = {"fontWeight": "600", "marginTop": "10px", "display": "block", "fontSize": "13px"}
 PAGE_SIZE = 15
 ANALYSIS_TABS = [
+    ("none", "Analysis (pick one)"),
     ("parallel", "Parallel coordinates"),
     ("history", "History and hypervolume"),
     ("importance", "Knob importance"),
@@ -142,7 +143,7 @@ def _main() -> html.Div:
             html.Div(id="compare"),
             dcc.Tabs(
                 id="analysis-tabs",
-                value="parallel",
+                value="none",  # drawn on demand: the first page of a big study stays light
                 children=[dcc.Tab(label=label, value=value) for value, label in ANALYSIS_TABS],
             ),
             html.Div(
@@ -174,6 +175,7 @@ def _main() -> html.Div:
                 style={"margin": "4px 0"},
             ),  # fmt: skip
             html.Div(id="detail", children=html.P("Click a point to open its design.")),
+            html.Div(id="detail-training"),
         ],
         style={"flex": "1", "padding": "10px", "minWidth": "0"},
     )

@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from dash import dash_table, dcc, html
+from dash import dcc, html
 
 from codesign.study import ATTR, METRICS
 from codesign.study.pareto import non_dominated
@@ -31,21 +31,31 @@ from .detail import (
 from .figures import AXES
 from .layout import graph_config
 
-__all__ = ["compare_view", "design_rows", "detail_view", "table_columns", "table_page"]
+__all__ = [
+    "compare_view",
+    "design_rows",
+    "detail_view",
+    "table_columns",
+    "table_page",
+    "training_view",
+]
 
 TABLE_STYLE = {"fontSize": "12px", "padding": "3px 6px", "textAlign": "right"}
 FRONT_MARK = "★"
 
 
 def _table(rows: list[dict], table_id: str):
+    """A plain HTML table of ``rows`` (a DataTable per drill-down table took most of a
+    click's time to mount in the browser); values are shown as text."""
     columns = list(rows[0]) if rows else []
-    return dash_table.DataTable(
+    cell = {**TABLE_STYLE, "borderBottom": "1px solid #eee"}
+    head = html.Thead(html.Tr([html.Th(c, style={**cell, "fontWeight": "600"}) for c in columns]))
+    body = html.Tbody([html.Tr([html.Td(str(r.get(c, "")), style=cell) for c in columns])
+                       for r in rows])  # fmt: skip
+    return html.Div(
+        html.Table([head, body], style={"borderCollapse": "collapse"}),
         id=table_id,
-        data=rows,
-        columns=[{"name": c, "id": c} for c in columns],
-        style_cell=TABLE_STYLE,
-        style_header={"fontWeight": "600"},
-        style_table={"overflowX": "auto"},
+        style={"overflowX": "auto"},
     )
 
 
@@ -89,7 +99,7 @@ def detail_view(source: StudySource, selected, image_format: str = "png", note: 
     if trial is None:
         return [html.P(f"Trial {selected} is not in the study.")]
     attrs = trial.user_attrs
-    hw_report, train_report = attrs.get(ATTR.HW_REPORT), attrs.get(ATTR.TRAIN_REPORT)
+    hw_report = attrs.get(ATTR.HW_REPORT)
     metrics = attrs.get(ATTR.METRICS) if isinstance(attrs.get(ATTR.METRICS), dict) else {}
     cfg = graph_config(image_format, f"trial{trial.number}")
     out = [
@@ -145,6 +155,23 @@ def detail_view(source: StudySource, selected, image_format: str = "png", note: 
         out += graphs
     else:
         out.append(html.P("This trial holds no per-layer hardware report."))
+    if trial.state.name != "COMPLETE":
+        out.append(html.P(f"state {trial.state.name}: {attrs.get(ATTR.ERROR, '')}"))
+    return out
+
+
+def training_view(source: StudySource, selected, image_format: str = "png") -> list:
+    """The training curves of trial ``selected`` (accuracy and sparsity per epoch) and, with
+    hardware feedback, its path through latency and accuracy; drawn after :func:`detail_view`."""
+    if selected is None:
+        return []
+    try:
+        trial = source.trial(int(selected))
+    except StudyLoadError:
+        return []
+    train_report = trial.user_attrs.get(ATTR.TRAIN_REPORT) if trial is not None else None
+    cfg = graph_config(image_format, f"trial{selected}")
+    out = []
     training = _get_training_info(train_report)
     if training is not None:
         out.append(dcc.Graph(figure=plot_training(training), config=cfg, id="detail-train-graph"))
@@ -153,8 +180,6 @@ def detail_view(source: StudySource, selected, image_format: str = "png", note: 
         out.append(
             dcc.Graph(figure=plot_feedback(feedback), config=cfg, id="detail-feedback-graph")
         )
-    if trial.state.name != "COMPLETE":
-        out.append(html.P(f"state {trial.state.name}: {attrs.get(ATTR.ERROR, '')}"))
     return out
 
 

@@ -1,26 +1,24 @@
 """Bind the functions of :mod:`dashboards.callbacks`, :mod:`dashboards.views` and
 :mod:`dashboards.analysis` to the component ids of :mod:`dashboards.layout`.
 
-Two callbacks run in the browser: the selection ring (moved with ``Plotly.restyle``
-on the front's last trace, so a click never re-sends the front) and the figure
-download (``Plotly.downloadImage`` in the chosen format, at once).
+Three callbacks run in the browser (``assets/codesign.js``): the selection (a click,
+a box, a table row: no server round trip), the selection ring (moved with
+``Plotly.restyle`` on the front's last trace, so a click never re-sends the front)
+and the figure download (``Plotly.downloadImage`` in the chosen format, at once).
 """
 
 from __future__ import annotations
 
 import threading
 
-from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html
 
 from . import analysis
 from .callbacks import (
     WEBGL_ABOVE,
     export_csv,
     front_view,
-    group_of_click,
     poll,
-    selection_from_box,
-    selection_from_click,
     table_view,
     tabs_update,
     visible,
@@ -29,7 +27,7 @@ from .data import StudyLoadError, StudySource
 from .figures import view_for
 from .filters import BUDGETS, pairs
 from .layout import graph_config
-from .views import compare_view, detail_view, front_mask
+from .views import compare_view, detail_view, front_mask, training_view
 
 __all__ = ["Sources", "register"]
 
@@ -120,7 +118,8 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         return front_view(snap, tab, color_by, schema, pairs(rids, rvals), pairs(cids, cvals),
                           budgets, ring, webgl_above)  # fmt: skip
 
-    @app.callback(
+    app.clientside_callback(
+        ClientsideFunction(namespace="codesign", function_name="select"),
         Output("selected", "data"),
         Output("plot-selection", "data"),
         Input("front", "clickData"),
@@ -131,21 +130,6 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         State("selected", "data"),
         prevent_initial_call=True,
     )
-    def _select(click, box, _clear, cell, ticked, current):
-        trigger = ctx.triggered_id
-        if trigger == "front" and ctx.triggered[0]["prop_id"].endswith("clickData"):
-            return selection_from_click(click), group_of_click(click)
-        if trigger == "front":
-            return no_update, selection_from_box(box)
-        if trigger == "clear-selection":
-            return no_update, None
-        if ctx.triggered[0]["prop_id"].endswith("active_cell"):
-            row = (cell or {}).get("row_id")
-            return (int(row) if row is not None else no_update), no_update
-        if ticked and ticked[-1] != current:  # the last ticked row opens
-            return int(ticked[-1]), no_update
-        return no_update, no_update
-
     app.clientside_callback(
         ClientsideFunction(namespace="codesign", function_name="ring"),
         Output("ring-done", "data"),
@@ -184,6 +168,16 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         source = sources.get(name)
         note = source.notes().get(int(selected), "") if selected is not None else ""
         return detail_view(source, selected, fmt, note), note
+
+    @app.callback(
+        Output("detail-training", "children"),
+        Input("selected", "data"),
+        State("image-format", "value"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _training(selected, fmt, name):
+        return training_view(sources.get(name), selected, fmt)
 
     @app.callback(
         Output("note-status", "children"),
@@ -258,7 +252,12 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
                   rids, cids, *rest):  # fmt: skip
         budgets, name = budgets_of(rest[:-1]), rest[-1]
         snap = _state(sources.get(name), version)
-        show = {"margin": "6px 0", "display": "none" if which == "parallel" else "block"}
+        show = {"margin": "6px 0",
+                "display": "none" if which in ("parallel", "none") else "block"}  # fmt: skip
+        if which == "none":
+            return html.P("Pick an analysis tab: parallel coordinates, history and "
+                          "hypervolume, knob importance, knob vs metric.",
+                          style={"color": "#666"}), show  # fmt: skip
         if snap is None or snap.frame.empty:
             return html.P("No designs yet."), show
         frame, budget = visible(snap, schema, pairs(rids, rvals), pairs(cids, cvals), budgets)

@@ -1,6 +1,43 @@
 /* Client-side callbacks of the codesign explorer (see dashboards/wiring.py). */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   codesign: {
+    /* Which design is open and which the table lists, from a click, a box/lasso selection,
+       "Show all designs", a table cell or the ticked rows: [selected, plot selection]. A
+       stacked marker's customdata is [first trial, count, "all trial numbers"]. */
+    select: function (click, box, clear, cell, ticked, current) {
+      var noUpdate = window.dash_clientside.no_update;
+      var trig = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+      var members = function (c) {
+        if (Array.isArray(c)) {
+          return typeof c[2] === "string" ? c[2].split(" ").map(Number) : [Number(c[0])];
+        }
+        return (typeof c === "number") ? [c] : [];
+      };
+      if (trig === "front.clickData") {
+        var pts = (click && click.points) || [];
+        if (!pts.length) { return [noUpdate, noUpdate]; }
+        var m = members(pts[0].customdata);
+        if (!m.length) { return [noUpdate, noUpdate]; }
+        return [m[0], m.length > 1 ? m : noUpdate];
+      }
+      if (trig === "front.selectedData") {
+        var points = (box && box.points) || [];
+        if (!points.length) { return [noUpdate, null]; }
+        var out = [];
+        points.forEach(function (p) {
+          members(p.customdata).forEach(function (t) { if (out.indexOf(t) < 0) { out.push(t); } });
+        });
+        return [noUpdate, out];
+      }
+      if (trig === "clear-selection.n_clicks") { return [noUpdate, null]; }
+      if (trig === "design-table.active_cell") {
+        return [cell && cell.row_id !== undefined ? Number(cell.row_id) : noUpdate, noUpdate];
+      }
+      if (ticked && ticked.length && ticked[ticked.length - 1] !== current) {
+        return [Number(ticked[ticked.length - 1]), noUpdate];  /* the last ticked row opens */
+      }
+      return [noUpdate, noUpdate];
+    },
     /* Move the selection ring (the front figure's last trace, named "selected") onto the
        markers of the selected trial and of the ticked table rows, in the browser. */
     ring: function (selected, ticked) {

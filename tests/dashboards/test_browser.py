@@ -359,13 +359,14 @@ def test_study_picker_history_importance_and_notes(dash_duo, study_url, tmp_path
     dash_duo.select_dcc_dropdown("#study-picker", value="train")
     dash_duo.wait_for_contains_text("#status", "study 'train': 36 of 36", timeout=15)
     wait_points(dash_duo, 16)
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(2)").click()
     dash_duo.wait_for_element("#parallel-graph .parcoords", timeout=15)
     dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "parallel.png"))
     assert (tmp_path / "two.db").read_bytes() == before  # nothing written by looking
-    dash_duo.find_element("#analysis-tabs .tab:nth-child(2)").click()
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(3)").click()
     dash_duo.wait_for_element("#history-graph .main-svg", timeout=15)
     dash_duo.wait_for_contains_text("#history-graph", "hypervolume", timeout=10)
-    dash_duo.find_element("#analysis-tabs .tab:nth-child(3)").click()
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(4)").click()
     dash_duo.find_element("#analysis-run").click()
     dash_duo.wait_for_element("#importance-graph .bars path", timeout=60)
     text = dash_duo.find_element("#importance-graph").text

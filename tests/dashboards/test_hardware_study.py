@@ -28,6 +28,14 @@ from dashboards.views import compare_view, detail_view
 HW_TABS = ["latency_us-vs-area_mm2", "energy_uj-vs-area_mm2", "energy_uj-vs-latency_us", "3d"]
 
 
+def table_rows(div) -> list[dict]:
+    """The rows of a plain HTML table built by ``dashboards.views._table``, as dicts."""
+    head, body = div.children.children
+    names = [th.children for th in head.children.children]
+    return [dict(zip(names, (td.children for td in tr.children), strict=True))
+            for tr in body.children]  # fmt: skip
+
+
 def brute_front(points, maximize):
     """Indices of the rows no other row dominates, by the definition."""
     s = np.where(np.asarray(maximize), -1.0, 1.0)
@@ -248,7 +256,7 @@ def test_drilldown_and_compare_without_accuracy(hw_study_url):
     ids = _ids(view)
     assert "detail-workload" in ids and "detail-layers-graph" in ids
     table, graph = compare_view(source.current(), [1, 2, 4])  # n_pe 1, 1, 2
-    quantities = [row["quantity"] for row in table.data]
+    quantities = [row["quantity"] for row in table_rows(table)]
     assert quantities[:3] == ["Area (mm²)", "Latency, steady state (µs)", "Energy (µJ)"]
     assert "Accuracy (%)" not in quantities and "hw.n_pe" in quantities
     assert [a.text for a in graph.figure.layout.annotations] == quantities[:3]
