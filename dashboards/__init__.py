@@ -1,19 +1,17 @@
-"""The Dash app for exploring co-design studies: Pareto fronts and design drill-down.
+"""The Dash app for exploring co-design studies: Pareto fronts, a design table and drill-down.
 
-- :func:`create_app` builds the app for one study in an Optuna storage;
+- :func:`create_app` builds the app over the studies of one storage (read-only);
 - :class:`StudySource` reads a sweep study (contract 3 of docs/contracts.md)
-  into a pandas frame, incrementally, and one trial's full record on demand;
-- :func:`non_dominated` is the vectorized Pareto filter.
+  through :class:`codesign.study.StudyStore` into a pandas frame, incrementally.
 
-Modules: ``data`` (reading), ``pareto``, ``figures`` (fronts) and ``detail``
-(drill-down, compare) as ``_get_*_info`` numbers + ``plot_*`` drawings,
-``layout``, ``callbacks`` (plain functions + ``register``), ``app``, and
-``demo`` (writes realistic studies for tests, benchmarks and trying the app).
+Modules: ``data`` (reading), ``filters`` (filters and budgets), ``figures`` and
+``figures_3d`` (fronts), ``detail`` (drill-down figures), ``analysis``
+(parallel coordinates, history, importance, slices), ``views`` (HTML of the
+drill-down, compare and design table), ``callbacks`` (what the page computes,
+as plain functions), ``wiring`` (binds them to the ``layout``), ``app``.
 """
-
-from codesign.study.pareto import non_dominated
 
 from .app import create_app
 from .data import Snapshot, StudyLoadError, StudySource
 
-__all__ = ["Snapshot", "StudyLoadError", "StudySource", "create_app", "non_dominated"]
+__all__ = ["Snapshot", "StudyLoadError", "StudySource", "create_app"]

@@ -1,39 +1,35 @@
-"""Read a sweep study (contract 3) into a pandas frame, fast and without side effects.
+"""Read a sweep study (contract 3) into a pandas frame, through :class:`codesign.study.StudyStore`.
 
-:class:`StudySource` owns one Optuna ``RDBStorage``. Each :meth:`StudySource.snapshot`
-asks the storage one cheap question (how many trials in which state); only when
-the answer changed does it read the trials it has not seen finished yet: their
-params and the two small user attributes the fronts need (``metrics`` and
-``method``), straight from Optuna's own tables (``optuna.storages._rdb.models``)
-with one SQL query per table. The heavy attributes (``hw_report``,
-``train_report``) are read for one trial at a time, through
-``RDBStorage.get_trial``, when someone opens its drill-down.
+:class:`StudySource` opens the storage read-only (``StudyStore``'s ``write=False``
+never creates or alters a file: a missing SQLite or journal file, an unrelated
+SQLite database and a non-journal file are refused) and reads every trial once
+(:meth:`StudySource.snapshot`; ``create_app`` does this before it serves). Each
+later poll reads only what can have changed: the trials numbered after the last
+one read (``StudyStore.trials_from``) and, by id, the trials that were still
+RUNNING or WAITING. The frame keeps params and the two small attributes the
+fronts need (``metrics``, ``method``); the heavy ones (``hw_report``,
+``train_report``) are read for one trial when its drill-down opens.
 
-Why not ``study.get_trials()``: it builds a ``FrozenTrial`` with every
-attribute decoded, about 1.3 ms per trial here (13 s for 10,000 trials); the
-frame it gives is the same (tests compare the two, :func:`frame_from_trials`).
-
-Nothing in the study is executed: attribute values are parsed as JSON and
-param values decoded through Optuna's distributions; a SQLite file is checked
-read-only before Optuna opens it, so pointing the app at a missing file or at a
-database that is not an Optuna storage never creates or alters anything.
+Nothing in the study is executed: attributes come back from Optuna as JSON
+values and are shown as text.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import pandas as pd
 
+from accelerators import InputError
+from codesign.study import ATTR, METRICS, PARAM_PREFIXES, STUDY_ATTR, StudyStore, study_names
+from codesign.study.contract import DEFAULT_REQUIRED
+from codesign.study.store import open_storage
+
 __all__ = [
-    "METRICS",
     "Snapshot",
     "StudyLoadError",
     "StudySource",
@@ -41,15 +37,6 @@ __all__ = [
     "present_metrics",
     "required_metrics",
 ]
-
-#: contract 3's ``metrics`` keys. A trial is shown when the study's objectives among them are
-#: finite numbers; every other metric must be a finite number or null (null reads as NaN, and
-#: a metric that is null in every shown trial, like accuracy in a simulate-only sweep, is absent).
-METRICS = ("accuracy", "sparsity", "area_mm2", "latency_us", "energy_uj", "cycles", "size_kib")
-#: what must be finite when the study records no (known) objectives
-DEFAULT_REQUIRED = ("area_mm2", "latency_us", "energy_uj")
-#: param name prefixes of contract 3 (``workload.*`` in simulate-only sweeps)
-PARAM_PREFIXES = ("train.", "hw.", "workload.")
 
 
 class StudyLoadError(Exception):
@@ -62,9 +49,9 @@ class Snapshot:
 
     ``frame`` has one row per COMPLETE trial with valid metrics: ``trial`` (the
     trial number), ``method``, one column per swept param (``train.*``, ``hw.*``,
-    ``workload.*``) and one per metric of :data:`METRICS` (NaN where null), sorted
-    by trial number. ``metrics``: the metrics with a value in at least one row
-    (no ``accuracy`` in a simulate-only sweep). ``directions``: the study's
+    ``workload.*``) and one per metric of :data:`~codesign.study.METRICS` (NaN where
+    null), sorted by trial number. ``metrics``: the metrics with a value in at least
+    one row (no ``accuracy`` in a simulate-only sweep). ``directions``: the study's
     ``"maximize"`` / ``"minimize"``, one per objective.
     """
 
@@ -108,40 +95,6 @@ class Snapshot:
         return out
 
 
-def _check_sqlite(url: str) -> None:
-    """Refuse a SQLite URL whose file is missing or is not an Optuna storage (read-only check)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError for nonsense
-        raise StudyLoadError(f"{url!r} is not a storage URL (e.g. sqlite:///runs/x.db)") from exc
-    if not parsed.drivername.startswith("sqlite"):
-        return
-    path = parsed.database
-    if not path or path == ":memory:":
-        raise StudyLoadError(f"{url!r} names no database file")
-    if not os.path.isfile(path):
-        raise StudyLoadError(f"no study storage at {path} (file not found)")
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        raise StudyLoadError(f"{path} is not a SQLite database ({exc})") from exc
-    if not {"studies", "trials", "trial_params", "trial_user_attributes"} <= names:
-        raise StudyLoadError(f"{path} is not an Optuna study storage (no Optuna tables)")
-
-
-@lru_cache(maxsize=1024)
-def _distribution(distribution_json: str):
-    from optuna.distributions import json_to_distribution
-
-    return json_to_distribution(distribution_json)
-
-
 def _number(value) -> float | None:
     kind = type(value)
     if kind is not float and kind is not int:  # (bool is not a number here)
@@ -174,8 +127,15 @@ def _row(number: int, params: dict, metrics, method, required=DEFAULT_REQUIRED) 
                 return None
             value = math.nan
         row[key] = value
-    row.update(params)
+    row.update({k: v for k, v in params.items() if k.startswith(PARAM_PREFIXES)})
     return row
+
+
+def _trial_row(trial, required) -> dict | None:
+    attrs = trial.user_attrs
+    return _row(
+        trial.number, trial.params, attrs.get(ATTR.METRICS), attrs.get(ATTR.METHOD), required
+    )
 
 
 def _frame(rows: Iterable[dict]) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -195,113 +155,211 @@ def present_metrics(frame: pd.DataFrame) -> tuple[str, ...]:
 
 
 def frame_from_trials(trials, objectives=()) -> pd.DataFrame:
-    """The same frame as :meth:`StudySource.snapshot`, built from ``optuna.trial.FrozenTrial`` s
-    (``objectives``: the study's ``user_attrs["objectives"]``)."""
+    """The frame of :meth:`StudySource.snapshot` from ``FrozenTrial`` s (``objectives``: the
+    study's ``user_attrs["objectives"]``)."""
     from optuna.trial import TrialState
 
     required = required_metrics(objectives)
-    rows = []
-    for t in trials:
-        if t.state != TrialState.COMPLETE:
-            continue
-        attrs = t.user_attrs
-        row = _row(t.number, dict(t.params), attrs.get("metrics"), attrs.get("method"), required)
-        if row is not None:
-            rows.append(row)
-    return _frame(rows)[0]
+    rows = [_trial_row(t, required) for t in trials if t.state == TrialState.COMPLETE]
+    return _frame(r for r in rows if r is not None)[0]
+
+
+def _why(exc: BaseException) -> str:
+    """One line on why a storage read failed: the database driver's own reason when Optuna
+    wrapped it (Optuna says "... e.g. exceeding max length" for any failed commit)."""
+    seen, cause = [], exc
+    while cause is not None and cause not in seen:
+        seen.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    root = seen[-1]
+    text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
+    if "malformed" in text or "not a database" in text:
+        return f"the database file is damaged ({text}); restore it from a copy or rerun the sweep"
+    return text
+
+
+def _sqlite_hint(url: str) -> str | None:
+    """Why a SQLite study file that exists cannot be read: a WAL-mode file in a directory
+    this process cannot write (SQLite must create its ``-shm`` file beside it), or None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?")[0]
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    wal = head.startswith(b"SQLite format 3\0") and len(head) == 20 and head[18] == 2
+    folder = os.path.dirname(os.path.abspath(path))
+    if wal and not os.access(folder, os.W_OK) and not os.path.exists(path + "-shm"):
+        return (f"study file {path!r} is in WAL mode and its directory {folder!r} is not "
+                "writable: SQLite must create the file's -shm index there to read it; make the "
+                "directory writable or copy the file somewhere writable")  # fmt: skip
+    return None
+
+
+def list_studies(storage_url: str) -> tuple[list[str], object]:
+    """The study names in ``storage_url`` (oldest first) and the read-only storage, to share
+    with the :class:`StudySource` s (a journal is replayed once); ``([], None)`` when unreadable."""
+    try:
+        storage = open_storage(storage_url, write=False)
+        return study_names(storage), storage
+    except Exception:  # InputError, or a storage that fails while listing
+        return [], None
 
 
 class StudySource:
     """One study in one storage, re-read incrementally; thread-safe.
 
     ``study_name=None`` picks the only study, or the most recently created one.
+    ``storage``: an Optuna storage already open read-only on ``storage_url`` to share.
     """
 
-    def __init__(self, storage_url: str, study_name: str | None = None):
+    def __init__(self, storage_url: str, study_name: str | None = None, storage=None):
         self.storage_url = storage_url
+        self._shared = storage
         self._wanted = study_name
         self._lock = threading.Lock()
-        self._storage = None
-        self._study_id: int | None = None
-        self._study_name = ""
+        self._store: StudyStore | None = None
         self._objectives: tuple[str, ...] = ()
         self._directions: tuple[str, ...] = ()
         self._workload: dict | None = None
-        self._rows: dict[int, dict | None] = {}  # trial_id -> row (None: skipped) for COMPLETE
-        self._number_to_id: dict[int, int] = {}
+        self._user_attrs: dict = {}
+        self._states: dict[int, object] = {}  # number -> TrialState
+        self._rows: dict[int, dict | None] = {}  # number -> row (None: skipped) of COMPLETE
+        self._pending: set[int] = set()  # numbers of RUNNING / WAITING trials
+        self._times: dict[int, float] = {}  # number -> completion time (epoch s) of COMPLETE
+        self._changes = 0
         self._snapshot: Snapshot | None = None
 
     # -- opening -------------------------------------------------------------------------
-    def _open(self) -> None:
-        if self._storage is not None:
-            return
-        _check_sqlite(self.storage_url)
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    def _open(self) -> StudyStore:
+        if self._store is not None:
+            return self._store
         try:
-            storage = optuna.storages.RDBStorage(self.storage_url, skip_table_creation=True)
-            studies = storage.get_all_studies()
-        except Exception as exc:  # SQLAlchemy / Optuna errors on a foreign or broken database
-            raise StudyLoadError(f"cannot open {self.storage_url}: {exc}".splitlines()[0]) from exc
-        if not studies:
-            raise StudyLoadError(f"{self.storage_url} holds no study yet")
-        if self._wanted is None:
-            study = max(studies, key=lambda s: s._study_id)
-        else:
-            found = [s for s in studies if s.study_name == self._wanted]
-            if not found:
-                names = ", ".join(sorted(s.study_name for s in studies))
-                raise StudyLoadError(f"no study named {self._wanted!r} (found: {names})")
-            study = found[0]
-        objectives = study.user_attrs.get("objectives")
+            storage = self._shared or open_storage(self.storage_url, write=False)
+            names = study_names(storage)
+            if not names:
+                raise StudyLoadError(f"{self.storage_url} holds no study yet")
+            name = self._wanted if self._wanted is not None else names[-1]
+            if name not in names:
+                raise StudyLoadError(
+                    f"no study named {name!r} in {self.storage_url} (found: "
+                    + ", ".join(sorted(names))
+                    + ")"
+                )
+            store = StudyStore(
+                self.storage_url, storage, storage.get_study_id_from_name(name), name
+            )
+            user_attrs = store.user_attrs
+            directions = store.directions
+        except InputError as exc:
+            raise StudyLoadError(_sqlite_hint(self.storage_url) or str(exc)) from None
+        except StudyLoadError:
+            raise
+        except Exception as exc:  # a storage that opens but fails to read (corrupt file)
+            why = _sqlite_hint(self.storage_url) or _why(exc)
+            raise StudyLoadError(f"storage {self.storage_url!r} cannot be read: {why}") from None
+        objectives = user_attrs.get(STUDY_ATTR.OBJECTIVES)
         if not (isinstance(objectives, list) and all(isinstance(o, str) for o in objectives)):
             objectives = []
-        self._storage, self._study_id, self._study_name = storage, study._study_id, study.study_name
-        self._objectives = tuple(objectives)
-        self._directions = tuple(d.name.lower() for d in study.directions)
-        sweep = study.user_attrs.get("sweep")
+        self._objectives, self._directions = tuple(objectives), tuple(directions)
+        self._user_attrs = user_attrs
+        sweep = user_attrs.get(STUDY_ATTR.SWEEP)
         workload = sweep.get("workload") if isinstance(sweep, dict) else None
         self._workload = workload if isinstance(workload, dict) else None
+        self._store = store
+        return store
 
     @property
     def study_name(self) -> str:
-        return self._study_name
+        return self._store.name if self._store is not None else ""
+
+    @property
+    def store(self) -> StudyStore:
+        """The open :class:`StudyStore` (opened on first use)."""
+        with self._lock:
+            return self._open()
 
     @property
     def workload(self) -> dict | None:
         """The ``[workload]`` table of a simulate-only sweep (from the study's ``sweep``)."""
         return self._workload
 
-    # -- reading ---------------------------------------------------------------------------
-    def snapshot(self) -> Snapshot:
-        """The current frame; re-reads only trials that finished since the last call."""
-        with self._lock:
-            self._open()
-            from optuna.trial import TrialState
+    @property
+    def sweep(self) -> dict | None:
+        """The sweep file as parsed (``study.user_attrs["sweep"]``), or None."""
+        sweep = self._user_attrs.get(STUDY_ATTR.SWEEP)
+        return sweep if isinstance(sweep, dict) else None
 
-            version = self._version()
-            if self._snapshot is not None and self._snapshot.version == version:
+    def completed_at(self) -> dict[int, float]:
+        """Trial number -> completion time (seconds since the epoch) of the trials read."""
+        return dict(self._times)
+
+    # -- reading ---------------------------------------------------------------------------
+    def _take(self, trial, required) -> bool:
+        """Record ``trial``; True when anything about it is new."""
+        from optuna.trial import TrialState
+
+        state = trial.state
+        if self._states.get(trial.number) == state:
+            return False
+        self._states[trial.number] = state
+        if state in (TrialState.RUNNING, TrialState.WAITING):
+            self._pending.add(trial.number)
+        else:
+            self._pending.discard(trial.number)
+        if state == TrialState.COMPLETE:
+            self._rows[trial.number] = _trial_row(trial, required)
+            if trial.datetime_complete is not None:
+                self._times[trial.number] = trial.datetime_complete.timestamp()
+        return True
+
+    def _read_changes(self, store: StudyStore) -> bool:
+        required = required_metrics(self._objectives)
+        changed = False
+        if not self._states:  # the first read: every trial at once
+            new = store.trials()
+        else:
+            new = store.trials_from(max(self._states) + 1)
+            new += [t for n in sorted(self._pending) if (t := store.trial(n)) is not None]
+        for trial in new:
+            changed |= self._take(trial, required)
+        return changed
+
+    def snapshot(self) -> Snapshot:
+        """The current frame; reads only new trials and those that were still running."""
+        from optuna.trial import TrialState
+
+        with self._lock:
+            store = self._open()
+            try:
+                changed = self._read_changes(store)
+            except InputError as exc:
+                raise StudyLoadError(str(exc)) from None
+            except Exception as exc:  # the storage failed mid-read
+                why = _why(exc)
+                raise StudyLoadError(f"study {store.name!r} cannot be read: {why}") from None
+            if self._snapshot is not None and not changed:
                 return self._snapshot
-            states = self._states()
-            complete = {tid for tid, (_, s) in states.items() if s == TrialState.COMPLETE}
-            new = sorted(complete - self._rows.keys())
-            if new:
-                self._read(new, states)
-            counts = _count(states)
-            rows = [r for tid, r in self._rows.items() if r is not None and tid in complete]
+            self._changes += 1
+            counts: dict = {}
+            for state in self._states.values():
+                counts[state] = counts.get(state, 0) + 1
+            complete = [n for n, s in self._states.items() if s == TrialState.COMPLETE]
+            rows = [self._rows[n] for n in complete if self._rows.get(n) is not None]
             frame, params = _frame(rows)
             self._snapshot = Snapshot(
-                study_name=self._study_name,
+                study_name=store.name,
                 frame=frame,
                 objectives=self._objectives,
                 params=params,
-                n_trials=len(states),
+                n_trials=len(self._states),
                 n_complete=len(complete),
                 n_failed=counts.get(TrialState.FAIL, 0),
                 n_running=counts.get(TrialState.RUNNING, 0) + counts.get(TrialState.WAITING, 0),
                 n_skipped=len(complete) - len(rows),
-                version=version,
+                version=f"{store.name}|{len(self._states)}|{self._changes}",
                 metrics=present_metrics(frame),
                 directions=self._directions,
                 workload=self._workload,
@@ -317,90 +375,38 @@ class StudySource:
         except StudyLoadError:
             return None
 
-    def _version(self) -> str:
-        """Trials per state (and the newest trial id per state): one aggregate query."""
-        from optuna.storages._rdb import models
-        from sqlalchemy import func, select
-
-        t = models.TrialModel.__table__
-        query = (
-            select(t.c.state, func.count(), func.max(t.c.trial_id))
-            .where(t.c.study_id == self._study_id)
-            .group_by(t.c.state)
-        )
-        with self._storage.engine.connect() as conn:
-            parts = sorted(f"{state.name}:{n}:{last}" for state, n, last in conn.execute(query))
-        return f"{self._study_name}|{','.join(parts)}"
-
-    def _states(self) -> dict:
-        from optuna.storages._rdb import models
-        from sqlalchemy import select
-
-        t = models.TrialModel.__table__
-        query = select(t.c.trial_id, t.c.number, t.c.state).where(t.c.study_id == self._study_id)
-        with self._storage.engine.connect() as conn:
-            out = {tid: (num, state) for tid, num, state in conn.execute(query)}
-        self._number_to_id = {num: tid for tid, (num, _) in out.items()}
-        return out
-
-    def _read(self, trial_ids: list[int], states: dict) -> None:
-        from optuna.storages._rdb import models
-        from sqlalchemy import select
-
-        t = models.TrialModel.__table__
-        p = models.TrialParamModel.__table__
-        u = models.TrialUserAttributeModel.__table__
-        wanted, first = set(trial_ids), trial_ids[0]
-        params: dict[int, dict] = {tid: {} for tid in trial_ids}
-        attrs: dict[int, dict] = {tid: {} for tid in trial_ids}
-        q_params = (
-            select(p.c.trial_id, p.c.param_name, p.c.param_value, p.c.distribution_json)
-            .join(t, t.c.trial_id == p.c.trial_id)
-            .where(t.c.study_id == self._study_id, p.c.trial_id >= first)
-        )
-        q_attrs = (
-            select(u.c.trial_id, u.c.key, u.c.value_json)
-            .join(t, t.c.trial_id == u.c.trial_id)
-            .where(
-                t.c.study_id == self._study_id,
-                u.c.trial_id >= first,
-                u.c.key.in_(["metrics", "method"]),
-            )
-        )
-        with self._storage.engine.connect() as conn:
-            for tid, name, value, dist_json in conn.execute(q_params).all():
-                if tid in wanted:
-                    try:
-                        params[tid][name] = _distribution(dist_json).to_external_repr(value)
-                    except (ValueError, KeyError, IndexError, TypeError):
-                        params[tid][name] = None
-            for tid, key, value_json in conn.execute(q_attrs).all():
-                if tid in wanted:
-                    try:
-                        attrs[tid][key] = json.loads(value_json)
-                    except (TypeError, ValueError):
-                        attrs[tid][key] = None
-        required = required_metrics(self._objectives)
-        for tid in trial_ids:
-            a = attrs[tid]
-            self._rows[tid] = _row(
-                states[tid][0], params[tid], a.get("metrics"), a.get("method"), required
-            )
-
     def trial(self, number: int):
         """The full ``FrozenTrial`` of trial ``number`` (for the drill-down), or None."""
         with self._lock:
-            self._open()
-            if number not in self._number_to_id:
-                self._states()
-            tid = self._number_to_id.get(number)
-            if tid is None:
-                return None
-            return self._storage.get_trial(tid)
+            store = self._open()
+            try:
+                return store.trial(int(number))
+            except InputError as exc:
+                raise StudyLoadError(str(exc)) from None
+
+    def set_note(self, number: int, text: str) -> None:
+        """Store a note on trial ``number`` (a study system attribute ``codesign:note:N``).
+
+        The one write the dashboard makes, and only when a person adds a note: it
+        opens the storage for writing for this call alone.
+        """
+        store = StudyStore.open(self.storage_url, self.study_name, write=True)
+        store.set_study_system_attr(f"{NOTE_PREFIX}{int(number)}", str(text))
+
+    def notes(self) -> dict[int, str]:
+        """Trial number -> note, from the study's system attributes."""
+        with self._lock:
+            store = self._open()
+            try:
+                attrs = store.system_attrs
+            except Exception:  # notes are optional; a failed read shows none
+                return {}
+        out = {}
+        for key, value in attrs.items():
+            if key.startswith(NOTE_PREFIX) and key[len(NOTE_PREFIX) :].isdigit():
+                out[int(key[len(NOTE_PREFIX) :])] = str(value)
+        return out
 
 
-def _count(states: dict) -> dict:
-    out: dict = {}
-    for _, state in states.values():
-        out[state] = out.get(state, 0) + 1
-    return out
+#: study system attribute prefix of a trial's note (``codesign:note:<trial number>``)
+NOTE_PREFIX = "codesign:note:"

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import AXES
+from .figures import AXES, TEMPLATE
 
 __all__ = [
     "CompareInfo",
@@ -27,7 +27,16 @@ __all__ = [
     "plot_pe_heatmap",
 ]
 
-STALL_CAUSES = ("imbalance", "dram", "readout")
+#: what a stall cause of the report (``stall_cycles`` keys) is called on the page. The simulator
+#: counts waiting on the broadcast's push rate, FIFO back-pressure and load imbalance together
+#: under ``imbalance``: the page names all three. A cause not listed here shows by its key.
+STALL_LABELS = {
+    "imbalance": "waiting on broadcast / FIFO / imbalance",
+    "broadcast": "waiting on broadcast",
+    "fifo": "FIFO back-pressure",
+    "dram": "waiting on DRAM",
+    "readout": "readout",
+}
 COMPARE_METRICS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
 
 
@@ -49,8 +58,29 @@ class LayersInfo(NamedTuple):
     rows: list[dict]  # the table: name, kind, shape, nnz, sparsity %, cycles, stalls, energy
     cycles: np.ndarray
     busy: np.ndarray  # cycles minus all stalls
-    stalls: dict[str, np.ndarray]
+    stalls: dict[str, np.ndarray]  # report key -> cycles per layer
     energy_uj: np.ndarray
+    pe_ratio: np.ndarray  # max / mean PE busy cycles per layer (1.0: balanced; NaN: unknown)
+
+
+def stall_label(cause: str) -> str:
+    """What the stall ``cause`` (a key of the report) is called on the page."""
+    return STALL_LABELS.get(cause, cause)
+
+
+def _causes(layers: list[dict]) -> list[str]:
+    """The stall causes the report names, known ones first."""
+    seen = [c for lay in layers if isinstance(s := lay.get("stall_cycles"), dict) for c in s]
+    extra = sorted(set(seen) - set(STALL_LABELS))
+    return [c for c in STALL_LABELS if c in seen] + extra
+
+
+def _pe_ratio(lay: dict) -> float:
+    busy = lay.get("pe_busy_cycles")
+    v = np.array([_num(b, np.nan) for b in busy]) if isinstance(busy, list) and busy else None
+    if v is None or not np.isfinite(v).any() or np.nanmean(v) <= 0:
+        return float("nan")
+    return float(np.nanmax(v) / np.nanmean(v))
 
 
 def _get_layers_info(report) -> LayersInfo:
@@ -58,14 +88,15 @@ def _get_layers_info(report) -> LayersInfo:
 
     >>> info = _get_layers_info({"layers": [{"name": "fc1", "cycles": 100,
     ...     "stall_cycles": {"imbalance": 10, "dram": 0, "readout": 5}, "energy_uj": 0.5}]})
-    >>> info.busy.tolist(), info.stalls["readout"].tolist()
-    ([85.0], [5.0])
+    >>> info.busy.tolist(), info.stalls["readout"].tolist(), info.rows[0]["readout (cycles)"]
+    ([85.0], [5.0], 5)
     """
     layers = _layers(report)
     names = [str(lay.get("name", f"layer {i}")) for i, lay in enumerate(layers)]
     cycles = np.array([_num(lay.get("cycles")) for lay in layers])
+    causes = _causes(layers)
     stalls = {}
-    for cause in STALL_CAUSES:
+    for cause in causes:
         stalls[cause] = np.array(
             [
                 _num(s.get(cause)) if isinstance(s := lay.get("stall_cycles"), dict) else 0.0
@@ -74,6 +105,7 @@ def _get_layers_info(report) -> LayersInfo:
         )
     stalled = sum(stalls.values()) if layers else np.zeros(0)
     energy = np.array([_num(lay.get("energy_uj")) for lay in layers])
+    ratio = np.array([_pe_ratio(lay) for lay in layers])
     rows = []
     for i, lay in enumerate(layers):
         shape = lay.get("shape")
@@ -87,28 +119,39 @@ def _get_layers_info(report) -> LayersInfo:
                 "nnz": int(_num(lay.get("nnz"))),
                 "sparsity (%)": round(100 * _num(lay.get("sparsity")), 2),
                 "cycles": int(cycles[i]),
-                **{f"{c} stall (cycles)": int(stalls[c][i]) for c in STALL_CAUSES},
+                **{f"{stall_label(c)} (cycles)": int(stalls[c][i]) for c in causes},
+                "PE busy max/mean": "" if not np.isfinite(ratio[i]) else round(float(ratio[i]), 2),
                 "utilization (%)": round(100 * _num(lay.get("utilization")), 1),
                 "energy (µJ)": round(float(energy[i]), 5),
                 "DRAM-bound": "yes" if lay.get("dram_bound") is True else "no",
             }
         )
-    return LayersInfo(names, rows, cycles, cycles - stalled, stalls, energy)
+    return LayersInfo(names, rows, cycles, cycles - stalled, stalls, energy, ratio)
 
 
 def plot_layers(info: LayersInfo) -> go.Figure:
-    """Stacked cycle bars (busy + stalls by cause) and energy bars, one group per layer."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Cycles per layer", "Energy per layer"))
-    fig.add_trace(go.Bar(x=info.names, y=info.busy, name="busy"), row=1, col=1)
-    for cause in STALL_CAUSES:
-        fig.add_trace(go.Bar(x=info.names, y=info.stalls[cause], name=f"{cause} stall"), 1, 1)
-    fig.add_trace(
-        go.Bar(x=info.names, y=info.energy_uj, name="energy", marker_color="#8c564b"), 1, 2
-    )
-    fig.update_layout(barmode="stack", template="plotly_white", margin={"t": 40, "b": 40})
-    fig.update_yaxes(title_text="cycles", row=1, col=1)
-    fig.update_yaxes(title_text="energy (µJ)", row=1, col=2)
-    return fig
+    """Stacked cycle bars (busy + stalls by cause) and energy bars, one group per layer.
+
+    Built from plain dicts with validation off (``make_subplots`` and validated traces
+    took most of a drill-down's server time); tests re-validate it.
+    """
+    names = list(info.names)
+    traces = [{"type": "bar", "x": names, "y": info.busy, "name": "busy"}]
+    for cause, cycles in info.stalls.items():
+        traces.append({"type": "bar", "x": names, "y": cycles, "name": stall_label(cause)})
+    traces.append({"type": "bar", "x": names, "y": info.energy_uj, "name": "energy",
+                   "marker": {"color": "#8c564b"}, "xaxis": "x2", "yaxis": "y2"})  # fmt: skip
+    layout = {
+        "barmode": "stack",
+        "template": TEMPLATE,
+        "margin": {"t": 40, "b": 40},
+        "title": {"text": "Cycles (busy + stalls by cause) and energy per layer", "x": 0.01},
+        "xaxis": {"domain": [0, 0.45], "title": {"text": "cycles per layer"}},
+        "yaxis": {"title": {"text": "cycles"}},
+        "xaxis2": {"domain": [0.55, 1], "anchor": "y2", "title": {"text": "energy per layer"}},
+        "yaxis2": {"anchor": "x2", "title": {"text": "energy (µJ)"}},
+    }
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 class PeHeatmapInfo(NamedTuple):
@@ -143,24 +186,23 @@ def _get_pe_heatmap_info(report) -> PeHeatmapInfo:
 def plot_pe_heatmap(info: PeHeatmapInfo) -> go.Figure:
     """Heatmap of busy cycles, layers by PE; the y labels carry each layer's max/mean ratio."""
     labels = [f"{n} (max/mean {r:.2f})" for n, r in zip(info.names, info.imbalance, strict=True)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=info.z,
-            x=list(range(info.z.shape[1])),
-            y=labels,
-            colorscale="YlOrRd",
-            colorbar={"title": {"text": "busy cycles"}},
-            hovertemplate="%{y}<br>PE %{x}: %{z} cycles<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title={"text": "PE busy cycles per layer (load imbalance)"},
-        xaxis={"title": {"text": "PE"}, **({"dtick": 1} if info.z.shape[1] <= 16 else {})},
-        yaxis={"autorange": "reversed"},  # first layer on top, as in the table
-        template="plotly_white",
-        margin={"t": 40, "b": 40},
-    )
-    return fig
+    trace = {
+        "type": "heatmap",
+        "z": info.z,
+        "x": list(range(info.z.shape[1])),
+        "y": labels,
+        "colorscale": "YlOrRd",
+        "colorbar": {"title": {"text": "busy cycles"}},
+        "hovertemplate": "%{y}<br>PE %{x}: %{z} cycles<extra></extra>",
+    }
+    layout = {
+        "title": {"text": "PE busy cycles per layer (load imbalance)"},
+        "xaxis": {"title": {"text": "PE"}, **({"dtick": 1} if info.z.shape[1] <= 16 else {})},
+        "yaxis": {"autorange": "reversed"},  # first layer on top, as in the table
+        "template": TEMPLATE,
+        "margin": {"t": 40, "b": 40},
+    }
+    return go.Figure(data=[trace], layout=layout, _validate=False)
 
 
 class FeedbackInfo(NamedTuple):
@@ -289,4 +331,76 @@ def plot_compare(info: CompareInfo) -> go.Figure:
             go.Bar(x=labels, y=info.metrics[m], name=AXES[m][0], showlegend=False), row=1, col=k
         )
     fig.update_layout(template="plotly_white", margin={"t": 40, "b": 40})
+    return fig
+
+
+class TrainingInfo(NamedTuple):
+    """Accuracy and sparsity as training went: the end of each stage (train, prune,
+    retrain) at its cumulative epoch, and each feedback period at its epoch."""
+
+    stage_names: list[str]
+    stage_epochs: list[int]
+    stage_accuracy_pct: np.ndarray
+    stage_sparsity_pct: np.ndarray
+    period_epochs: list[int]
+    period_accuracy_pct: np.ndarray  # NaN before the first evaluation
+    period_sparsity_pct: np.ndarray
+
+
+def _get_training_info(train_report) -> TrainingInfo | None:
+    """The training curves of ``train_report``, or None when it records no stages.
+
+    >>> info = _get_training_info({"stages": [{"name": "train", "epochs": 2, "accuracy": 0.5,
+    ...     "sparsity": 0.1}, {"name": "retrain", "epochs": 1, "accuracy": 0.75, "sparsity": 0.9}]})
+    >>> info.stage_epochs, info.stage_accuracy_pct.tolist()
+    ([2, 3], [50.0, 75.0])
+    """
+    stages = train_report.get("stages") if isinstance(train_report, dict) else None
+    stages = [s for s in stages if isinstance(s, dict)] if isinstance(stages, list) else []
+    if not stages:
+        return None
+    ends = np.cumsum([int(_num(s.get("epochs"))) for s in stages]).tolist()
+    periods = train_report.get("feedback")
+    periods = [p for p in periods if isinstance(p, dict)] if isinstance(periods, list) else []
+    return TrainingInfo(
+        stage_names=[str(s.get("name", f"stage {i}")) for i, s in enumerate(stages)],
+        stage_epochs=[int(e) for e in ends],
+        stage_accuracy_pct=np.array([100 * _num(s.get("accuracy"), np.nan) for s in stages]),
+        stage_sparsity_pct=np.array([100 * _num(s.get("sparsity"), np.nan) for s in stages]),
+        period_epochs=[int(_num(p.get("epoch"))) for p in periods],
+        period_accuracy_pct=np.array([100 * _num(p.get("accuracy"), np.nan) for p in periods]),
+        period_sparsity_pct=np.array([100 * _num(p.get("sparsity"), np.nan) for p in periods]),
+    )
+
+
+def plot_training(info: TrainingInfo) -> go.Figure:
+    """Accuracy and sparsity (%) against epoch: stage ends as labelled markers, feedback
+    periods as a line."""
+    traces = []
+    for name, y, colour in (("accuracy", info.period_accuracy_pct, "#1f77b4"),
+                            ("sparsity", info.period_sparsity_pct, "#ff7f0e")):  # fmt: skip
+        if len(info.period_epochs):
+            traces.append(
+                go.Scatter(
+                    x=info.period_epochs,
+                    y=y,
+                    mode="lines+markers",
+                    name=f"{name} per feedback period",
+                    line={"color": colour},
+                )
+            )
+    for name, y, colour in (("accuracy", info.stage_accuracy_pct, "#1f77b4"),
+                            ("sparsity", info.stage_sparsity_pct, "#ff7f0e")):  # fmt: skip
+        traces.append(go.Scatter(x=info.stage_epochs, y=y, mode="markers+text",
+                                 text=info.stage_names, textposition="top center",
+                                 marker={"symbol": "star", "size": 11, "color": colour},
+                                 name=f"{name} at stage end"))  # fmt: skip
+    fig = go.Figure(traces)
+    fig.update_layout(
+        title={"text": "Training: accuracy and weight sparsity per epoch", "x": 0.01},
+        xaxis={"title": {"text": "epoch (cumulative over stages)"}},
+        yaxis={"title": {"text": "%"}},
+        template="plotly_white",
+        margin={"t": 40, "b": 40},
+    )
     return fig

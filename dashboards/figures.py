@@ -2,12 +2,20 @@
 
 Accuracy is maximized; area, latency and energy are minimized (a study's own
 directions are passed in as ``maximize``). Accuracy is shown in percent, area
-in mm^2, latency in us, energy in uJ.
+in mm^2, latency in us (steady state: weights resident), energy in uJ.
 
-A study with accuracy gets the :data:`ACCURACY_VIEWS` (accuracy against area,
-latency, energy; 3-D accuracy, area, latency); a simulate-only study, whose
-accuracy is null, gets the :data:`HARDWARE_VIEWS` (the hardware trade-offs).
-Each view's front is over the quantities it draws.
+A study with accuracy gets the :data:`ACCURACY_VIEWS`; a simulate-only study
+gets the :data:`HARDWARE_VIEWS`. Each view's front is over the quantities it draws.
+
+Designs that land on one point (same x, y, method, colour and budget state,
+e.g. baselines trained once whatever the regularizer) are drawn as one marker
+whose hover counts them and lists their knobs; ``customdata`` is
+``[first trial, count, "all trial numbers"]``. Colours are fixed per study
+(:func:`colour_spec` over the whole study, not the filtered rows).
+
+(About 480 lines: the views, the study-wide colours and the marker grouping are
+the 2-D front's own inputs and are read together with it; the 3-D front, which
+only borrows them, is in :mod:`dashboards.figures_3d`.)
 """
 
 from __future__ import annotations
@@ -19,43 +27,45 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from codesign.study import METRIC_LABELS
 from codesign.study.pareto import front_order, non_dominated
 
 __all__ = [
     "ACCURACY_VIEWS",
     "AXES",
     "HARDWARE_VIEWS",
-    "View",
-    "Front3DInfo",
+    "ColourSpec",
     "FrontInfo",
-    "apply_budgets",
+    "View",
+    "colour_spec",
     "plot_front",
-    "plot_front_3d",
     "use_log",
     "view_for",
     "views_for",
 ]
 
-#: column -> (axis title with unit, factor from the stored unit to the shown one)
+#: column -> (axis title with unit, factor from the stored unit to the shown one); the
+#: contract's metric names with the units a person reads on an axis
 AXES = {
     "accuracy": ("Accuracy (%)", 100.0),
     "area_mm2": ("Area (mm²)", 1.0),
-    "latency_us": ("Latency (µs)", 1.0),
+    "latency_us": ("Latency, steady state (µs)", 1.0),
     "energy_uj": ("Energy (µJ)", 1.0),
     "sparsity": ("Sparsity (%)", 100.0),
-    "size_kib": ("Model size (KiB)", 1.0),
+    "size_kib": ("Weight storage (KiB)", 1.0),
     "cycles": ("Cycles", 1.0),
 }
+assert set(AXES) == set(METRIC_LABELS)  # every metric of the contract has an axis
 #: baseline methods and their marker symbols; every other method is a circle
 SYMBOLS = {"binary": "square", "ternary": "diamond"}
-_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()  # a plain dict: no validation
+TEMPLATE = pio.templates["plotly_white"].to_plotly_json()  # a plain dict: no validation
 LOG_SPAN = 20.0  # an axis whose positive values span more than this ratio goes log
-FADED, FRONT_LINE, GREY = 0.25, "#222222", "#c8c8c8"
-FADED_SCALE = 0.5  # dominated points on a colour scale: Viridis' light end vanishes at 0.25
+FADED, FRONT_LINE, GREY, RING = 0.3, "#222222", "#c8c8c8", "#d62728"
 PALETTE = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728",
 ]  # fmt: skip
+MAX_LISTED = 12  # trial numbers listed in a stacked marker's hover
 
 
 class View(NamedTuple):
@@ -115,107 +125,219 @@ def use_log(values) -> bool:
     return bool(len(v) and v.min() > 0 and v.max() / v.min() > LOG_SPAN)
 
 
-def apply_budgets(frame: pd.DataFrame, max_area_mm2=None, max_latency_us=None) -> np.ndarray:
-    """Mask of rows within the budgets (``None`` means no budget)."""
-    ok = np.ones(len(frame), dtype=bool)
-    if max_area_mm2 is not None:
-        ok &= frame["area_mm2"].to_numpy() <= float(max_area_mm2)
-    if max_latency_us is not None:
-        ok &= frame["latency_us"].to_numpy() <= float(max_latency_us)
-    return ok
-
-
-def _title(col: str) -> str:
+def axis_title(col: str) -> str:
     return AXES.get(col, (col, 1.0))[0]
 
 
-def _shown(frame: pd.DataFrame, col: str) -> np.ndarray:
+def shown(frame: pd.DataFrame, col: str) -> np.ndarray:
     return frame[col].to_numpy(dtype=float) * AXES.get(col, (col, 1.0))[1]
 
 
+# -- colours ------------------------------------------------------------------------------------
+class ColourSpec(NamedTuple):
+    """How one column is coloured, fixed over the whole study.
+
+    Categorical: ``categories`` maps each value (as text) to a colour, in sorted
+    order. Numeric: a Viridis scale from ``cmin`` to ``cmax`` (shown units), over
+    log2 of the values when they are all powers of two (``log2``; PE counts, widths).
+    """
+
+    col: str
+    numeric: bool
+    categories: dict
+    cmin: float = 0.0
+    cmax: float = 1.0
+    log2: bool = False
+    ticks: tuple = ()  # the distinct values, for a log2 colour bar
+
+    def values(self, frame: pd.DataFrame) -> np.ndarray:
+        """The colour value of each row: text, or a number (log2 when ``log2``)."""
+        if not self.numeric:
+            return frame[self.col].astype(str).to_numpy()
+        v = shown(frame, self.col)
+        if self.log2:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.log2(v)
+        return v
+
+
+def _powers_of_two(v: np.ndarray) -> bool:
+    v = v[np.isfinite(v)]
+    if len(v) == 0 or (v <= 0).any() or len(np.unique(v)) < 3:
+        return False
+    e = np.log2(v)
+    return bool(np.allclose(e, np.round(e)))
+
+
+def colour_spec(frame: pd.DataFrame, col: str | None) -> ColourSpec | None:
+    """The colours of ``col`` over every row of ``frame`` (the whole study), or None.
+
+    >>> colour_spec(pd.DataFrame({"m": ["b", "a"]}), "m").categories
+    {'a': '#1f77b4', 'b': '#ff7f0e'}
+    >>> s = colour_spec(pd.DataFrame({"hw.n_pe": [4, 16, 64]}), "hw.n_pe")
+    >>> s.log2, s.cmin, s.cmax
+    (True, 2.0, 6.0)
+    """
+    if not col or col not in frame:
+        return None
+    values = frame[col]
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if not numeric:
+        cats = sorted(values.dropna().astype(str).unique().tolist())
+        return ColourSpec(col, False, {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(cats)})
+    v = shown(frame, col)
+    finite = v[np.isfinite(v)]
+    if not len(finite):
+        return None
+    log2 = _powers_of_two(finite)
+    scaled = np.log2(finite) if log2 else finite
+    lo, hi = float(scaled.min()), float(scaled.max())
+    ticks = tuple(float(t) for t in np.unique(finite)) if log2 else ()
+    return ColourSpec(col, True, {}, lo, hi if hi > lo else lo + 1.0, log2, ticks)
+
+
+# -- the 2-D front ------------------------------------------------------------------------------
 class FrontInfo(NamedTuple):
-    """A 2-D front of ``y_col`` (accuracy in %, by default) against ``x_col``, in shown units."""
+    """A 2-D front of ``y_col`` against ``x_col`` in shown units, one entry per *marker*.
+
+    A marker stands for the designs that land on one point (``members``: their
+    trial numbers, ``trials``: the first of them).
+    """
 
     x_col: str
     x_title: str
     y_title: str
     x: np.ndarray
     y: np.ndarray
-    trials: np.ndarray  # trial numbers
+    trials: np.ndarray  # the first trial number of each marker
+    members: list  # every trial number of each marker
     methods: np.ndarray
     within_budget: np.ndarray  # bool
-    on_front: np.ndarray  # bool: non-dominated among the rows within budget
+    on_front: np.ndarray  # bool: non-dominated among the designs within budget
     step_x: np.ndarray  # the front's points in x order (its step line)
     step_y: np.ndarray
-    color_name: str | None
-    color: np.ndarray | None
-    color_is_numeric: bool
+    colour: ColourSpec | None
+    colour_values: np.ndarray | None
+    hover: list  # one text per marker
     log_x: bool
     log_y: bool
-    selected: int | None
+    selected: tuple  # trial numbers to ring
     y_col: str = "accuracy"
+    n_designs: int = 0  # rows drawn (trials), against len(x) markers
+    title: str = ""
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.4g}"
+    return str(v)
+
+
+def _knob_text(columns: dict, idx: np.ndarray) -> str:
+    """Each knob's value over the rows ``idx`` (``columns``: knob -> object array): one value,
+    or the distinct values joined by ``|``."""
+    lines = []
+    for k, column in columns.items():
+        vals = list(dict.fromkeys(column[idx].tolist()))
+        lines.append(f"{k} = {_fmt(vals[0])}" if len(vals) == 1
+                     else f"{k}: " + " | ".join(_fmt(v) for v in vals[:6]))  # fmt: skip
+    return "<br>".join(lines)
+
+
+def group_rows(keys: list[np.ndarray]) -> list[np.ndarray]:
+    """Row indices grouped by equal values across ``keys`` (first-seen order).
+
+    >>> [g.tolist() for g in group_rows([np.array([1.0, 2.0, 1.0]), np.array(["a", "a", "a"])])]
+    [[0, 2], [1]]
+    """
+    if not keys or not len(keys[0]):
+        return []
+    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+    codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    return np.split(order, bounds)
 
 
 def _get_front_info(
     frame: pd.DataFrame,
     x_col: str,
     within_budget: np.ndarray | None = None,
-    color_by: str | None = None,
-    selected: int | None = None,
+    color_by: str | ColourSpec | None = None,
+    selected=None,
     y_col: str = "accuracy",
     maximize: tuple[bool, bool] | None = None,
+    knobs=(),
+    title: str = "",
 ) -> FrontInfo:
     """Numbers of the ``y_col``-versus-``x_col`` front over the rows of ``frame``.
 
     ``maximize``: directions of (y, x); default: accuracy up, everything else down.
+    ``color_by``: a column (coloured over ``frame`` alone) or a study-wide
+    :class:`ColourSpec`. ``knobs``: the columns listed in each marker's hover.
     """
     n = len(frame)
-    budget = np.ones(n, dtype=bool) if within_budget is None else np.asarray(within_budget)
+    budget = np.ones(n, dtype=bool) if within_budget is None else np.asarray(within_budget, bool)
     if maximize is None:
         maximize = (y_col == "accuracy", x_col == "accuracy")
-    x, y = _shown(frame, x_col), _shown(frame, y_col)
+    x, y = shown(frame, x_col), shown(frame, y_col)
     on_front = np.zeros(n, dtype=bool)
     if budget.any():
         pts = np.column_stack([y[budget], x[budget]])
         on_front[np.flatnonzero(budget)[non_dominated(pts, list(maximize))]] = True
     order = front_order(x, on_front)
-    color, numeric = None, False
-    if color_by and color_by in frame.columns:
-        color = frame[color_by].to_numpy()
-        numeric = pd.api.types.is_numeric_dtype(frame[color_by]) and not pd.api.types.is_bool_dtype(
-            frame[color_by]
-        )
-        if numeric:
-            color = color.astype(float) * AXES.get(color_by, (color_by, 1.0))[1]
-        else:
-            color = color.astype(str)
+    spec = color_by if isinstance(color_by, ColourSpec) else colour_spec(frame, color_by)
+    colours = spec.values(frame) if spec is not None else None
+    methods = frame["method"].to_numpy().astype(str)
+    trials = frame["trial"].to_numpy()
+    keys = [x, y, methods, budget]
+    if colours is not None:
+        keys.append(colours)
+    groups = group_rows(keys)
+    first = np.array([g[0] for g in groups], dtype=int)
+    members = [trials[g].tolist() for g in groups]
+    columns = {k: frame[k].to_numpy(dtype=object) for k in knobs if k in frame}
+    hover = []
+    for g, m in zip(groups, members, strict=True):
+        listed = ", ".join(str(t) for t in m[:MAX_LISTED]) + (" ..." if len(m) > MAX_LISTED else "")
+        head = f"trial {m[0]}" if len(m) == 1 else f"{len(m)} trials: {listed}"
+        hover.append(f"{head} ({methods[g[0]]})<br>{_knob_text(columns, g)}")
+    if selected is None:
+        selected = ()
+    elif not isinstance(selected, list | tuple):
+        selected = (selected,)
     return FrontInfo(
         x_col=x_col,
-        x_title=_title(x_col),
-        y_title=_title(y_col),
-        x=x,
-        y=y,
-        trials=frame["trial"].to_numpy(),
-        methods=frame["method"].to_numpy().astype(str),
-        within_budget=budget,
-        on_front=on_front,
+        x_title=axis_title(x_col),
+        y_title=axis_title(y_col),
+        x=x[first],
+        y=y[first],
+        trials=trials[first],
+        members=members,
+        methods=methods[first],
+        within_budget=budget[first],
+        on_front=np.array([on_front[g].any() for g in groups], dtype=bool),
         step_x=x[order],
         step_y=y[order],
-        color_name=color_by if color is not None else None,
-        color=color,
-        color_is_numeric=bool(numeric),
+        colour=spec,
+        colour_values=None if colours is None else colours[first],
+        hover=hover,
         log_x=use_log(x),
         log_y=use_log(y),
-        selected=selected,
+        selected=tuple(int(s) for s in selected),
         y_col=y_col,
+        n_designs=n,
+        title=title,
     )
 
 
-def _hovertemplate(x_title: str, y_title: str) -> str:
-    return (
-        "trial %{customdata} (%{text})<br>" + x_title + ": %{x:.4g}<br>" + y_title + ": %{y:.4g}"
-        "<extra>%{fullData.name}</extra>"
-    )
+def _customdata(info, idx: np.ndarray) -> list:
+    """``[first trial, count, "trial numbers"]`` per marker (a JSON list: Dash drops typed arrays
+    from clickData)."""
+    return [
+        [int(info.trials[i]), len(info.members[i]), " ".join(map(str, info.members[i]))]
+        for i in idx
+    ]
 
 
 def _symbols(methods: np.ndarray) -> np.ndarray:
@@ -225,24 +347,64 @@ def _symbols(methods: np.ndarray) -> np.ndarray:
     return out
 
 
-def _points(info: FrontInfo, idx: np.ndarray, name: str, marker: dict, webgl: bool) -> dict:
+def _hovertemplate(x_title: str, y_title: str) -> str:
+    return "%{hovertext}<br>" + x_title + ": %{x:.4g}<br>" + y_title + ": %{y:.4g}<extra></extra>"
+
+
+def colour_marker(spec: ColourSpec | None, values, idx, showscale: bool) -> dict:
+    """Marker colour settings for the rows ``idx``, on the study's fixed scale."""
+    if spec is None:
+        return {"color": PALETTE[0]}
+    if not spec.numeric:
+        return {"color": [spec.categories.get(v, GREY) for v in values[idx]]}
+    bar = {"title": {"text": spec.col + (" (log2 scale)" if spec.log2 else "")}}
+    if spec.log2:
+        bar.update(tickvals=np.log2(spec.ticks).tolist(), ticktext=[_fmt(t) for t in spec.ticks])
+    return {
+        "color": values[idx],
+        "colorscale": "Viridis",
+        "cmin": spec.cmin,
+        "cmax": spec.cmax,
+        "showscale": showscale,
+        "colorbar": bar,
+    }
+
+
+def _points(info: FrontInfo, idx, name: str, marker: dict, webgl: bool, **extra) -> dict:
     return {
         "type": "scattergl" if webgl else "scatter",
         "x": info.x[idx],
         "y": info.y[idx],
         "mode": "markers",
         "name": name,
-        "customdata": info.trials[
-            idx
-        ].tolist(),  # a JSON list: Dash drops typed arrays from clickData
-        "text": info.methods[idx],
+        "customdata": _customdata(info, idx),
+        "hovertext": [info.hover[i] for i in idx],
         "hovertemplate": _hovertemplate(info.x_title, info.y_title),
         "marker": marker,
+        **extra,
+    }
+
+
+def selection_trace(info: FrontInfo, webgl: bool = False) -> dict:
+    """The ring around the selected designs: always the figure's last trace, so the page can
+    move it in the browser (``Plotly.restyle``) without the server redrawing the front."""
+    idx = [i for i, m in enumerate(info.members) if any(t in info.selected for t in m)]
+    return {
+        "type": "scattergl" if webgl else "scatter",
+        "x": info.x[idx],
+        "y": info.y[idx],
+        "mode": "markers",
+        "name": "selected",
+        "showlegend": False,
+        "hoverinfo": "skip",
+        "marker": {"symbol": "circle-open", "size": 20, "color": RING, "line": {"width": 3}},
     }
 
 
 def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
-    """Draw a :class:`FrontInfo`: faded dominated points, highlighted front, its step line.
+    """Draw a :class:`FrontInfo`: grey over-budget designs, faded dominated ones, front
+    designs large with a dark outline (their own traces, so they stand out with WebGL
+    too), the front's step line, and the selection ring (last trace).
 
     Built from plain dicts with Plotly's validation off (validating 10,000
     per-point symbols alone takes 0.3 s); tests re-validate small figures.
@@ -253,32 +415,33 @@ def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
         marker = {"color": GREY, "size": 6, "symbol": _symbols(info.methods[out])}
         traces.append(_points(info, out, "over budget", marker, webgl))
     inside = np.flatnonzero(info.within_budget)
-    if info.color is not None and not info.color_is_numeric:
-        groups = [(str(c), inside[info.color[inside] == c]) for c in np.unique(info.color[inside])]
+    spec, values = info.colour, info.colour_values
+    if spec is not None and not spec.numeric:
+        groups = [(c, inside[values[inside] == c]) for c in spec.categories]
+        groups += [("other", inside[~np.isin(values[inside], list(spec.categories))])]
     else:
         groups = [("designs", inside)]
-    for k, (name, idx) in enumerate(groups):
-        front = info.on_front[idx]
-        marker = {
-            "size": np.where(front, 10, 7),
-            "symbol": _symbols(info.methods[idx]),
-            "opacity": np.where(front, 1.0, FADED_SCALE if info.color_is_numeric else FADED),
-            "line": {"width": np.where(front, 1.5, 0.0), "color": FRONT_LINE},
-        }
-        if info.color is None:
-            marker["color"] = PALETTE[0]
-        elif info.color_is_numeric:
-            marker.update(
-                color=info.color[idx],
-                colorscale="Viridis",
-                showscale=True,
-                colorbar={"title": {"text": info.color_name}},
-            )
-        else:
-            marker["color"] = PALETTE[k % len(PALETTE)]
-        if webgl:  # WebGL markers take one opacity and line width per trace
-            marker["opacity"], marker["line"] = 0.8, {"width": 0}
-        traces.append(_points(info, idx, name if info.color_name else "designs", marker, webgl))
+    scale_shown = False
+    for name, idx in groups:
+        if not len(idx):
+            continue
+        for front in (False, True):
+            part = idx[info.on_front[idx] == front]
+            if not len(part):
+                continue
+            marker = {
+                "size": 11 if front else 7,
+                "symbol": _symbols(info.methods[part]),
+                "opacity": 1.0 if front else FADED,
+                "line": {"width": 1.5 if front else 0.0, "color": FRONT_LINE},
+                **colour_marker(spec, values, part, not scale_shown),
+            }
+            scale_shown = scale_shown or (spec is not None and spec.numeric)
+            label = name if spec is not None else "designs"
+            traces.append(
+                _points(info, part, label + (" (front)" if front else ""), marker, webgl,
+                        legendgroup=label, showlegend=front or not info.on_front[idx].any())
+            )  # fmt: skip
     if len(info.step_x):
         traces.append(
             {
@@ -303,117 +466,16 @@ def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
                     "marker": {"symbol": symbol, "color": "#555555", "size": 9},
                 }
             )
-    if info.selected is not None:
-        sel = np.flatnonzero(info.trials == info.selected)
-        if len(sel):
-            marker = {"symbol": "circle-open", "size": 18, "color": "#d62728", "line": {"width": 3}}
-            trace = _points(info, sel, f"trial {info.selected}", marker, False)
-            traces.append({**trace, "hoverinfo": "skip", "hovertemplate": None})
+    traces.append(selection_trace(info, webgl))
+    uirev = info.x_col if info.y_col == "accuracy" else f"{info.y_col}-vs-{info.x_col}"
     layout = {
+        "title": {"text": info.title, "font": {"size": 14}, "x": 0.01},
         "xaxis": {"title": {"text": info.x_title}, "type": "log" if info.log_x else "linear"},
         "yaxis": {"title": {"text": info.y_title}, "type": "log" if info.log_y else "linear"},
-        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
         "legend": {"orientation": "h", "y": -0.18},
-        "clickmode": "event",  # a click opens the design; box/lasso select to compare
-        "uirevision": info.x_col if info.y_col == "accuracy" else f"{info.y_col}-vs-{info.x_col}",
-        "template": _TEMPLATE,
-    }
-    return go.Figure(data=traces, layout=layout, _validate=False)
-
-
-class Front3DInfo(NamedTuple):
-    """Three quantities with their 3-objective front, in shown units: by default area (x,
-    mm^2), latency (y, us) and accuracy (z, %); a hardware study has energy (uJ) on z."""
-
-    x: np.ndarray  # area
-    y: np.ndarray  # latency
-    z: np.ndarray  # accuracy (or energy)
-    trials: np.ndarray
-    methods: np.ndarray
-    on_front: np.ndarray
-    log_x: bool
-    log_y: bool
-    z_col: str = "accuracy"
-    log_z: bool = False
-
-
-def _get_front_3d_info(
-    frame: pd.DataFrame,
-    within_budget: np.ndarray | None = None,
-    z_col: str = "accuracy",
-    maximize: tuple[bool, bool, bool] | None = None,
-):
-    """Numbers of the area / latency / ``z_col`` view; the front is over rows within budget.
-
-    ``maximize``: directions of (z, area, latency); default: accuracy up, the rest down.
-    """
-    n = len(frame)
-    budget = np.ones(n, dtype=bool) if within_budget is None else np.asarray(within_budget)
-    if maximize is None:
-        maximize = (z_col == "accuracy", False, False)
-    x, y, z = _shown(frame, "area_mm2"), _shown(frame, "latency_us"), _shown(frame, z_col)
-    on_front = np.zeros(n, dtype=bool)
-    if budget.any():
-        pts = np.column_stack([z[budget], x[budget], y[budget]])
-        on_front[np.flatnonzero(budget)[non_dominated(pts, list(maximize))]] = True
-    keep = budget
-    return Front3DInfo(
-        x=x[keep],
-        y=y[keep],
-        z=z[keep],
-        trials=frame["trial"].to_numpy()[keep],
-        methods=frame["method"].to_numpy().astype(str)[keep],
-        on_front=on_front[keep],
-        log_x=use_log(x),
-        log_y=use_log(y),
-        z_col=z_col,
-        log_z=z_col != "accuracy" and use_log(z),
-    )
-
-
-def plot_front_3d(info: Front3DInfo) -> go.Figure:
-    """Draw a :class:`Front3DInfo`: front points solid, dominated points faded."""
-    traces = []
-    z_title = _title(info.z_col)
-    z_name, z_unit = z_title.split(" (")[0].lower(), z_title.split("(")[-1].rstrip(")")
-    z_hover = f"{z_name} %{{z:.4g}} {z_unit}"
-    for name, mask, opacity, size, colour in (
-        ("dominated", ~info.on_front, FADED, 3, "#7f7f7f"),
-        ("Pareto front", info.on_front, 1.0, 5, PALETTE[0]),
-    ):
-        idx = np.flatnonzero(mask)
-        traces.append(
-            {
-                "type": "scatter3d",
-                "x": info.x[idx],
-                "y": info.y[idx],
-                "z": info.z[idx],
-                "mode": "markers",
-                "name": name,
-                "customdata": info.trials[
-                    idx
-                ].tolist(),  # a JSON list: Dash drops typed arrays from clickData
-                "text": info.methods[idx],
-                "hovertemplate": "trial %{customdata} (%{text})<br>area %{x:.4g} mm²"
-                "<br>latency %{y:.4g} µs<br>" + z_hover + "<extra></extra>",
-                "marker": {
-                    "size": size,
-                    "opacity": opacity,
-                    "color": colour,
-                    "symbol": _symbols(info.methods[idx]),
-                },
-            }
-        )
-    log = {"type": "log", "dtick": 1}  # ticks at powers of ten only: 3-D labels crowd
-    scene = {
-        "xaxis": {"title": {"text": _title("area_mm2")}, **(log if info.log_x else {})},
-        "yaxis": {"title": {"text": _title("latency_us")}, **(log if info.log_y else {})},
-        "zaxis": {"title": {"text": z_title}, **(log if info.log_z else {})},
-    }
-    layout = {
-        "scene": scene,
-        "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
-        "uirevision": "3d" if info.z_col == "accuracy" else f"3d-{info.z_col}",
-        "template": _TEMPLATE,
+        "clickmode": "event",  # a click opens the design; box/lasso select to filter the table
+        "uirevision": uirev,
+        "template": TEMPLATE,
     }
     return go.Figure(data=traces, layout=layout, _validate=False)

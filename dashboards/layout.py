@@ -1,14 +1,15 @@
-"""The page: controls on the left, the front in the middle, drill-down and comparison below.
+"""The page: controls on the left; the front, the design table, comparison, study-wide
+analysis and the drill-down in the middle.
 
-Component ids are the module constants' string values; callbacks and browser
-tests use them.
+Component ids are the string literals here; callbacks and browser tests use them.
 """
 
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import dash_table, dcc, html
 
 from .figures import ACCURACY_VIEWS
+from .filters import BUDGETS
 
 __all__ = ["TABS", "build_layout", "graph_config"]
 
@@ -26,14 +27,39 @@ COLOUR_OPTIONS = [
 ]
 SMALL = {"fontSize": "12px", "color": "#444"}
 LABEL = {"fontWeight": "600", "marginTop": "10px", "display": "block", "fontSize": "13px"}
+PAGE_SIZE = 15
+ANALYSIS_TABS = [
+    ("none", "Analysis (pick one)"),
+    ("parallel", "Parallel coordinates"),
+    ("history", "History and hypervolume"),
+    ("importance", "Knob importance"),
+    ("slices", "Knob vs metric"),
+]
 
 
 def graph_config(image_format: str = "png", filename: str = "codesign") -> dict:
-    """Plotly modebar config: the camera button saves ``filename.png`` or ``.svg``."""
+    """Plotly modebar config: the camera button saves ``filename.png`` or ``.svg``; no
+    button offers to send the chart to a cloud service."""
     return {
         "displaylogo": False,
+        "showSendToCloud": False,
+        "showEditInChartStudio": False,
+        "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"],
         "toImageButtonOptions": {"format": image_format, "filename": filename, "scale": 2},
     }
+
+
+def _budget_inputs() -> html.Div:
+    cells = [
+        html.Div(
+            [html.Div(label, style=SMALL), dcc.Input(id=key, type="number", debounce=True,
+                                                     style={"width": "100%"})],
+            style={"width": "48%", "marginBottom": "4px"},
+        )
+        for key, (_, _, label) in BUDGETS.items()
+    ]  # fmt: skip
+    return html.Div(cells, style={"display": "flex", "flexWrap": "wrap",
+                                  "justifyContent": "space-between"})  # fmt: skip
 
 
 def _sidebar() -> html.Div:
@@ -42,28 +68,10 @@ def _sidebar() -> html.Div:
             html.Label("Colour by", style=LABEL),
             dcc.Dropdown(id="color-by", options=COLOUR_OPTIONS, value="method", clearable=True),
             html.Label("Budgets (grey out what misses them)", style=LABEL),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Div("max area (mm²)", style=SMALL),
-                            dcc.Input(id="max-area", type="number", min=0, debounce=True),
-                        ],
-                        style={"width": "48%"},
-                    ),
-                    html.Div(
-                        [
-                            html.Div("max latency (µs)", style=SMALL),
-                            dcc.Input(id="max-latency", type="number", min=0, debounce=True),
-                        ],
-                        style={"width": "48%"},
-                    ),
-                ],
-                style={"display": "flex", "justifyContent": "space-between"},
-            ),
+            _budget_inputs(),
             html.Label("Filters", style=LABEL),
             html.Div(id="filters"),
-            html.Label("Figure export format", style=LABEL),
+            html.Label("Export", style=LABEL),
             dcc.RadioItems(
                 id="image-format",
                 options=[{"label": " PNG", "value": "png"}, {"label": " SVG", "value": "svg"}],
@@ -71,10 +79,53 @@ def _sidebar() -> html.Div:
                 inline=True,
                 inputStyle={"marginLeft": "8px"},
             ),
-            html.Button("Download front as CSV", id="export-csv", style={"marginTop": "10px"}),
+            html.Button("Download front figure", id="export-figure", style={"marginTop": "6px"}),
+            html.Button("Download front as CSV", id="export-csv", style={"marginTop": "6px"}),
             dcc.Download(id="download-csv"),
         ],
         style=SIDEBAR,
+    )
+
+
+def _design_table() -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("Designs", style={**LABEL, "marginTop": "0"}),
+                    html.Span(id="table-status", style={**SMALL, "marginLeft": "8px"}),
+                    html.Button(
+                        "Show all designs", id="clear-selection", style={"marginLeft": "auto"}
+                    ),  # fmt: skip
+                ],
+                style={"display": "flex", "alignItems": "baseline"},
+            ),
+            html.Div(
+                "Click a row to open it; tick rows to highlight them on the plots and "
+                "compare them; box/lasso-select points to list only those. ★: on the "
+                "front.",
+                style=SMALL,
+            ),  # fmt: skip
+            dash_table.DataTable(
+                id="design-table",
+                columns=[],
+                data=[],
+                row_selectable="multi",
+                selected_row_ids=[],
+                page_action="custom",
+                page_current=0,
+                page_size=PAGE_SIZE,
+                sort_action="custom",
+                sort_mode="multi",
+                sort_by=[],
+                filter_action="custom",
+                filter_query="",
+                style_cell={"fontSize": "12px", "padding": "2px 6px", "textAlign": "right"},
+                style_header={"fontWeight": "600"},
+                style_table={"overflowX": "auto"},
+            ),
+        ],
+        style={"margin": "6px 0"},
     )
 
 
@@ -86,46 +137,68 @@ def _main() -> html.Div:
                 value=TABS[0][0],
                 children=[dcc.Tab(label=label, value=value) for value, label in TABS],
             ),
-            dcc.Graph(id="front", config=graph_config(), style={"height": "520px"}),
+            dcc.Graph(id="front", config=graph_config(), style={"height": "540px"}),
+            html.Div(id="front-status", style={**SMALL, "margin": "2px 0 6px"}),
+            _design_table(),
+            html.Div(id="compare"),
+            dcc.Tabs(
+                id="analysis-tabs",
+                value="none",  # drawn on demand: the first page of a big study stays light
+                children=[dcc.Tab(label=label, value=value) for value, label in ANALYSIS_TABS],
+            ),
             html.Div(
                 [
-                    html.Label("Compare designs (trial numbers; or box/lasso-select points)"),
-                    html.Div(
-                        [
-                            dcc.Dropdown(
-                                id="compare-select",
-                                options=[],
-                                value=[],
-                                multi=True,
-                                style={"flex": "1"},
-                            ),
-                            html.Button(
-                                "Add clicked design", id="add-compare", style={"marginLeft": "8px"}
-                            ),
-                        ],
-                        style={"display": "flex"},
+                    dcc.Dropdown(
+                        id="analysis-target",
+                        clearable=False,
+                        style={"width": "260px", "display": "inline-block"},
                     ),
+                    html.Button("Compute", id="analysis-run", style={"marginLeft": "8px"}),
                 ],
+                id="analysis-controls",
                 style={"margin": "6px 0"},
-            ),
-            html.Div(id="compare"),
+            ),  # fmt: skip
+            dcc.Loading(html.Div(id="analysis")),
             html.Hr(),
+            html.Div(
+                [
+                    dcc.Input(
+                        id="note-text",
+                        type="text",
+                        placeholder="a note on this design",
+                        debounce=False,
+                        style={"width": "60%"},
+                    ),
+                    html.Button("Save note", id="note-save", style={"marginLeft": "6px"}),
+                    html.Span(id="note-status", style={**SMALL, "marginLeft": "8px"}),
+                ],
+                style={"margin": "4px 0"},
+            ),  # fmt: skip
             html.Div(id="detail", children=html.P("Click a point to open its design.")),
+            html.Div(id="detail-training"),
         ],
         style={"flex": "1", "padding": "10px", "minWidth": "0"},
     )
 
 
-def build_layout(refresh_s: float) -> html.Div:
-    """The whole page; ``refresh_s`` is the polling period for new trials, in seconds."""
+def build_layout(refresh_s: float, studies: list[str] | None = None, study: str | None = None):
+    """The whole page; ``refresh_s`` is the polling period for new trials, in seconds;
+    ``studies`` the names for the study picker, ``study`` the one shown first."""
     return html.Div(
         [
             html.Div(
                 [
                     html.H2("codesign: Pareto explorer", style={"margin": "0 12px 0 0"}),
+                    dcc.Dropdown(
+                        id="study-picker",
+                        options=[{"label": s, "value": s} for s in studies or []],
+                        value=study,
+                        clearable=False,
+                        style={"width": "240px", "marginRight": "12px"},
+                    ),
                     html.Span(id="status", style={"color": "#555"}),
                 ],
-                style={"display": "flex", "alignItems": "baseline", "padding": "8px 10px"},
+                style={"display": "flex", "alignItems": "center", "padding": "8px 10px"},
             ),
             html.Div(
                 id="message",
@@ -136,6 +209,9 @@ def build_layout(refresh_s: float) -> html.Div:
             dcc.Store(id="version"),
             dcc.Store(id="schema"),
             dcc.Store(id="selected"),
+            dcc.Store(id="plot-selection"),  # trial numbers of a box/lasso selection (or None)
+            dcc.Store(id="ring-done"),  # output of the client-side selection ring
+            dcc.Store(id="figure-done"),  # output of the client-side figure download
         ],
         style={"fontFamily": "system-ui, sans-serif", "fontSize": "14px"},
     )

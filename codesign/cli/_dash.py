@@ -1,13 +1,15 @@
 """``codesign dash``: serve the Pareto explorer for a sweep study (see docs/dashboard.md).
 
-Thin: parse, check the port is free (by binding it), build
-:func:`dashboards.create_app`, serve. ``--check`` only reads the study and
+Thin: parse, check the address can be served (by binding it: a malformed or
+unresolvable host, a privileged port and a busy port are each named), build
+:func:`dashboards.create_app` (it reads the study before serving), serve. ``--check`` only reads the study and
 prints what the app would show (a table, or ``--json``), then exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import socket
 import sys
@@ -15,7 +17,7 @@ from typing import Any
 
 from accelerators import InputError
 
-__all__ = ["add_parser", "port_is_free", "run"]
+__all__ = ["add_parser", "address_problem", "port_is_free", "run"]
 
 DEFAULT_STORAGE = "sqlite:///runs/quickstart.db"
 
@@ -57,22 +59,47 @@ def add_parser(subparsers: Any, help_: str) -> None:
     p.set_defaults(func=run)
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """True when ``host:port`` can be bound right now (nothing else listens there)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+def address_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served right now (one sentence), or None when it can.
+
+    Binds it once: a malformed or unresolvable host, a port below 1024 without
+    root, an address this machine does not have, and a busy port each get their own
+    sentence.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return (f"--host {host!r} is not an IP address or a host name this machine can resolve "
+                "(e.g. 127.0.0.1, 0.0.0.0 or localhost)")  # fmt: skip
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
+            sock.bind(addr)
+        except PermissionError:
+            return (f"port {port} on {host} needs administrator rights (ports below 1024 are "
+                    "privileged); choose one >= 1024 with --port")  # fmt: skip
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f"port {port} on {host} is busy (another server?); choose one with "
+                        "--port")  # fmt: skip
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return (f"--host {host!r} is not an address of this machine; use 127.0.0.1 "
+                        "(this machine only) or 0.0.0.0 (every interface)")  # fmt: skip
+            return f"cannot serve on {host}:{port}: {exc.strerror or exc}"
+    return None
 
 
-def _summary(args: argparse.Namespace) -> dict:
+def port_is_free(host: str, port: int) -> bool:
+    """True when ``host:port`` can be bound right now."""
+    return address_problem(host, port) is None
+
+
+def _summary(args: argparse.Namespace, source=None) -> dict:
     from dashboards import StudyLoadError, StudySource
 
     out: dict = {"storage": args.storage, "url": f"http://{args.host}:{args.port}/"}
     try:
-        snap = StudySource(args.storage, args.study).snapshot()
+        snap = (source or StudySource(args.storage, args.study)).snapshot()
     except StudyLoadError as exc:
         out["error"] = str(exc)
         return out
@@ -125,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--port", args.port, "an integer in 1..65535")
     if not args.refresh_s > 0:
         raise InputError("--refresh-s", args.refresh_s, "a number of seconds > 0")
-    summary = _summary(args)
     if args.check:
+        summary = _summary(args)
         if args.json:
             print(json.dumps(summary))
         else:
@@ -134,13 +161,13 @@ def run(args: argparse.Namespace) -> int:
         if "error" in summary:
             raise InputError.plain(f"cannot read the study: {summary['error']}")
         return 0
-    if not port_is_free(args.host, args.port):
-        raise InputError.plain(
-            f"port {args.port} on {args.host} is busy (another server?); choose one with --port"
-        )
+    problem = address_problem(args.host, args.port)
+    if problem:
+        raise InputError.plain(problem)
     from dashboards import create_app
 
     app = create_app(args.storage, args.study, refresh_s=args.refresh_s)
+    summary = _summary(args, app._codesign_source)
     if args.json:
         print(json.dumps(summary), flush=True)
     else:

@@ -24,7 +24,7 @@ def _widths(text: str) -> tuple[int, ...]:
 def _default_widths(model: str) -> tuple[int, ...]:
     """The default --hidden for ``model`` (cnn's are conv channels; others ignore it)."""
     if model == "cnn":
-        return (16, 32)  # codesign.models.CNN_CONV (not imported: it needs torch)
+        return (16, 32)  # CNN_CONV of the torch model module (not imported here: it needs torch)
     from codesign.training_config import TrainConfig
 
     return TrainConfig().hidden_units

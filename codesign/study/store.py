@@ -153,7 +153,7 @@ def _open_sqlite(url: str, path: str, write: bool):
             ro, skip_table_creation=True, skip_compatibility_check=True
         )
     with _schema_lock(path):
-        store = _create_rdb(optuna, url)
+        store = _create_sqlite_storage(optuna, url)
     _writer_sqlite(store.engine)
     return store
 
@@ -178,7 +178,7 @@ def _schema_lock(path: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _create_rdb(optuna, url: str):
+def _create_sqlite_storage(optuna, url: str):
     # without the file lock (Windows) two openers may still collide on a table or Alembic's
     # version row ("already exists" / "UNIQUE constraint failed"): retry
     for attempt in range(5):

@@ -1,4 +1,4 @@
-"""Headless Chromium for ``dash_duo`` and a realistic sweep study written through Optuna.
+"""Headless Chromium for ``dash_duo`` and studies written by the real sweep (``run_sweep``).
 
 dash.testing builds ``webdriver.Chrome(options=...)`` from the first element of the
 list returned by the ``pytest_setup_options`` hook, then adds its own flags
@@ -52,13 +52,50 @@ def artifacts_dir():
     return os.path.abspath(ARTIFACTS)
 
 
+TRAIN_SPEC = {
+    "study": {
+        "name": "train",
+        "objectives": ["accuracy", "latency_us", "area_mm2"],
+        "sampler": "grid",
+        "fidelity": "analytical",
+        "seed": 0,
+    },
+    "train": {
+        "dataset": "digits",
+        "model": "mlp",
+        "hidden_units": [32],
+        "epochs": 1,
+        "retrain_epochs": 1,
+        "batch_size": 100,
+        "lr": 0.01,
+        "feedback_objective": "latency",
+    },
+    "hw": {"preset": "default"},
+    # binary and ternary baselines ignore the regularizer: 6 identical designs per PE count
+    "search": {
+        "train.method": ["sparse-ternary", "binary", "ternary"],
+        "train.reg_strength": [0.0003, 0.003, 0.03],
+        "train.feedback": ["none", "analytical"],
+        "hw.n_pe": [4, 16],
+    },
+}
+
+
+def run_spec(spec: dict, url: str, root) -> None:
+    from codesign.sweep import parse_spec, run_sweep
+
+    parsed = parse_spec(spec, spec["study"]["name"], str(root))
+    summary = run_sweep(parsed, storage=url, progress=False, cache_dir=str(root / "cache"))
+    assert summary.trials_failed == 0
+
+
 @pytest.fixture(scope="session")
 def study_url(tmp_path_factory):
-    """A 40-trial contract-3 study (real analytical reports when accelerators has them)."""
-    from dashboards.demo import write_demo_study
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('study') / 'demo.db'}"
-    write_demo_study(url, n_trials=40, study_name="demo", seed=1, bulk=True)
+    """A 36-trial training sweep (digits, 1+1 epochs, analytical model) written by the real
+    ``run_sweep``: 16 distinct designs, four of them stacked six deep (about 10 s)."""
+    root = tmp_path_factory.mktemp("train")
+    url = f"sqlite:///{root / 'train.db'}"
+    run_spec(TRAIN_SPEC, url, root)
     return url
 
 
@@ -100,11 +137,16 @@ HW_SPEC = {
 def hw_study_url(tmp_path_factory):
     """A simulate-only study ([workload], no [train]) written by the real sweep code:
     16 grid points scored with the analytical model; every trial's accuracy is null."""
-    from codesign.sweep import parse_spec, run_sweep
-
     root = tmp_path_factory.mktemp("hw")
     url = f"sqlite:///{root / 'hw.db'}"
-    spec = parse_spec(HW_SPEC, "hw", str(root))
-    summary = run_sweep(spec, storage=url, progress=False, cache_dir=str(root / "cache"))
-    assert (summary.trials_done, summary.trials_failed) == (16, 0)
+    run_spec(HW_SPEC, url, root)
+    return url
+
+
+@pytest.fixture(scope="session")
+def journal_study_url(tmp_path_factory):
+    """The simulate-only sweep of ``hw_study_url`` written to a journal file by ``run_sweep``."""
+    root = tmp_path_factory.mktemp("journal")
+    url = f"journal:///{root / 'hw.log'}"
+    run_spec(HW_SPEC, url, root)
     return url

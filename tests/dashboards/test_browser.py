@@ -1,7 +1,10 @@
-"""The app in headless Chromium (dash.testing's ``dash_duo``), on studies written by the tests."""
+"""The app in headless Chromium (dash.testing's ``dash_duo``), on studies written by ``run_sweep``.
+
+Every test waits for the plot's points (Plotly draws asynchronously) before it asserts.
+"""
 
 import os
-import random
+import time
 
 import optuna
 import pytest
@@ -10,20 +13,22 @@ from selenium.webdriver.common.keys import Keys
 
 from codesign.study.pareto import non_dominated
 from dashboards import create_app
-from dashboards.demo import demo_trial
 
 pytestmark = pytest.mark.browser
 POINTS = "#front .scatterlayer .trace .points path"
 
-# every drawn marker: [element, trace name, trial number, x px, y px]
+# every drawn marker: [element, trace name, first trial, x px, y px, all trials, colour]
 POINTS_JS = """
 const out = [];
 document.querySelectorAll('#front .scatterlayer .trace').forEach(tr => {
   const t = tr.__data__[0].trace;
+  if (t.name === 'selected') return;
   tr.querySelectorAll('.points path').forEach(p => {
     const r = p.getBoundingClientRect();
     const c = t.customdata ? t.customdata[p.__data__.i] : null;
-    out.push([p, t.name, c, r.x + r.width / 2, r.y + r.height / 2]);
+    const first = c === null ? null : (Array.isArray(c) ? c[0] : c);
+    const all = c === null ? [] : (Array.isArray(c) ? c[2].split(' ').map(Number) : [c]);
+    out.push([p, t.name, first, r.x + r.width / 2, r.y + r.height / 2, all, p.style.fill]);
   });
 });
 return out;
@@ -83,64 +88,159 @@ def wait_points(dash_duo, n=None):
     return drawn(dash_duo)
 
 
-def test_front_renders_and_a_click_opens_the_design(dash_duo, study_url, artifacts_dir):
+def table_trials(dash_duo):
+    """Trial numbers of the design table's rows on the current page."""
+    cells = dash_duo.find_elements("#design-table td[data-dash-column=trial]")
+    return [int(c.text) for c in cells if c.text.strip()]
+
+
+def wait_table(dash_duo, n):
+    dash_duo._wait_for(lambda d: len(table_trials(dash_duo)) == n, timeout=15, msg=f"{n} rows")
+    return table_trials(dash_duo)
+
+
+def hover_text(dash_duo):
+    return " ".join(e.text for e in dash_duo.find_elements("#front .hoverlayer .hovertext"))
+
+
+def test_stacked_designs_open_from_the_table(dash_duo, study_url, artifacts_dir):
+    """36 trials on 16 markers: a stacked marker counts its designs in the hover, a click
+    lists them all in the design table, and any of them opens from its row."""
     app = create_app(study_url, refresh_s=60)
     dash_duo.start_server(app)
     dash_duo.driver.set_window_size(1400, 1000)
-    snap = app._codesign_source.current()
-    points = wait_points(dash_duo)
-    dash_duo.wait_for_contains_text("#status", "40 trials", timeout=10)
-    trials = {int(p[2]) for p in points if p[2] is not None}
-    assert trials == set(snap.frame["trial"])
-    dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "main_page.png"))
-    el, _, trial, _, _ = isolated_point(points)
-    click(dash_duo, el)
-    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
-    hw = (
-        optuna.load_study(storage=study_url, study_name="demo")
-        .trials[int(trial)]
-        .user_attrs["hw_config"]
-    )
-    dash_duo.wait_for_contains_text("#detail-hw", f"{hw['n_pe']}", timeout=5)
-    assert "zero_skip" in dash_duo.find_element("#detail-hw").text
+    frame = app._codesign_source.current().frame
+    points = wait_points(dash_duo, 16)
+    assert sorted(t for p in points for t in p[5]) == sorted(frame["trial"])
+    dash_duo.wait_for_contains_text("#front-status", "36 of 36 designs pass the filters", 10)
+    assert "drawn as 16 markers" in dash_duo.find_element("#front-status").text
+    stacked = next(p for p in points if len(p[5]) == 6)
+    ActionChains(dash_duo.driver).move_to_element(stacked[0]).pause(0.5).perform()
+    dash_duo._wait_for(lambda d: "6 trials" in hover_text(dash_duo), timeout=10, msg="hover")
+    assert "train.reg_strength: " in hover_text(dash_duo)  # the knob that differs, listed
+    dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "stacked_hover.png"))
+    click(dash_duo, stacked[0])
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {stacked[2]}", timeout=10)
+    assert sorted(wait_table(dash_duo, 6)) == sorted(stacked[5])
+    dash_duo.wait_for_contains_text("#table-status", "6 designs selected on the plot", 10)
+    other = next(t for t in stacked[5] if t != stacked[2])
+    row = next(c for c in dash_duo.find_elements("#design-table td[data-dash-column=trial]")
+               if c.text == str(other))  # fmt: skip
+    row.click()
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {other}", timeout=10)
+    # the drill-down names stalls for what they are, with per-PE busy beside them
+    dash_duo.wait_for_contains_text("#detail-layers", "waiting on broadcast / FIFO / imbalance", 10)
+    assert "PE busy max/mean" in dash_duo.find_element("#detail-layers").text
+    train = dash_duo.find_element("#detail-train").text
+    assert "hidden_units" in train and "[32]" in train and "feedback.feedback_objective" in train
+    assert "steady state" in dash_duo.find_element("#detail").text
     dash_duo.wait_for_element("#detail-pe-graph .heatmaplayer, #detail-pe-graph .hm", timeout=10)
-    dash_duo.driver.set_window_size(1400, 3200)  # the whole drill-down in one screenshot
+    dash_duo.wait_for_element("#detail-train-graph .scatterlayer .points path", timeout=10)
+    dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "main_page.png"))
+    dash_duo.driver.set_window_size(1400, 3600)  # the whole drill-down in one screenshot
     dash_duo.driver.execute_script("document.getElementById('detail').scrollIntoView()")
     dash_duo.find_element("#detail").screenshot(os.path.join(artifacts_dir, "drilldown.png"))
+    dash_duo.find_element("#clear-selection").click()
+    wait_table(dash_duo, 15)  # one page of the 36 designs
     assert dash_duo.get_logs() == []
 
 
-def test_budget_and_filters_change_the_front(dash_duo, study_url):
+def test_box_selection_lists_every_design_and_ticked_rows_compare(dash_duo, study_url):
+    """A box over the whole plot keeps all 36 designs (no cap); ticked rows ring their points
+    (in the browser) and fill the comparison."""
+    app = create_app(study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    wait_points(dash_duo, 16)
+    # what Plotly emits after a box over every marker (a drag under a loaded headless browser
+    # is unreliable): each marker's curve and point number; Dash reads customdata from them
+    dash_duo.driver.execute_script("""
+        const gd = document.querySelector('#front .js-plotly-plot');
+        const points = [];
+        gd.data.forEach((t, i) => { if (t.customdata && t.name !== 'selected')
+            t.customdata.forEach((c, k) => points.push({curveNumber: i, pointNumber: k,
+                                                        pointIndex: k, x: t.x[k], y: t.y[k]})); });
+        gd.emit('plotly_selected', {points: points});
+    """)
+    dash_duo.wait_for_contains_text("#table-status", "36 designs selected on the plot", 15)
+    boxes = dash_duo.find_elements("#design-table input[type=checkbox]")
+    boxes[0].click()
+    boxes[1].click()
+    dash_duo.wait_for_element("#compare-table", timeout=10)
+    assert len(dash_duo.find_elements("#compare-table th")) == 3  # quantity + two designs
+    ring = lambda: dash_duo.driver.execute_script(  # noqa: E731
+        "const d = document.querySelector('#front .js-plotly-plot').data;"
+        "return d[d.length - 1].x.length"
+    )
+    dash_duo._wait_for(lambda d: ring() >= 1, timeout=10, msg="ticked designs ringed")
+    assert dash_duo.get_logs() == []
+
+
+def test_colours_keep_their_meaning_and_the_status_follows_filters(dash_duo, study_url):
     app = create_app(study_url, refresh_s=60)
     dash_duo.start_server(app)
     frame = app._codesign_source.current().frame
-    wait_points(dash_duo)
-    assert "over budget" not in trace_names(dash_duo)
-    assert sorted(front_line_x(dash_duo)) == expected_front_x(frame)
-    # a budget greys out what misses it
-    budget = float(f"{frame['area_mm2'].median():.6f}")
-    dash_duo.find_element("#max-area").send_keys(str(budget), Keys.ENTER)
-    dash_duo._wait_for(lambda d: "over budget" in trace_names(dash_duo), timeout=10, msg="grey")
-    grey = [p for p in drawn(dash_duo) if p[1] == "over budget"]
-    assert len(grey) == int((frame["area_mm2"] > budget).sum()) > 0
-    within = frame[frame["area_mm2"] <= budget]
-    dash_duo._wait_for(lambda d: sorted(front_line_x(dash_duo)) == expected_front_x(within),
-                       timeout=10, msg="front recomputed within budget")  # fmt: skip
+    points = wait_points(dash_duo, 16)
+    colours = {p[1].replace(" (front)", ""): p[6] for p in points}
+    assert {"binary", "ternary", "sparse-ternary"} <= set(colours)
     # the accuracy slider's upper handle, moved by keyboard, removes the best designs
     handle = dash_duo.find_elements("#filters [role=slider]")[1]
     handle.send_keys(*[Keys.PAGE_DOWN] * 2)
-    dash_duo._wait_for(lambda d: len(drawn(dash_duo)) < len(frame), timeout=10, msg="filtered")
-    high = float(handle.get_attribute("aria-valuenow"))
-    kept = frame[100 * frame["accuracy"] <= high + 1e-9]
-    dash_duo._wait_for(lambda d: len(drawn(dash_duo)) == len(kept), timeout=10, msg="kept")
-    kept_within = kept[kept["area_mm2"] <= budget]
-    assert sorted(front_line_x(dash_duo)) == expected_front_x(kept_within)
-    assert expected_front_x(kept_within) != expected_front_x(within)
-    dash_duo.find_element("#tabs .tab:nth-child(2)").click()  # accuracy vs latency
-    dash_duo.wait_for_contains_text("#front .xtitle", "Latency (µs)", timeout=10)
-    dash_duo.find_element("#tabs .tab:nth-child(4)").click()  # 3-D, drawn with WebGL
+    high = lambda: float(handle.get_attribute("aria-valuenow"))  # noqa: E731
+    kept = lambda: int((100 * frame["accuracy"] <= high() + 1e-9).sum())  # noqa: E731
+    dash_duo._wait_for(lambda d: kept() < len(frame) and f"{kept()} of 36 designs pass" in
+                       dash_duo.find_element("#front-status").text, timeout=15, msg="status follows")  # fmt: skip
+    points = wait_points(dash_duo)
+    assert all(colours[p[1].replace(" (front)", "")] == p[6] for p in points)
+    # a budget nothing meets says so
+    dash_duo.find_element("#max-area").send_keys("0.0001", Keys.ENTER)
+    dash_duo.wait_for_contains_text("#front-status", "No design meets the budget", 10)
+    assert "max area 0.0001 mm²" in dash_duo.find_element("#front-status").text
+
+
+def test_3d_greys_out_over_budget_and_takes_the_colour(dash_duo, study_url, artifacts_dir):
+    app = create_app(study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    frame = app._codesign_source.current().frame
+    wait_points(dash_duo, 16)
+    budget = float(f"{frame['area_mm2'].median():.6f}")
+    dash_duo.find_element("#max-area").send_keys(str(budget), Keys.ENTER)
+    dash_duo.wait_for_contains_text("#front-status", "within budget", 10)
+    dash_duo.find_element("#tabs .tab:nth-child(4)").click()
     dash_duo._wait_for(lambda d: "scatter3d" in trace_types(dash_duo), timeout=10, msg="3-D")
     dash_duo.wait_for_element("#front canvas", timeout=10)
+    data = dash_duo.driver.execute_script(
+        "return document.querySelector('#front .js-plotly-plot').data.map(t => "
+        "[t.name, t.customdata ? t.customdata.length : 0, JSON.stringify(t.marker.color)])"
+    )
+    by = {name: (n, colour) for name, n, colour in data}
+    assert by["over budget"][0] == int((frame["area_mm2"] > budget).sum()) > 0
+    assert by["over budget"][0] + by["dominated"][0] + by["Pareto front"][0] == len(frame)
+    assert by["Pareto front"][1] != by["dominated"][1] or "#" in by["Pareto front"][1]
+    time.sleep(0.5)
+    dash_duo.find_element("#front").screenshot(os.path.join(artifacts_dir, "front_3d.png"))
+    box = dash_duo.find_element("#front .main-svg").size
+    assert box["height"] >= 500  # the scene is not clipped: the graph keeps its full height
+
+
+def test_export_picks_the_format_at_once_and_offers_no_cloud(dash_duo, study_url, tmp_path):
+    app = create_app(study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    wait_points(dash_duo, 16)
+    titles = [b.get_attribute("data-title") or "" for b in
+              dash_duo.find_elements("#front .modebar-btn")]  # fmt: skip
+    assert titles and not any("Chart Studio" in t or "Share" in t or "cloud" in t.lower()
+                              for t in titles)  # fmt: skip
+    assert app._codesign_source.study_name in dash_duo.find_element("#front .gtitle").text
+    dash_duo.driver.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    dash_duo.find_element("#image-format input[value=svg]").click()
+    dash_duo.find_element("#export-figure").click()
+    path = tmp_path / "pareto_front.svg"
+    dash_duo._wait_for(lambda d: path.exists() and path.stat().st_size > 0, timeout=15,
+                       msg="SVG downloaded")  # fmt: skip
+    svg = path.read_text()
+    assert svg.startswith("<svg") and "Accuracy vs area" in svg  # the title is in the file
 
 
 def test_empty_study_shows_a_message(dash_duo, empty_study_url):
@@ -152,31 +252,49 @@ def test_empty_study_shows_a_message(dash_duo, empty_study_url):
 
 def test_missing_storage_shows_a_message(dash_duo, tmp_path):
     dash_duo.start_server(create_app(f"sqlite:///{tmp_path / 'none.db'}", refresh_s=60))
-    dash_duo.wait_for_contains_text("#message", "file not found", timeout=10)
+    dash_duo.wait_for_contains_text("#message", "not found", timeout=10)
+    assert not (tmp_path / "none.db").exists()
 
 
-def test_new_trials_appear_and_the_selection_stays(dash_duo, tmp_path):
-    from dashboards.demo import write_demo_study
+def copy_study(src_url: str, dst_url: str, numbers, name="train") -> optuna.Study:
+    """A new study at ``dst_url`` holding trials ``numbers`` of ``src_url`` (public API)."""
+    src = optuna.load_study(storage=src_url, study_name="train")
+    try:
+        dst = optuna.load_study(storage=dst_url, study_name=name)
+    except KeyError:
+        dst = optuna.create_study(storage=dst_url, study_name=name, directions=src.directions)
+        for k, v in src.user_attrs.items():
+            dst.set_user_attr(k, v)
+    trials = src.get_trials()
+    dst.add_trials([trials[i] for i in numbers])
+    return dst
 
+
+def test_live_trials_move_the_filter_ranges_and_keep_the_selection(dash_duo, study_url, tmp_path):
+    src = optuna.load_study(storage=study_url, study_name="train").get_trials()
+    by_area = sorted(range(len(src)), key=lambda i: src[i].user_attrs["metrics"]["area_mm2"])
+    first, later = by_area[:12], by_area[12:]  # the largest designs arrive later
     url = f"sqlite:///{tmp_path / 'live.db'}"
-    write_demo_study(url, 8, real_reports=False)
+    copy_study(study_url, url, first)
     app = create_app(url, refresh_s=0.5)
     dash_duo.start_server(app)
     points = wait_points(dash_duo)
-    el, _, trial, _, _ = isolated_point(points)
+    el, _, trial, *_ = isolated_point(points)
     click(dash_duo, el)
     dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
-    study = optuna.load_study(storage=url, study_name="demo")
-    for i in (8, 9, 10):
-        study.add_trial(demo_trial(i, random.Random(i)))
-    dash_duo.wait_for_contains_text("#status", "11 trials", timeout=10)
-    trials = lambda: {int(p[2]) for p in drawn(dash_duo) if p[2] is not None}  # noqa: E731
-    dash_duo._wait_for(lambda d: len(trials()) == 10, timeout=10, msg="new points drawn")
+
+    def area_max():
+        sliders = dash_duo.find_elements("#filters [role=slider]")
+        return float(sliders[3].get_attribute("aria-valuemax"))
+
+    old = area_max()
+    copy_study(study_url, url, later)
+    dash_duo.wait_for_contains_text("#status", "36 of 36 trials", timeout=15)
+    want = max(t.user_attrs["metrics"]["area_mm2"] for t in src)
+    dash_duo._wait_for(lambda d: abs(area_max() - want) < 1e-6, timeout=10, msg="range follows")
+    assert want > old
+    dash_duo._wait_for(lambda d: len(wait_points(dash_duo)) == 16, timeout=10, msg="all drawn")
     assert dash_duo.find_element("#detail-title").text == f"Trial {int(trial)}"
-    names = dash_duo.driver.execute_script(
-        "return document.querySelector('#front .js-plotly-plot').data.map(t => t.name)"
-    )
-    assert f"trial {int(trial)}" in names  # the selected design is still ringed
 
 
 def test_hardware_study_front_is_drawn_and_a_click_opens_the_design(
@@ -189,25 +307,20 @@ def test_hardware_study_front_is_drawn_and_a_click_opens_the_design(
     frame = app._codesign_source.current().frame
     dash_duo.wait_for_contains_text("#tabs", "Latency vs area", timeout=10)
     assert "Accuracy" not in dash_duo.find_element("#tabs").text
-    dash_duo.wait_for_contains_text("#front .ytitle", "Latency (µs)", timeout=10)
-    dash_duo.wait_for_contains_text("#status", "16 designs shown of 16 trials", timeout=10)
+    dash_duo.wait_for_contains_text("#front .ytitle", "Latency, steady state (µs)", timeout=10)
+    dash_duo.wait_for_contains_text("#status", "16 of 16 trials", timeout=10)
     points = wait_points(dash_duo)
-    assert {int(p[2]) for p in points if p[2] is not None} == set(frame["trial"])
+    assert {t for p in points for t in p[5]} == set(frame["trial"])
     mask = non_dominated(frame[["latency_us", "area_mm2"]].to_numpy(), [False, False])
     assert sorted(front_line_x(dash_duo)) == sorted(frame["area_mm2"][mask].tolist())
     assert "Accuracy" not in dash_duo.find_element("#filters").text  # no accuracy slider
     assert "workload.sparsity" in dash_duo.find_element("#filters").text
     dash_duo.wait_for_contains_text("#color-by", "hw.n_pe", timeout=5)  # one method: by n_pe
-    dash_duo._wait_for(
-        lambda d: (
-            "colorbar" in str(trace_names(dash_duo)) or dash_duo.find_elements("#front .colorbar")
-        ),
-        timeout=10,
-        msg="colour scale",
-    )
+    dash_duo.wait_for_element("#front .colorbar", timeout=10)
+    assert "log2" in dash_duo.find_element("#front .colorbar").text  # n_pe: powers of two
     points = wait_points(dash_duo)
     dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "hw_front.png"))
-    el, _, trial, _, _ = isolated_point(points)
+    el, _, trial, *_ = isolated_point(points)
     click(dash_duo, el)
     dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
     sparsity = frame.loc[frame["trial"] == int(trial), "workload.sparsity"].item()
@@ -225,3 +338,48 @@ def test_hardware_study_front_is_drawn_and_a_click_opens_the_design(
     dash_duo.driver.execute_script("window.scrollTo(0, 0)")
     dash_duo.find_element("#front").screenshot(os.path.join(artifacts_dir, "hw_3d.png"))
     assert dash_duo.get_logs() == []
+
+
+def test_journal_study_is_served(dash_duo, journal_study_url):
+    app = create_app(journal_study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    points = wait_points(dash_duo)
+    assert {t for p in points for t in p[5]} == set(range(16))
+
+
+def test_study_picker_history_importance_and_notes(dash_duo, study_url, tmp_path, artifacts_dir):
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    copy_study(study_url, url, range(36), name="train")
+    copy_study(study_url, url, range(10), name="first-ten")
+    before = (tmp_path / "two.db").read_bytes()
+    app = create_app(url, refresh_s=60)
+    dash_duo.start_server(app)
+    wait_points(dash_duo)  # the newest study is shown first
+    dash_duo.wait_for_contains_text("#status", "study 'first-ten': 10 of 10", timeout=10)
+    dash_duo.select_dcc_dropdown("#study-picker", value="train")
+    dash_duo.wait_for_contains_text("#status", "study 'train': 36 of 36", timeout=15)
+    wait_points(dash_duo, 16)
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(2)").click()
+    dash_duo.wait_for_element("#parallel-graph .parcoords", timeout=15)
+    dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "parallel.png"))
+    assert (tmp_path / "two.db").read_bytes() == before  # nothing written by looking
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(3)").click()
+    dash_duo.wait_for_element("#history-graph .main-svg", timeout=15)
+    dash_duo.wait_for_contains_text("#history-graph", "hypervolume", timeout=10)
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(4)").click()
+    dash_duo.find_element("#analysis-run").click()
+    dash_duo.wait_for_element("#importance-graph .bars path", timeout=60)
+    text = dash_duo.find_element("#importance-graph").text
+    assert "train.method" in text or "hw.n_pe" in text
+    dash_duo.driver.save_screenshot(os.path.join(artifacts_dir, "importance.png"))
+    # a note is the one write, and only when asked
+    el, _, trial, *_ = isolated_point(wait_points(dash_duo, 16))
+    click(dash_duo, el)
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
+    dash_duo.find_element("#note-text").send_keys("fits the edge budget")
+    dash_duo.find_element("#note-save").click()
+    dash_duo.wait_for_contains_text("#note-status", f"note saved on trial {int(trial)}", 10)
+    from codesign.study import StudyStore
+
+    attrs = StudyStore.open(url, "train").system_attrs
+    assert attrs[f"codesign:note:{int(trial)}"] == "fits the edge budget"

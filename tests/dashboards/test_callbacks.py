@@ -1,4 +1,4 @@
-"""The callbacks as plain functions, on a real SQLite study."""
+"""What the page computes, as plain functions, on a study written by ``run_sweep``."""
 
 import numpy as np
 import optuna
@@ -7,19 +7,24 @@ from dash import no_update
 
 from codesign.study.pareto import non_dominated
 from dashboards.callbacks import (
-    compare_selection,
-    compare_view,
-    detail_view,
     export_csv,
-    filter_controls,
-    filter_mask,
-    filter_schema,
     front_csv,
     front_figure,
+    front_view,
     poll,
-    selection_from_click,
+    table_view,
 )
 from dashboards.data import StudySource
+from dashboards.filters import filter_controls, filter_mask, filter_schema
+from dashboards.views import compare_view, detail_view, training_view
+
+
+def table_rows(div) -> list[dict]:
+    """The rows of a plain HTML table built by ``dashboards.views._table``, as dicts."""
+    head, body = div.children.children
+    names = [th.children for th in head.children.children]
+    return [dict(zip(names, (td.children for td in tr.children), strict=True))
+            for tr in body.children]  # fmt: skip
 
 
 def small():
@@ -95,35 +100,41 @@ def test_slider_left_at_its_end_stays_open_for_later_trials():
 
 def test_poll_reports_then_stays_quiet(study_url):
     source = StudySource(study_url)
-    version, status, message, filters, schema, colour, compare = poll(source, None, None)
-    assert "40 trials" in status and "failed" in status and message == ""
+    version, status, message, filters, schema, colour, targets = poll(source, None, None)
+    assert "36 of 36 trials" in status and message == ""
     assert {"label": "hw.n_pe", "value": "hw.n_pe"} in colour
-    assert len(compare) == len(source.current().frame) and schema["ranges"]
+    assert "accuracy" in [t["value"] for t in targets] and schema["ranges"]
     assert poll(source, version, schema) == (no_update,) * 7
 
 
-def test_poll_keeps_filters_when_only_trials_change(tmp_path):
-    from dashboards.demo import write_demo_study
-
+def test_poll_moves_the_ranges_with_new_trials_and_keeps_what_the_user_set(study_url, tmp_path):
+    src = optuna.load_study(storage=study_url, study_name="train")
+    trials = sorted(src.get_trials(), key=lambda t: t.user_attrs["metrics"]["area_mm2"])
     url = f"sqlite:///{tmp_path / 'live.db'}"
-    write_demo_study(url, 6, real_reports=False)
+    study = optuna.create_study(storage=url, study_name="train", directions=src.directions)
+    study.set_user_attr("objectives", src.user_attrs["objectives"])
+    study.add_trials(trials[:20])
     source = StudySource(url)
     version, _, _, filters, schema, *_ = poll(source, None, None)
-    study = optuna.load_study(storage=url, study_name="demo")
-    import random
-
-    from dashboards.demo import demo_trial
-
-    study.add_trial(demo_trial(7, random.Random(7)))
-    new_version, status, _, new_filters, new_schema, *_ = poll(source, version, schema)
-    assert new_version != version and "7 trials" in status
-    assert new_filters is no_update and new_schema is no_update  # user's filter values survive
+    area = schema["ranges"]["area_mm2"]
+    lo_set = area["min"] + 0.25 * (area["max"] - area["min"])  # the user raised the low end
+    study.add_trials(trials[20:])  # larger designs
+    new_version, status, _, new_filters, new_schema, *_ = poll(
+        source, version, schema, None, {"area_mm2": [lo_set, area["max"]]}, {}
+    )
+    assert new_version != version and "36 of 36 trials" in status
+    new_area = new_schema["ranges"]["area_mm2"]
+    assert new_area["max"] == trials[-1].user_attrs["metrics"]["area_mm2"] > area["max"]
+    slider = next(c for c in walk(new_filters) if getattr(c, "id", None) == {
+        "type": "frange", "col": "area_mm2"})  # fmt: skip
+    assert slider.max == new_area["max"] and slider.value == [lo_set, new_area["max"]]
+    assert poll(source, new_version, new_schema) == (no_update,) * 7
 
 
 def test_poll_messages(tmp_path, empty_study_url):
     missing = StudySource(f"sqlite:///{tmp_path / 'missing.db'}")
     out = poll(missing, None, None)
-    assert out[0] is None and "file not found" in out[2]
+    assert out[0] is None and "not found" in out[2]
     assert poll(missing, None, None, out[2]) == (no_update,) * 7  # same error: no redraw
     out = poll(StudySource(empty_study_url), None, None)
     assert "No finished trials" in out[2] and "'empty'" in out[2]
@@ -131,10 +142,16 @@ def test_poll_messages(tmp_path, empty_study_url):
     assert fig.layout.annotations[0].text == "No designs to show"
 
 
+def members(customdata) -> list[int]:
+    out = []
+    for c in customdata:
+        out += [int(t) for t in c[2].split()] if isinstance(c, list | tuple) else [int(c)]
+    return sorted(out)
+
+
 def _points(fig):
-    return sorted(int(t) for tr in fig.data if tr.mode == "markers" and tr.name != "over budget"
-                  and tr.customdata is not None and not tr.name.startswith("trial ")
-                  for t in tr.customdata)  # fmt: skip
+    return sorted(t for tr in fig.data if tr.mode == "markers" and tr.name != "over budget"
+                  and tr.customdata is not None for t in members(tr.customdata))  # fmt: skip
 
 
 def test_front_figure_follows_filters_and_budgets(study_url):
@@ -146,14 +163,75 @@ def test_front_figure_follows_filters_and_budgets(study_url):
     fig = front_figure(snap, "latency_us", None, schema, {}, {"train.method": ["binary"]})
     assert _points(fig) == sorted(snap.frame.loc[snap.frame["method"] == "binary", "trial"])
     budget = float(snap.frame["area_mm2"].median())
-    fig = front_figure(snap, "area_mm2", None, schema, max_area=budget)
+    fig = front_figure(snap, "area_mm2", None, schema, budgets={"max-area": budget})
     grey = next(t for t in fig.data if t.name == "over budget")
-    assert sorted(grey.customdata) == sorted(
+    assert members(grey.customdata) == sorted(
         snap.frame.loc[snap.frame["area_mm2"] > budget, "trial"]
     )
-    none = front_figure(snap, "area_mm2", None, schema, {"accuracy": [99.9, 100]}, {})
-    assert none.layout.annotations[0].text == "No design passes the filters"
-    assert len(front_figure(snap, "3d", None, schema).data) == 2
+    none, status = front_view(snap, "area_mm2", None, schema, {}, {"train.method": []})
+    assert status.startswith("0 of 36 designs pass the filters")
+    fig, status = front_view(
+        snap, "area_mm2", None, schema, budgets={"max-area": 1e-6, "min-accuracy": 50}
+    )
+    assert status.startswith("No design meets the budget (max area 1e-06 mm², min accuracy 50 %)")
+    names = [t.name for t in front_figure(snap, "3d", "hw.n_pe", schema,
+                                          budgets={"max-area": budget}).data]  # fmt: skip
+    assert names == ["over budget", "dominated", "Pareto front", "selected"]
+
+
+def test_stacked_designs_are_one_marker_that_lists_them(study_url):
+    source = StudySource(study_url)
+    snap = source.snapshot()
+    fig, status = front_view(snap, "area_mm2", "method")
+    assert "36 of 36 designs pass the filters, drawn as 16 markers" in status
+    stacked = [(c, h) for tr in fig.data if tr.customdata is not None and tr.name != "selected"
+               for c, h in zip(tr.customdata, tr.hovertext, strict=True) if c[1] > 1]  # fmt: skip
+    assert sorted(c[1] for c, _ in stacked) == [6, 6, 6, 6]
+    for c, hover in stacked:
+        rows = snap.frame[snap.frame["trial"].isin([int(t) for t in c[2].split()])]
+        assert rows[["accuracy", "area_mm2"]].nunique().max() == 1  # truly one point
+        assert hover.startswith("6 trials: ") and "train.reg_strength: " in hover
+
+
+def test_colours_are_fixed_over_the_study(study_url):
+    source = StudySource(study_url)
+    snap = source.snapshot()
+    _, _, _, _, schema, *_ = poll(StudySource(study_url), None, None)
+
+    def colours(fig):
+        out = {}
+        for tr in fig.data:
+            if tr.customdata is not None and tr.name != "selected" and tr.name != "over budget":
+                out.setdefault(tr.name.replace(" (front)", ""), set()).update(tr.marker.color)
+        return out
+
+    every = colours(front_figure(snap, "area_mm2", "method", schema))
+    part = colours(front_figure(snap, "area_mm2", "method", schema, {}, {
+        "train.method": ["ternary", "sparse-ternary"]}))  # fmt: skip
+    assert "binary" not in part and all(part[m] == every[m] for m in part)
+    numeric = front_figure(snap, "area_mm2", "hw.n_pe", schema, {}, {"hw.n_pe": [4]})
+    marker = next(t.marker for t in numeric.data if t.customdata is not None)
+    assert (marker.cmin, marker.cmax) == (4.0, 16.0)  # the whole study's range, not just 4
+
+
+def test_design_table_pages_sorts_filters_and_follows_the_plot_selection(study_url):
+    source = StudySource(study_url)
+    snap = source.snapshot()
+    data, pages, columns, status = table_view(snap, "area_mm2", size=10)
+    assert (len(data), pages, status) == (10, 4, "36 designs")
+    assert {"trial", "front", "method", "accuracy", "hw.n_pe"} <= {c["id"] for c in columns}
+    on_front = {r["trial"] for page in range(4)
+                for r in table_view(snap, "area_mm2", page=page, size=10)[0] if r["front"]}  # fmt: skip
+    assert on_front == set(front_csv(snap, "area_mm2")["trial"])
+    data, *_ = table_view(snap, "area_mm2", size=50, sort_by=[{"column_id": "area_mm2",
+                                                              "direction": "desc"}])  # fmt: skip
+    assert [r["area_mm2"] for r in data] == sorted((r["area_mm2"] for r in data), reverse=True)
+    data, *_ = table_view(
+        snap, "area_mm2", size=50, query="{method} contains binary && {hw.n_pe} = 4"
+    )
+    assert len(data) == 6 and {(r["method"], r["hw.n_pe"]) for r in data} == {("binary", 4)}
+    data, _, _, status = table_view(snap, "area_mm2", plot_selection=[3, 1, 2], size=50)
+    assert sorted(r["trial"] for r in data) == [1, 2, 3] and "3 designs selected" in status
 
 
 def test_front_csv_is_the_brute_force_front(study_url):
@@ -161,7 +239,7 @@ def test_front_csv_is_the_brute_force_front(study_url):
     _, _, _, _, schema, *_ = poll(source, None, None)
     snap = source.current()
     budget = float(snap.frame["latency_us"].quantile(0.8))
-    csv = front_csv(snap, "energy_uj", schema, {}, {}, None, budget)
+    csv = front_csv(snap, "energy_uj", schema, {}, {}, {"max-latency": budget})
     f = snap.frame[snap.frame["latency_us"] <= budget]
     pts = f[["accuracy", "energy_uj"]].to_numpy()
     expected = [
@@ -170,7 +248,7 @@ def test_front_csv_is_the_brute_force_front(study_url):
     ]  # fmt: skip
     assert sorted(csv["trial"]) == sorted(expected) and len(expected) >= 2
     assert csv["energy_uj"].is_monotonic_increasing
-    f3 = front_csv(snap, "3d", schema, {}, {}, None, None)
+    f3 = front_csv(snap, "3d", schema, {}, {})
     cols = ["accuracy", "area_mm2", "latency_us"]
     mask = non_dominated(snap.frame[cols].to_numpy(), [True, False, False])
     assert sorted(f3["trial"]) == sorted(snap.frame["trial"][mask])
@@ -181,23 +259,11 @@ def test_export_payload_is_the_front_as_csv(study_url):
 
     source = StudySource(study_url)
     _, _, _, _, schema, *_ = poll(source, None, None)
-    payload = export_csv(source.current(), "latency_us", schema, {}, {}, None, None)
+    payload = export_csv(source.current(), "latency_us", schema, {}, {})
     assert payload["filename"] == "pareto_front_latency_us.csv"
     got = pd.read_csv(io.StringIO(payload["content"]))
-    want = front_csv(source.current(), "latency_us", schema, {}, {}, None, None)
+    want = front_csv(source.current(), "latency_us", schema, {}, {})
     assert got["trial"].tolist() == want["trial"].tolist() and "hw.n_pe" in got.columns
-
-
-def test_click_and_compare_selection():
-    assert selection_from_click({"points": [{"customdata": 7, "x": 1}]}) == 7
-    assert selection_from_click({"points": [{"customdata": [3, "x"]}]}) == 3
-    assert selection_from_click(None) is no_update
-    assert selection_from_click({"points": [{"customdata": "os.system"}]}) is no_update
-    assert compare_selection("add-compare", [1], 5, None) == [1, 5]
-    assert compare_selection("add-compare", [1, 5], 5, None) == [1, 5]
-    box = {"points": [{"customdata": 4}, {"customdata": 2}, {"customdata": 4}]}
-    assert compare_selection("front", [1], None, box) == [4, 2]
-    assert compare_selection("front", [1], None, {"points": []}) is no_update
 
 
 def _text(component):
@@ -216,20 +282,24 @@ def _text(component):
 
 def test_detail_view_shows_the_design(study_url):
     source = StudySource(study_url)
-    trial = optuna.load_study(storage=study_url, study_name="demo").trials[1]
+    trials = optuna.load_study(storage=study_url, study_name="train").trials
+    trial = trials[1]
     view = detail_view(source, 1)
     text = _text(view)
     assert "Trial 1" in text and f"n_pe {trial.user_attrs['hw_config']['n_pe']}" in text
     layers = [layer["name"] for layer in trial.user_attrs["hw_report"]["layers"]]
-    assert len(layers) == 4 and all(name in text for name in layers)
+    assert len(layers) == 2 and all(name in text for name in layers)
+    assert "hidden_units [32]" in text and "feedback.feedback_objective latency" in text
+    assert "waiting on broadcast / FIFO / imbalance" in text and "steady state" in text
+    table = next(c for c in view if getattr(c, "id", None) == "detail-layers")
+    assert "PE busy max/mean" in table_rows(table)[0]
     ids = [getattr(c, "id", None) for c in view]
-    assert "detail-layers-graph" in ids and "detail-pe-graph" in ids
-    with_feedback = [t.number for t in optuna.load_study(storage=study_url, study_name="demo").trials
-                     if "feedback" in t.user_attrs.get("train_report", {})]  # fmt: skip
-    assert with_feedback
-    assert "detail-feedback-graph" in [
-        getattr(c, "id", None) for c in detail_view(source, with_feedback[0])
-    ]
+    assert {"detail-layers-graph", "detail-pe-graph"} <= set(ids)
+    assert [g.id for g in training_view(source, 1)] == ["detail-train-graph"]
+    with_cost = [t.number for t in trials if t.params["train.feedback"] == "analytical"
+                 and t.params["train.method"] == "sparse-ternary"]  # fmt: skip
+    assert "detail-feedback-graph" in [g.id for g in training_view(source, with_cost[0])]
+    assert training_view(source, None) == []
     assert "not in the study" in _text(detail_view(source, 12345))
     assert "Click a point" in _text(detail_view(source, None))
 
@@ -239,7 +309,7 @@ def test_compare_view(study_url):
     source.snapshot()
     assert "two or more" in _text(compare_view(source.current(), [1]))
     view = compare_view(source.current(), [1, 2, 3])
-    assert view[0].id == "compare-table" and list(view[0].data[0]) == [
+    assert view[0].id == "compare-table" and list(table_rows(view[0])[0]) == [
         "quantity",
         "trial 1",
         "trial 2",

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from codesign.cli._dash import port_is_free
+from codesign.cli._dash import address_problem, port_is_free
 
 
 def run(*args, timeout=60):
@@ -31,16 +31,16 @@ def free_port():
 def test_check_prints_a_table_and_json(study_url):
     out = run("--storage", study_url, "--check")
     assert out.returncode == 0, out.stderr
-    assert "demo" in out.stdout and "40 (39 shown, 1 failed" in out.stdout
+    assert "train" in out.stdout and "36 (36 shown, 0 failed" in out.stdout
     assert " mm^2" in out.stdout and " us" in out.stdout and " uJ" in out.stdout
     out = run("--storage", study_url, "--check", "--json")
     summary = json.loads(out.stdout)
-    assert summary["study"] == "demo" and summary["n_trials"] == 40 and summary["n_shown"] == 39
+    assert summary["study"] == "train" and summary["n_trials"] == 36 and summary["n_shown"] == 36
 
 
 def test_user_mistakes_are_one_line_and_exit_2(tmp_path):
     out = run("--storage", f"sqlite:///{tmp_path / 'none.db'}", "--check")
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "file not found" in out.stderr
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "not found" in out.stderr
     out = run("--port", "70000")
     assert out.returncode == 2 and "--port = 70000" in out.stderr
     out = run("--refresh-s", "0")
@@ -56,6 +56,44 @@ def test_busy_port_is_refused(study_url):
         out = run("--storage", study_url, "--port", str(port))
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert f"port {port} on 127.0.0.1 is busy" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "says"),
+    [
+        ("999.1.1.1", "is not an IP address or a host name this machine can resolve"),
+        ("no-such-host.invalid", "is not an IP address or a host name this machine can resolve"),
+        ("192.0.2.1", "is not an address of this machine"),  # TEST-NET-1: never local
+    ],
+)
+def test_bad_hosts_say_what_they_are(study_url, host, says):
+    out = run("--storage", study_url, "--host", host, "--port", str(free_port()))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert says in out.stderr and "busy" not in out.stderr
+
+
+def test_a_privileged_port_says_so(monkeypatch):
+    """Port 80 as a non-root user: bind raises PermissionError (simulated: tests run as root)."""
+
+    class Refusing(socket.socket):
+        def bind(self, addr):
+            raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(socket, "socket", Refusing)
+    problem = address_problem("127.0.0.1", 80)
+    assert "port 80 on 127.0.0.1 needs administrator rights" in problem and "busy" not in problem
+
+
+def test_unreadable_studies_get_clear_messages(study_url, tmp_path):
+    import shutil
+
+    damaged = tmp_path / "damaged.db"
+    shutil.copy(study_url[len("sqlite:///") :], damaged)
+    with open(damaged, "r+b") as f:  # pages in the middle overwritten
+        f.seek(damaged.stat().st_size // 2)
+        f.write(b"\xff" * 8192)
+    out = run("--storage", f"sqlite:///{damaged}", "--check")
+    assert out.returncode == 2 and "damaged" in out.stderr and "max length" not in out.stderr
 
 
 @pytest.mark.slow
@@ -86,4 +124,4 @@ def test_serves_the_app_without_debug(study_url):
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
-    assert json.loads(out.splitlines()[0])["study"] == "demo"
+    assert json.loads(out.splitlines()[0])["study"] == "train"

@@ -12,14 +12,9 @@ from dashboards.detail import (
     plot_layers,
     plot_pe_heatmap,
 )
-from dashboards.figures import (
-    _get_front_3d_info,
-    _get_front_info,
-    apply_budgets,
-    plot_front,
-    plot_front_3d,
-    use_log,
-)
+from dashboards.figures import _get_front_info, colour_spec, plot_front, use_log
+from dashboards.figures_3d import _get_front_3d_info, plot_front_3d
+from dashboards.filters import apply_budgets
 
 
 def validated(fig):
@@ -56,11 +51,13 @@ def test_front_info_by_hand():
 
 
 def test_budgets_grey_out_and_the_front_is_recomputed():
-    budget = apply_budgets(frame(), max_area_mm2=3.0)
+    budget = apply_budgets(frame(), {"max-area": 3.0})
     assert budget.tolist() == [True, False, True, True, False, True]
     info = _get_front_info(frame(), "area_mm2", budget)
     assert info.on_front.tolist() == [True, False, True, False, False, True]
-    budget = apply_budgets(frame(), max_area_mm2=4.5, max_latency_us=8)
+    budget = apply_budgets(frame(), {"max-area": 4.5, "max-latency": 8, "max-energy": None})
+    assert budget.tolist() == [False, True, True, False, False, False]
+    budget = apply_budgets(frame(), {"min-accuracy": 85, "max-energy": "2.2"})  # shown units
     assert budget.tolist() == [False, True, True, False, False, False]
 
 
@@ -70,29 +67,55 @@ def test_use_log():
 
 
 def test_plot_front_draws_a_valid_figure_with_baseline_symbols():
-    info = _get_front_info(frame(), "area_mm2", apply_budgets(frame(), 4.5), "hw.zero_skip", 2)
+    info = _get_front_info(frame(), "area_mm2", apply_budgets(frame(), {"max-area": 4.5}),
+                           "hw.zero_skip", 2)  # fmt: skip
     fig = validated(plot_front(info))
     names = [t.name for t in fig.data]
     assert names[0] == "over budget" and "Pareto front" in names
     assert "dense binary baseline" in names and "dense ternary baseline" in names
-    assert "none" in names and "weights" in names and "trial 2" in names
+    assert {"none", "none (front)", "weights (front)"} <= set(names)
+    assert names[-1] == "selected" and list(fig.data[-1].x) == [2.0]  # trial 2's ring
     over = fig.data[0]
-    assert list(over.customdata) == [4]  # trial 4 (5 mm²) is over the 4.5 mm² budget
+    assert [c[0] for c in over.customdata] == [4]  # trial 4 (5 mm²) is over the 4.5 mm² budget
     assert list(over.marker.symbol) == ["diamond"]  # the ternary baseline's symbol
     line = next(t for t in fig.data if t.name == "Pareto front")
     assert line.line.shape == "hv"
-    points = [t for t in fig.data if t.name in ("none", "weights")]
-    assert sum(len(t.x) for t in points) == 5
-    none = next(t for t in points if t.name == "none")
-    assert list(none.customdata) == [2, 3, 5]
-    assert list(none.marker.opacity) == [1.0, 0.25, 1.0]  # dominated trial 3 is faded
+    none_front = next(t for t in fig.data if t.name == "none (front)")
+    none_dominated = next(t for t in fig.data if t.name == "none")
+    assert [c[0] for c in none_front.customdata] == [2, 5]
+    assert [c[0] for c in none_dominated.customdata] == [3]  # dominated trial 3 is faded
+    assert none_dominated.marker.opacity < 1.0 == none_front.marker.opacity
+    assert none_front.marker.line.width > 0 == none_dominated.marker.line.width
 
 
-def test_numeric_colour_and_webgl():
+def test_numeric_colour_and_webgl_fronts_stand_out():
     info = _get_front_info(frame(), "energy_uj", color_by="hw.n_pe")
-    assert info.color_is_numeric and info.color.tolist() == [4, 64, 16, 8, 64, 4]
+    assert info.colour.numeric and info.colour.log2  # 4, 8, 16, 64: powers of two
+    assert info.colour_values.tolist() == [2.0, 6.0, 4.0, 3.0, 6.0, 2.0]
     fig = validated(plot_front(info, webgl=True))
-    assert fig.data[0].type == "scattergl" and fig.data[0].marker.showscale
+    designs = [t for t in fig.data if t.type == "scattergl" and t.name != "selected"]
+    assert designs[0].marker.showscale and designs[0].marker.cmin == 2.0
+    front = [t for t in designs if t.name.endswith("(front)")]
+    rest = [t for t in designs if not t.name.endswith("(front)")]
+    # above 5,000 points (WebGL) front designs keep their own larger, outlined markers
+    assert front and rest and front[0].marker.size > rest[0].marker.size
+    assert front[0].marker.line.width > 0 and front[0].marker.opacity > rest[0].marker.opacity
+
+
+def test_stacked_designs_share_one_marker():
+    f = pd.concat([frame(), frame().iloc[[0, 0]].assign(trial=[6, 7], **{"hw.n_pe": [8, 16]})])
+    info = _get_front_info(f, "area_mm2", knobs=["hw.n_pe", "hw.zero_skip"])
+    assert len(info.x) == 6 and info.members[0] == [0, 6, 7]
+    assert info.hover[0].startswith("3 trials: 0, 6, 7 (sparse-ternary)")
+    assert "hw.n_pe: 4 | 8 | 16" in info.hover[0] and "hw.zero_skip = weights" in info.hover[0]
+
+
+def test_colour_spec_is_the_whole_studys():
+    spec = colour_spec(frame(), "method")
+    assert list(spec.categories) == ["binary", "sparse-ternary", "ternary"]
+    part = _get_front_info(frame().iloc[[0, 1]], "area_mm2", color_by=spec)
+    assert part.colour.categories == spec.categories  # filtered rows: same colours
+    assert not colour_spec(frame(), "accuracy").log2
 
 
 def test_front_3d_by_hand():
@@ -102,10 +125,15 @@ def test_front_3d_by_hand():
     assert info.on_front.tolist() == [True, True, True, False, True, True]
     assert info.log_y and not info.log_x
     fig = validated(plot_front_3d(info))
-    assert [len(t.x) for t in fig.data] == [1, 5]
+    assert [(t.name, len(t.x)) for t in fig.data] == [("dominated", 1), ("Pareto front", 5),
+                                                      ("selected", 0)]  # fmt: skip
     assert fig.layout.scene.yaxis.type == "log"
-    budget = apply_budgets(frame(), max_latency_us=15)
-    assert _get_front_3d_info(frame(), budget).trials.tolist() == [0, 1, 2, 4]
+    budget = apply_budgets(frame(), {"max-latency": 15})
+    info = _get_front_3d_info(frame(), budget, color_by="hw.n_pe", selected=2)
+    fig = validated(plot_front_3d(info))
+    by = {t.name: t for t in fig.data}
+    assert sorted(by["over budget"].customdata) == [3, 5]  # greyed, not dropped
+    assert by["Pareto front"].marker.colorscale is not None and list(by["selected"].x) == [2.0]
 
 
 REPORT = {
@@ -127,11 +155,14 @@ def test_layers_info_by_hand():
     assert info.stalls["dram"].tolist() == [20.0, 0.0]
     row = info.rows[0]
     assert row["shape"] == "4 x 6" and row["sparsity (%)"] == 87.5 and row["DRAM-bound"] == "yes"
-    assert row["imbalance stall (cycles)"] == 10 and info.rows[1]["DRAM-bound"] == "no"
+    assert row["waiting on broadcast / FIFO / imbalance (cycles)"] == 10
+    assert row["PE busy max/mean"] == round(65 / 62.5, 2) and info.rows[1]["DRAM-bound"] == "no"
     fig = validated(plot_layers(info))
     assert [t.name for t in fig.data] == [
-        "busy", "imbalance stall", "dram stall", "readout stall", "energy",
+        "busy", "waiting on broadcast / FIFO / imbalance", "waiting on DRAM", "readout", "energy",
     ]  # fmt: skip
+    split = {"layers": [{"name": "a", "cycles": 9, "stall_cycles": {"fifo": 1, "broadcast": 2}}]}
+    assert list(_get_layers_info(split).stalls) == ["broadcast", "fifo"]  # the report's causes
 
 
 def test_pe_heatmap_pads_ragged_layers():

@@ -18,26 +18,22 @@ from dash import dcc, no_update
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from dashboards.callbacks import (
-    compare_view,
-    detail_view,
-    export_csv,
-    front_csv,
-    front_figure,
-    poll,
-    tabs_update,
-)
+from dashboards.callbacks import export_csv, front_csv, front_figure, poll, tabs_update
 from dashboards.data import StudySource, frame_from_trials
-from dashboards.figures import (
-    HARDWARE_VIEWS,
-    _get_front_3d_info,
-    _get_front_info,
-    plot_front,
-    plot_front_3d,
-)
+from dashboards.figures import HARDWARE_VIEWS, _get_front_info, plot_front
+from dashboards.figures_3d import _get_front_3d_info, plot_front_3d
 from dashboards.layout import TABS
+from dashboards.views import compare_view, detail_view
 
 HW_TABS = ["latency_us-vs-area_mm2", "energy_uj-vs-area_mm2", "energy_uj-vs-latency_us", "3d"]
+
+
+def table_rows(div) -> list[dict]:
+    """The rows of a plain HTML table built by ``dashboards.views._table``, as dicts."""
+    head, body = div.children.children
+    names = [th.children for th in head.children.children]
+    return [dict(zip(names, (td.children for td in tr.children), strict=True))
+            for tr in body.children]  # fmt: skip
 
 
 def brute_front(points, maximize):
@@ -69,7 +65,7 @@ def test_hardware_front_infos_by_hand():
     info = _get_front_info(hw_frame(), "area_mm2", y_col="latency_us", maximize=(False, False))
     assert info.on_front.tolist() == [True, True, False, True, False]
     assert info.step_x.tolist() == [1.0, 2.0, 4.0] and info.step_y.tolist() == [10.0, 5.0, 1.0]
-    assert (info.x_title, info.y_title) == ("Area (mm²)", "Latency (µs)")
+    assert (info.x_title, info.y_title) == ("Area (mm²)", "Latency, steady state (µs)")
     budget = np.array([True, False, True, True, True])  # without trial 1, 4 joins the front
     info = _get_front_info(hw_frame(), "area_mm2", budget, None, None, "latency_us", (False, False))
     assert info.on_front.tolist() == [True, False, False, True, True]
@@ -135,9 +131,10 @@ def test_validity_follows_the_studys_objectives(tmp_path):
 
 def test_filters_and_tabs_of_a_hardware_study(hw_study_url):
     source = StudySource(hw_study_url)
-    version, status, message, filters, schema, colour, compare = poll(source, None, None)
+    version, status, message, filters, schema, colour, targets = poll(source, None, None)
     snap = source.current()
-    assert "16 designs shown of 16 trials" in status and message == ""
+    assert "16 of 16 trials have results" in status and message == ""
+    assert "accuracy" not in [t["value"] for t in targets]
     assert "accuracy" not in schema["ranges"] and "accuracy" not in schema["cats"]
     assert {"latency_us", "area_mm2", "energy_uj", "workload.sparsity"} <= set(schema["ranges"])
     assert schema["cats"]["hw.n_pe"] == [1, 2, 4, 8]
@@ -156,9 +153,17 @@ def test_training_study_keeps_its_tabs(study_url):
     assert tabs_update(StudySource(study_url).snapshot(), layout_tabs) == (no_update,) * 3
 
 
+def members(customdata) -> list[int]:
+    """Trial numbers of a trace's markers (2-D: ``[first, count, "all"]``; 3-D: the number)."""
+    out = []
+    for c in customdata:
+        out += [int(t) for t in c[2].split()] if isinstance(c, list | tuple) else [int(c)]
+    return sorted(out)
+
+
 def _designs(fig):
-    return sorted(int(t) for tr in fig.data if tr.mode == "markers" and tr.customdata is not None
-                  and not tr.name.startswith("trial ") for t in tr.customdata)  # fmt: skip
+    return sorted(t for tr in fig.data if tr.mode == "markers" and tr.customdata is not None
+                  and tr.name != "selected" for t in members(tr.customdata))  # fmt: skip
 
 
 @pytest.mark.parametrize("view", HARDWARE_VIEWS, ids=lambda v: v.value)
@@ -172,18 +177,19 @@ def test_hardware_fronts_are_the_brute_force_fronts(hw_study_url, view):
     assert _designs(fig) == sorted(f["trial"])
     cols = [view.y, view.x] if view.z is None else [view.z, view.x, view.y]
     want = sorted(f["trial"].iloc[brute_front(f[cols].to_numpy(), [False] * len(cols))])
-    csv = front_csv(snap, view.value, schema, {}, {}, None, None)
+    csv = front_csv(snap, view.value, schema, {}, {})
     assert sorted(csv["trial"]) == want and 2 <= len(want) < len(f)
     if view.z is None:
-        assert fig.layout.xaxis.title.text.split(" (")[0].lower() == view.x.split("_")[0]
-        assert fig.layout.yaxis.title.text.split(" (")[0].lower() == view.y.split("_")[0]
+        assert fig.layout.xaxis.title.text.lower().startswith(view.x.split("_")[0])
+        assert fig.layout.yaxis.title.text.lower().startswith(view.y.split("_")[0])
         line = next(t for t in fig.data if t.name == "Pareto front")
         assert sorted(line.x) == sorted(f.loc[f["trial"].isin(want), view.x])
         assert csv[view.x].is_monotonic_increasing
-        assert "trial 3" in [t.name for t in fig.data]  # the selected design is ringed
+        ring = fig.data[-1]  # the selected design is ringed (the last trace)
+        assert ring.name == "selected" and list(ring.x) == f.loc[f["trial"] == 3, view.x].tolist()
     else:
         assert fig.layout.scene.zaxis.title.text == "Energy (µJ)"
-        assert sorted(fig.data[1].customdata) == want  # the solid "Pareto front" trace
+        assert fig.data[1].name == "Pareto front" and sorted(fig.data[1].customdata) == want
 
 
 def test_budgets_filters_and_export_in_a_hardware_study(hw_study_url):
@@ -194,22 +200,22 @@ def test_budgets_filters_and_export_in_a_hardware_study(hw_study_url):
     snap = source.current()
     f = snap.frame
     budget = float(f["area_mm2"].median())
-    fig = front_figure(snap, HW_TABS[0], None, schema, max_area=budget)
+    fig = front_figure(snap, HW_TABS[0], None, schema, budgets={"max-area": budget})
     grey = next(t for t in fig.data if t.name == "over budget")
-    assert sorted(grey.customdata) == sorted(f.loc[f["area_mm2"] > budget, "trial"])
+    assert members(grey.customdata) == sorted(f.loc[f["area_mm2"] > budget, "trial"])
     fig = front_figure(snap, HW_TABS[1], None, schema, {}, {"hw.n_pe": [8]})
     assert _designs(fig) == sorted(f.loc[f["hw.n_pe"] == 8, "trial"])
     sparse = f[f["workload.sparsity"] >= 0.7]
-    csv = front_csv(snap, HW_TABS[0], schema, {"workload.sparsity": [0.7, 0.9]}, {}, None, None)
+    csv = front_csv(snap, HW_TABS[0], schema, {"workload.sparsity": [0.7, 0.9]}, {})
     pts = sparse[["latency_us", "area_mm2"]].to_numpy()
     assert sorted(csv["trial"]) == sorted(sparse["trial"].iloc[brute_front(pts, [False, False])])
-    payload = export_csv(snap, HW_TABS[0], schema, {}, {}, None, None)
+    payload = export_csv(snap, HW_TABS[0], schema, {}, {})
     assert payload["filename"] == "pareto_front_latency_us-vs-area_mm2.csv"
     got = pd.read_csv(io.StringIO(payload["content"]))
     assert "workload.sparsity" in got.columns and got["accuracy"].isna().all()
     # a stale accuracy tab (before the tabs switch) draws the first hardware view
     stale = front_figure(snap, "area_mm2", None, schema)
-    assert stale.layout.yaxis.title.text == "Latency (µs)"
+    assert stale.layout.yaxis.title.text == "Latency, steady state (µs)"
 
 
 def _text(component):
@@ -250,8 +256,8 @@ def test_drilldown_and_compare_without_accuracy(hw_study_url):
     ids = _ids(view)
     assert "detail-workload" in ids and "detail-layers-graph" in ids
     table, graph = compare_view(source.current(), [1, 2, 4])  # n_pe 1, 1, 2
-    quantities = [row["quantity"] for row in table.data]
-    assert quantities[:3] == ["Area (mm²)", "Latency (µs)", "Energy (µJ)"]
+    quantities = [row["quantity"] for row in table_rows(table)]
+    assert quantities[:3] == ["Area (mm²)", "Latency, steady state (µs)", "Energy (µJ)"]
     assert "Accuracy (%)" not in quantities and "hw.n_pe" in quantities
     assert [a.text for a in graph.figure.layout.annotations] == quantities[:3]
 

@@ -1,4 +1,3 @@
-import random
 import sqlite3
 
 import optuna
@@ -7,8 +6,8 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from dashboards.data import METRICS, StudyLoadError, StudySource, frame_from_trials
-from dashboards.demo import demo_trial, write_demo_study
+from codesign.study import METRICS
+from dashboards.data import StudyLoadError, StudySource, frame_from_trials
 
 
 def _metrics(acc=0.9, area=1.0):
@@ -37,29 +36,52 @@ def _study(tmp_path, name="s"):
 
 def test_frame_equals_optunas_own_reading(study_url):
     snap = StudySource(study_url).snapshot()
-    trials = optuna.load_study(storage=study_url, study_name="demo").get_trials()
-    pdt.assert_frame_equal(snap.frame, frame_from_trials(trials))
-    assert snap.n_trials == 40 and snap.objectives == (
-        "accuracy",
-        "area_mm2",
-        "latency_us",
-        "energy_uj",
-    )
-    assert snap.n_failed == sum(t.state == TrialState.FAIL for t in trials) >= 1
-    assert len(snap.frame) == 40 - snap.n_failed
+    trials = optuna.load_study(storage=study_url, study_name="train").get_trials()
+    pdt.assert_frame_equal(snap.frame, frame_from_trials(trials, snap.objectives))
+    assert snap.n_trials == 36 and snap.objectives == ("accuracy", "latency_us", "area_mm2")
+    assert len(snap.frame) == 36 and snap.n_failed == 0
     assert set(METRICS) <= set(snap.frame.columns)
     assert "hw.n_pe" in snap.params and "train.method" in snap.params
     assert set(snap.frame["method"]) == {"binary", "ternary", "sparse-ternary"}
 
 
-def test_bulk_writer_matches_add_trials(tmp_path):
-    a, b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
-    write_demo_study(a, 12, seed=3, real_reports=False)
-    write_demo_study(b, 12, seed=3, real_reports=False, bulk=True)
-    ta = optuna.load_study(storage=a, study_name="demo").get_trials()
-    tb = optuna.load_study(storage=b, study_name="demo").get_trials()
-    fields = lambda t: (t.number, t.state, t.params, t.distributions, t.values, t.user_attrs)  # noqa: E731
-    assert [fields(t) for t in ta] == [fields(t) for t in tb]
+def test_journal_storage_reads_like_sqlite(journal_study_url, hw_study_url):
+    """Every storage the sweep writes: the same sweep in a journal file and in SQLite."""
+    j, s = StudySource(journal_study_url).snapshot(), StudySource(hw_study_url).snapshot()
+    assert j.n_trials == s.n_trials == 16 and j.params == s.params
+    cols = [c for c in s.frame.columns if c != "trial"]
+    pdt.assert_frame_equal(
+        j.frame[cols].reset_index(drop=True), s.frame[cols].reset_index(drop=True)
+    )
+    assert StudySource(journal_study_url).trial(3).user_attrs["hw_report"]["layers"]
+
+
+def test_dashboard_never_writes_what_it_reads(tmp_path, journal_study_url):
+    """Read-only: an empty file, an unrelated SQLite database and a journal are byte-identical
+    after the app opened them; a missing journal file is not created."""
+    from dashboards import create_app
+
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE things (x)")
+    con.commit()
+    con.close()
+    journal = journal_study_url[len("journal://") :]
+    files = [empty, other, journal]
+    before = [open(f, "rb").read() for f in files]
+    for f in (empty, other):
+        with pytest.raises(StudyLoadError):
+            StudySource(f"sqlite:///{f}").snapshot()
+        create_app(f"sqlite:///{f}")
+    create_app(journal_study_url)
+    assert [open(f, "rb").read() for f in files] == before
+    missing = tmp_path / "none.log"
+    with pytest.raises(StudyLoadError, match="not found"):
+        StudySource(f"journal:///{missing}").snapshot()
+    create_app(f"journal:///{missing}")
+    assert not missing.exists()
 
 
 def test_refresh_is_incremental_and_keyed_by_trial_states(tmp_path):
@@ -71,6 +93,7 @@ def test_refresh_is_incremental_and_keyed_by_trial_states(tmp_path):
     running = study.ask()  # a RUNNING trial changes the version but adds no row
     second = source.snapshot()
     assert second is not first and second.n_running == 1 and len(second.frame) == 1
+    assert source.snapshot() is second  # still running: re-read by number, nothing new
     study.tell(running, [0.95, 2.0])  # finished without user attrs: counted as skipped
     study.add_trial(_trial(0.9, 0.5))
     third = source.snapshot()
@@ -96,7 +119,7 @@ def test_malformed_trials_are_left_out_and_counted(tmp_path):
 
 def test_missing_file_is_reported_and_not_created(tmp_path):
     path = tmp_path / "nope.db"
-    with pytest.raises(StudyLoadError, match="file not found"):
+    with pytest.raises(StudyLoadError, match="not found"):
         StudySource(f"sqlite:///{path}").snapshot()
     assert not path.exists()
 
@@ -115,7 +138,7 @@ def test_foreign_files_are_refused_and_left_untouched(tmp_path):
     with pytest.raises(StudyLoadError, match="not an Optuna study storage"):
         StudySource(f"sqlite:///{other}").snapshot()
     assert other.read_bytes() == before
-    with pytest.raises(StudyLoadError, match="not a storage URL"):
+    with pytest.raises(StudyLoadError, match="storage URL"):
         StudySource("::nonsense::").snapshot()
 
 
@@ -137,7 +160,7 @@ def test_study_choice(tmp_path):
     assert StudySource(url).snapshot().study_name == "newer"
     assert StudySource(url).snapshot().objectives == ()  # not recorded on that study
     assert len(StudySource(url, "older").snapshot().frame) == 1
-    with pytest.raises(StudyLoadError, match=r"no study named 'x' \(found: newer, older\)"):
+    with pytest.raises(StudyLoadError, match=r"no study named 'x' .*\(found: newer, older\)"):
         StudySource(url, "x").snapshot()
 
 
@@ -146,20 +169,3 @@ def test_trial_lookup_reads_full_attributes(study_url):
     trial = source.trial(2)
     assert trial.number == 2 and "hw_report" in trial.user_attrs
     assert source.trial(10_000) is None
-
-
-def test_demo_trials_follow_contract_3():
-    t = demo_trial(1, random.Random(0))
-    attrs = t.user_attrs
-    assert set(attrs) == {
-        "metrics",
-        "hw_config",
-        "train_config",
-        "hw_report",
-        "train_report",
-        "method",
-    }
-    assert set(attrs["metrics"]) == set(METRICS)
-    assert all(k.startswith(("train.", "hw.")) for k in t.params)
-    layer = attrs["hw_report"]["layers"][0]
-    assert len(layer["pe_busy_cycles"]) == attrs["hw_config"]["n_pe"]

@@ -1,0 +1,320 @@
+"""Bind the functions of :mod:`dashboards.callbacks`, :mod:`dashboards.views` and
+:mod:`dashboards.analysis` to the component ids of :mod:`dashboards.layout`.
+
+Three callbacks run in the browser (``assets/codesign.js``): the selection (a click,
+a box, a table row: no server round trip), the selection ring (moved with
+``Plotly.restyle`` on the front's last trace, so a click never re-sends the front)
+and the figure download (``Plotly.downloadImage`` in the chosen format, at once).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html
+
+from . import analysis
+from .callbacks import (
+    WEBGL_ABOVE,
+    export_csv,
+    front_view,
+    poll,
+    table_view,
+    tabs_update,
+    visible,
+)
+from .data import StudyLoadError, StudySource
+from .figures import view_for
+from .filters import BUDGETS, pairs
+from .layout import graph_config
+from .views import compare_view, detail_view, front_mask, training_view
+
+__all__ = ["Sources", "register"]
+
+
+class Sources:
+    """One :class:`StudySource` per study name of one storage, made on first use."""
+
+    def __init__(self, storage_url: str, default: str | None, storage=None):
+        self.storage_url, self.default, self.storage = storage_url, default, storage
+        self._sources: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str | None) -> StudySource:
+        name = name or self.default
+        with self._lock:
+            if name not in self._sources:
+                self._sources[name] = StudySource(self.storage_url, name, self.storage)
+            return self._sources[name]
+
+
+def _state(snap_source: StudySource, version):
+    return snap_source.current() if version else None
+
+
+def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
+    """Wire the page; ``sources`` gives the study the picker names."""
+    filters_in = [
+        Input({"type": "frange", "col": ALL}, "value"),
+        Input({"type": "fcats", "col": ALL}, "value"),
+    ]
+    filters_state = [
+        State({"type": "frange", "col": ALL}, "value"),
+        State({"type": "fcats", "col": ALL}, "value"),
+    ]
+    filters_ids = [
+        State({"type": "frange", "col": ALL}, "id"),
+        State({"type": "fcats", "col": ALL}, "id"),
+    ]
+    budgets_in = [Input(key, "value") for key in BUDGETS]
+    budgets_state = [State(key, "value") for key in BUDGETS]
+    study = State("study-picker", "value")
+
+    def budgets_of(values) -> dict:
+        return dict(zip(BUDGETS, values, strict=True))
+
+    @app.callback(
+        Output("version", "data"),
+        Output("status", "children"),
+        Output("message", "children"),
+        Output("filters", "children"),
+        Output("schema", "data"),
+        Output("color-by", "options"),
+        Output("analysis-target", "options"),
+        Input("refresh", "n_intervals"),
+        Input("study-picker", "value"),
+        State("version", "data"),
+        State("schema", "data"),
+        State("message", "children"),
+        *filters_state,
+        *filters_ids,
+    )
+    def _poll(_n, name, version, schema, message, rvals, cvals, rids, cids):
+        if ctx.triggered_id == "study-picker":
+            schema = None  # another study: its own filters
+        return poll(sources.get(name), version, schema, message, pairs(rids, rvals),
+                    pairs(cids, cvals))  # fmt: skip
+
+    @app.callback(
+        Output("front", "figure"),
+        Output("front-status", "children"),
+        Input("version", "data"),
+        Input("tabs", "value"),
+        Input("color-by", "value"),
+        *filters_in,
+        *budgets_in,
+        State("selected", "data"),
+        State("design-table", "selected_row_ids"),
+        State("schema", "data"),
+        *filters_ids,
+        study,
+        prevent_initial_call=True,  # the first poll's version draws it (once, not per filter)
+    )
+    def _front(version, tab, color_by, rvals, cvals, *rest):
+        budgets = budgets_of(rest[: len(BUDGETS)])
+        selected, ticked, schema, rids, cids, name = rest[len(BUDGETS) :]
+        ring = [t for t in [selected, *(ticked or [])] if t is not None]
+        snap = _state(sources.get(name), version)
+        return front_view(snap, tab, color_by, schema, pairs(rids, rvals), pairs(cids, cvals),
+                          budgets, ring, webgl_above)  # fmt: skip
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="codesign", function_name="select"),
+        Output("selected", "data"),
+        Output("plot-selection", "data"),
+        Input("front", "clickData"),
+        Input("front", "selectedData"),
+        Input("clear-selection", "n_clicks"),
+        Input("design-table", "active_cell"),
+        Input("design-table", "selected_row_ids"),
+        State("selected", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="codesign", function_name="ring"),
+        Output("ring-done", "data"),
+        Input("selected", "data"),
+        Input("design-table", "selected_row_ids"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="codesign", function_name="download"),
+        Output("figure-done", "data"),
+        Input("export-figure", "n_clicks"),
+        State("image-format", "value"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output("tabs", "children"),
+        Output("tabs", "value"),
+        Output("color-by", "value"),
+        Input("version", "data"),
+        State("tabs", "children"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _tabs(version, children, name):
+        return tabs_update(_state(sources.get(name), version), children)
+
+    @app.callback(
+        Output("detail", "children"),
+        Output("note-text", "value"),
+        Input("selected", "data"),
+        State("image-format", "value"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _detail(selected, fmt, name):
+        source = sources.get(name)
+        note = source.notes().get(int(selected), "") if selected is not None else ""
+        return detail_view(source, selected, fmt, note), note
+
+    @app.callback(
+        Output("detail-training", "children"),
+        Input("selected", "data"),
+        State("image-format", "value"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _training(selected, fmt, name):
+        return training_view(sources.get(name), selected, fmt)
+
+    @app.callback(
+        Output("note-status", "children"),
+        Input("note-save", "n_clicks"),
+        State("note-text", "value"),
+        State("selected", "data"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _note(_n, text, selected, name):
+        if selected is None or not (text or "").strip():
+            return "Open a design and type a note first."
+        try:
+            sources.get(name).set_note(int(selected), text.strip())
+        except Exception as exc:  # read-only file, locked database ...: say so, keep serving
+            return f"note not saved: {str(exc).splitlines()[0]}"
+        return f"note saved on trial {selected}"
+
+    @app.callback(
+        Output("design-table", "data"),
+        Output("design-table", "page_count"),
+        Output("design-table", "columns"),
+        Output("table-status", "children"),
+        Input("version", "data"),
+        Input("tabs", "value"),
+        *filters_in,
+        *budgets_in,
+        Input("plot-selection", "data"),
+        Input("design-table", "page_current"),
+        Input("design-table", "sort_by"),
+        Input("design-table", "filter_query"),
+        State("design-table", "page_size"),
+        State("schema", "data"),
+        *filters_ids,
+        study,
+        prevent_initial_call=True,
+    )
+    def _table(version, tab, rvals, cvals, *rest):
+        budgets = budgets_of(rest[: len(BUDGETS)])
+        plot_sel, page, sort_by, query, size, schema, rids, cids, name = rest[len(BUDGETS) :]
+        snap = _state(sources.get(name), version)
+        return table_view(snap, tab, schema, pairs(rids, rvals), pairs(cids, cvals), budgets,
+                          plot_sel, page, size, sort_by, query)  # fmt: skip
+
+    @app.callback(
+        Output("compare", "children"),
+        Input("design-table", "selected_row_ids"),
+        Input("version", "data"),
+        State("image-format", "value"),
+        study,
+    )
+    def _compare(trials, version, fmt, name):
+        return compare_view(_state(sources.get(name), version), trials, fmt)
+
+    @app.callback(
+        Output("analysis", "children"),
+        Output("analysis-controls", "style"),
+        Input("analysis-tabs", "value"),
+        Input("analysis-run", "n_clicks"),
+        Input("analysis-target", "value"),
+        Input("plot-selection", "data"),
+        Input("design-table", "selected_row_ids"),
+        Input("version", "data"),
+        State("tabs", "value"),
+        State("schema", "data"),
+        *filters_state,
+        *filters_ids,
+        *budgets_state,
+        study,
+    )
+    def _analysis(which, _run, target, plot_sel, ticked, version, tab, schema, rvals, cvals,
+                  rids, cids, *rest):  # fmt: skip
+        budgets, name = budgets_of(rest[:-1]), rest[-1]
+        snap = _state(sources.get(name), version)
+        show = {"margin": "6px 0",
+                "display": "none" if which in ("parallel", "none") else "block"}  # fmt: skip
+        if which == "none":
+            return html.P("Pick an analysis tab: parallel coordinates, history and "
+                          "hypervolume, knob importance, knob vs metric.",
+                          style={"color": "#666"}), show  # fmt: skip
+        if snap is None or snap.frame.empty:
+            return html.P("No designs yet."), show
+        frame, budget = visible(snap, schema, pairs(rids, rvals), pairs(cids, cvals), budgets)
+        cols = view_for(tab, snap.has_accuracy).cols
+        on_front = front_mask(frame, budget, cols, snap.maximize(cols))
+        if plot_sel is not None:
+            keep = frame["trial"].isin(plot_sel).to_numpy()
+            frame, on_front = frame[keep], on_front[keep]
+        if target not in snap.metrics:
+            target = next((o for o in snap.objectives if o in snap.metrics), cols[0])
+        return _analysis_view(which, snap, frame, on_front, ticked, target, ctx.triggered_id), show
+
+    @app.callback(Output("front", "config"), Input("image-format", "value"))
+    def _image_format(fmt):
+        return graph_config(fmt or "png", "pareto_front")
+
+    @app.callback(
+        Output("download-csv", "data"),
+        Input("export-csv", "n_clicks"),
+        State("tabs", "value"),
+        State("schema", "data"),
+        *filters_ids,
+        *filters_state,
+        *budgets_state,
+        study,
+        prevent_initial_call=True,
+    )
+    def _export(_n, tab, schema, rids, cids, rvals, cvals, *rest):
+        budgets, name = budgets_of(rest[:-1]), rest[-1]
+        snap = sources.get(name).current()
+        return export_csv(snap, tab, schema, pairs(rids, rvals), pairs(cids, cvals), budgets)
+
+
+def _analysis_view(which, snap, frame, on_front, ticked, target, trigger):
+    from dash import dcc
+
+    cfg = graph_config("png", f"{snap.study_name}-{which}")
+    if which == "parallel":
+        fig = analysis.plot_parallel(
+            frame, snap.params, [m for m in snap.metrics if m != "cycles"], on_front, ticked
+        )
+        return dcc.Graph(figure=fig, config=cfg, id="parallel-graph")  # fmt: skip
+    if which == "history":
+        objs = [o for o in snap.objectives if o in snap.metrics] or [target]
+        info = analysis._get_history_info(snap.frame, objs, snap.maximize(objs))
+        return dcc.Graph(figure=analysis.plot_history(info), config=cfg, id="history-graph")
+    if which == "importance":
+        if trigger != "analysis-run":
+            return html.P("Pick a metric and press Compute (Optuna's fANOVA evaluator over the "
+                          "designs in the table; a few seconds on large studies).")  # fmt: skip
+        try:
+            values = analysis.importances(frame, snap.params, target, snap.maximize([target])[0])
+        except (ValueError, RuntimeError, StudyLoadError) as exc:
+            return html.P(f"importance not computed: {exc}")
+        if not values:
+            return html.P("Too few designs or no knob that varies: nothing to rank.")
+        fig = analysis.plot_importance(values, target)
+        return dcc.Graph(figure=fig, config=cfg, id="importance-graph")
+    fig = analysis.plot_slices(frame, snap.params, target)
+    return dcc.Graph(figure=fig, config=cfg, id="slices-graph")
