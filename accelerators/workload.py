@@ -228,8 +228,8 @@ def workload_from_shapes(
         sparsity = [float(sparsity)] * len(specs)
     if not isinstance(sparsity, Sequence) or len(sparsity) != len(specs):
         raise InputError("sparsity", sparsity, f"one number or a list of {len(specs)} numbers")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError("seed", seed, "an integer >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise InputError("seed", seed, "an integer from 0 to 2**32 - 1")
     rng = np.random.default_rng(seed)
     layers = [
         _layer_from_spec(i, spec, s, act_density, rng)

@@ -23,9 +23,9 @@ study's own storage file.
 from __future__ import annotations
 
 import os
-import tempfile
 
 from accelerators import InputError
+from codesign.files import atomic_path
 from codesign.study import ATTR, StudyStore
 
 __all__ = ["FORMATS", "export_trials", "trials_table"]
@@ -140,18 +140,14 @@ def export_trials(
             kinds = {type(v) for v in df[col] if v is not None and v == v}
             if len(kinds) > 1 and not kinds <= {int, float}:
                 df[col] = df[col].map(lambda v: None if v is None or v != v else str(v))
-    parent = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix="." + fmt, dir=parent)
-    os.close(fd)
     try:
-        if fmt == "csv":
-            df.to_csv(tmp, index=False)
-        else:
-            df.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
+        with atomic_path(out, suffix="." + fmt) as tmp:
+            if fmt == "csv":
+                df.to_csv(tmp, index=False)
+            else:
+                df.to_parquet(tmp, index=False)
     except OSError as exc:
-        raise InputError.plain(f"--out {out!r} could not be written: {exc.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        raise InputError.plain(
+            f"--out {out!r} could not be written ({exc.strerror}); nothing was changed"
+        ) from None
     return len(df)

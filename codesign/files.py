@@ -11,9 +11,9 @@ import tempfile
 import zipfile
 import zlib
 
-from accelerators import InputError, LayerTensor, load_ternary_npz, save_ternary_npz
+from accelerators import InputError, LayerTensor, load_ternary_npz
 
-__all__ = ["atomic_path", "check_writable_dir", "load_weights", "save_weights_atomic"]
+__all__ = ["atomic_path", "check_writable_dir", "load_weights"]
 
 
 @contextlib.contextmanager
@@ -37,12 +37,6 @@ def atomic_path(path: str | os.PathLike, suffix: str = ""):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def save_weights_atomic(path: str | os.PathLike, layers: list[LayerTensor]) -> None:
-    """:func:`accelerators.save_ternary_npz`, atomically (numpy appends ``.npz``: kept)."""
-    with atomic_path(path, suffix=".npz") as tmp:
-        save_ternary_npz(tmp, layers)
 
 
 def load_weights(path: str | os.PathLike) -> list[LayerTensor]:

@@ -8,6 +8,8 @@ a file.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,10 +17,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from accelerators import InputError, LayerTensor
+from accelerators import InputError, LayerTensor, save_ternary_npz
 
 from .bridge import ternary_layers
-from .files import atomic_path, check_writable_dir, load_weights, save_weights_atomic
+from .files import atomic_path, check_writable_dir, load_weights
 from .training_config import TrainConfig
 
 __all__ = ["RUN_FILES", "TrainResult", "check_run_dir", "load_run"]
@@ -55,12 +57,32 @@ class TrainResult:
             "input_shape": list(self.input_shape or ()),
             "n_classes": int(self.n_classes),
         }
-        with atomic_path(os.path.join(run_dir, "model.pt")) as tmp:
-            torch.save(ckpt, tmp)
-        save_weights_atomic(os.path.join(run_dir, "ternary.npz"), self.layers)
-        with atomic_path(os.path.join(run_dir, "report.json")) as tmp:
-            with open(tmp, "w") as f:
-                json.dump(self.report, f, indent=2)
+        # every file is written to a temporary name first and the three are renamed
+        # only when all are complete (report.json last): a full disk or a crash while
+        # writing leaves the old run exactly as it was, never a mix of old and new
+        buf = io.BytesIO()
+        torch.save(ckpt, buf)  # in memory: torch's writer fails on a short write with a
+        # RuntimeError, Python's file write with the OSError that names the disk problem
+        try:
+            self._write(run_dir, buf, self.report, self.layers)
+        except OSError as exc:
+            raise InputError.plain(
+                f"run {run_dir!r} could not be written ({exc.strerror or exc}); "
+                "what it held before is unchanged"
+            ) from None
+
+    @staticmethod
+    def _write(run_dir: str, buf: io.BytesIO, report_dict: dict, layers) -> None:
+        with contextlib.ExitStack() as stack:
+            report, npz, model = (
+                stack.enter_context(atomic_path(os.path.join(run_dir, name), suffix=suffix))
+                for name, suffix in (("report.json", ""), ("ternary.npz", ".npz"), ("model.pt", ""))
+            )
+            with open(model, "wb") as f:
+                f.write(buf.getbuffer())
+            save_ternary_npz(npz, layers)
+            with open(report, "w") as f:
+                json.dump(report_dict, f, indent=2)
                 f.write("\n")
 
 

@@ -94,6 +94,15 @@ def port_is_free(host: str, port: int) -> bool:
     return address_problem(host, port) is None
 
 
+def _exists(url: str) -> bool:
+    import os
+
+    from codesign.study import storage_file
+
+    path = storage_file(url)
+    return path is not None and os.path.exists(path)
+
+
 def _summary(args: argparse.Namespace, source=None) -> dict:
     from dashboards import StudyLoadError, StudySource
 
@@ -166,6 +175,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError.plain(problem)
     from dashboards import create_app
 
+    if _exists(args.storage):
+        # a file that is there but is no study will not fix itself: refuse it now;
+        # a study not created yet (a sweep about to start) is served and waited for
+        from codesign.study import StudyStore
+
+        StudyStore.open(args.storage, args.study)
     app = create_app(args.storage, args.study, refresh_s=args.refresh_s)
     summary = _summary(args, app._codesign_source)
     if args.json:

@@ -9,6 +9,7 @@ with exit status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -73,6 +74,42 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `codesign ... | head` closed the pipe: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        problem = storage_problem(exc)
+        if problem is None:
+            raise  # a bug: the traceback is what a report needs
+        sys.stderr.write(f"codesign {args.command}: error: {problem}\n")
+        return 2
+
+
+#: errors of the machine, not of the program: a full disk, a file size limit, a
+#: read-only file system, no permission
+_OS_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+_DB_MESSAGES = (
+    "database or disk is full",
+    "disk I/O error",
+    "attempt to write a readonly database",
+)
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """One line for a failure of the disk under a command (full, read-only, denied), else None.
+
+    Whatever was written before stays as it was: runs and exports are written to a
+    temporary file and renamed, and a study's transaction is rolled back.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _OS_ERRNOS:
+            where = f"{exc.filename}: " if exc.filename else ""
+            return f"{where}{exc.strerror or exc}; nothing stored was changed"
+        text = str(exc)
+        for message in _DB_MESSAGES:
+            if message in text:
+                return f"the study storage failed ({message}); nothing stored was changed"
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -45,15 +45,21 @@ from accelerators import InputError
 
 from .contract import STUDY_ATTR
 
-__all__ = ["StudyStore", "open_storage", "study_names"]
+__all__ = ["StudyStore", "open_storage", "storage_file", "study_names"]
 
 _OPTUNA_TABLES = {"studies", "trials", "trial_params", "trial_user_attributes"}
 # every table Optuna's schema creates: a database holding only some of them is one
 # another process is creating right now (tables appear one by one), not a foreign file
 _OPTUNA_SCHEMA = _OPTUNA_TABLES | {
-    "alembic_version", "version_info", "study_directions", "study_user_attributes",
-    "study_system_attributes", "trial_system_attributes", "trial_values",
-    "trial_intermediate_values", "trial_heartbeats",
+    "alembic_version",
+    "version_info",
+    "study_directions",
+    "study_user_attributes",
+    "study_system_attributes",
+    "trial_system_attributes",
+    "trial_values",
+    "trial_intermediate_values",
+    "trial_heartbeats",
 }
 
 
@@ -67,6 +73,13 @@ def _quiet_optuna():
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def storage_file(url: str) -> str | None:
+    """The local file a storage URL names (SQLite or journal), None for a server database."""
+    if url.startswith("journal:"):
+        return url[len("journal://") :] or None
+    return _sqlite_path(url) or None
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -127,7 +140,9 @@ def _sqlite_tables(path: str, url: str) -> set[str]:
                 f"storage {url!r}: {path!r} cannot be opened ({exc}; a study in WAL mode "
                 "needs its directory writable or its -shm file present)"
             ) from None
-        raise InputError.plain(f"storage {url!r}: {path!r} is not a SQLite database") from None
+        if "not a database" in str(exc):
+            raise InputError.plain(f"storage {url!r}: {path!r} is not a SQLite database") from None
+        raise InputError.plain(f"storage {url!r}: {path!r} cannot be read ({exc})") from None
     return {r[0] for r in rows}
 
 
@@ -371,13 +386,18 @@ class StudyStore:
         counts.update(t.state for t in self.trials())
         return counts
 
-    def trial(self, number: int):
-        """Trial ``number``, or None if the study has no such trial."""
+    def trial_id(self, number: int) -> int | None:
+        """The storage's id of trial ``number`` (None if there is none): Optuna keeps it
+        private on ``Trial``/``FrozenTrial``, so it is looked up through the storage."""
         try:
-            trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+            return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
         except KeyError:
             return None
-        return self.storage.get_trial(trial_id)
+
+    def trial(self, number: int):
+        """Trial ``number``, or None if the study has no such trial."""
+        trial_id = self.trial_id(number)
+        return None if trial_id is None else self.storage.get_trial(trial_id)
 
     def trial_by_id(self, trial_id: int):
         return self.storage.get_trial(trial_id)

@@ -116,7 +116,7 @@ def recover_stale(store, distributions: dict) -> list[int]:
             ATTR.INTERRUPTED: True,
             ATTR.ERROR: "interrupted: its sweep process died; parameters queued again",
         }
-        if not store.finish(t._trial_id, None, note):
+        if not store.finish(store.trial_id(t.number), None, note):
             continue  # another process recovered it first
         if t.params:
             retries = int(t.system_attrs.get(RETRIES, 0))

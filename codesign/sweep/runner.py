@@ -298,13 +298,14 @@ class _Coordinator:
                     self.store.set_trial_system_attrs(tid, {recovery.LEASE: recovery.lease()})
                     return tid, t.number, dict(t.params)
             if attempt == 0:
-                self.waiting = [t._trial_id for t in self.store.trials((TrialState.WAITING,))]
+                waiting = self.store.trials((TrialState.WAITING,))
+                self.waiting = [self.store.trial_id(t.number) for t in waiting]
         return None
 
     def _ask(self):
         """A new trial from the sampler (queued trials first); ``(trial_id, number, params)``."""
         trial = self.study.ask(fixed_distributions=self.dists)
-        tid = trial._trial_id
+        tid = self.store.trial_id(trial.number)
         self.store.set_trial_system_attrs(tid, {recovery.LEASE: recovery.lease()})
         return tid, trial.number, dict(trial.params)
 
