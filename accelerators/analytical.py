@@ -71,6 +71,7 @@ __all__ = [
     "path_estimate",
     "path_paths",
     "tile_bounds",
+    "uniform_columns",
 ]
 
 # median (T - R) / (U - R) by FIFO depth (R, U: path_paths; T: the exact tile time);
@@ -110,10 +111,19 @@ def _period_lengths(m: int) -> list[int]:
     return out
 
 
-def _cumulative(cost_t: np.ndarray) -> np.ndarray:
-    """(m + 1, n_pe) running sums of ``cost_t`` (m, n_pe: a column per row) from 0."""
+def _cumulative(cost_t: np.ndarray, total: int | None = None) -> np.ndarray:
+    """(m + 1, n_pe) running sums of ``cost_t`` (m, n_pe: a column per row) from 0.
+
+    ``total``: the largest per-PE sum, if known; below ``2**14`` the sums are kept in
+    int16 (half the memory traffic of int32; the paths subtract and add at most ``m``).
+    """
     m, n_pe = cost_t.shape
-    cs = np.zeros((m + 1, n_pe), dtype=np.int32 if m < 2**16 else np.int64)
+    if total is not None and total < 2**14 and m < 2**14:
+        dtype = np.int16
+    else:
+        dtype = np.int32 if m < 2**16 else np.int64
+    cs = np.empty((m + 1, n_pe), dtype=dtype)
+    cs[0] = 0
     np.cumsum(cost_t, axis=0, out=cs[1:])
     return cs
 
@@ -217,12 +227,17 @@ def aligned_paths(cs: np.ndarray, depth: int, width: int, seg_len: int) -> float
 
 
 def path_paths(
-    cost: np.ndarray, depth: int, width: int = 1, cost_t: np.ndarray | None = None
+    cost: np.ndarray | None,
+    depth: int,
+    width: int = 1,
+    cost_t: np.ndarray | None = None,
+    total: int | None = None,
 ) -> tuple[int, float, int]:
     """``(B, R, U)`` of one resident tile: :func:`path_bound`, the longest of it and the
     :func:`aligned_paths` at the best period path's ``L`` (at
     most ``U``), and the depth-1 time ``U = m + sum_k cmax[k]``. ``cost_t``: the
-    same costs as an (m, n_pe) array, if at hand (``cost`` is then not read).
+    same costs as an (m, n_pe) array, if at hand (``cost`` is then not read);
+    ``total``: the largest per-PE sum, if known (see :func:`_cumulative`).
 
     >>> path_paths(np.array([[2, 0, 1], [0, 0, 3]]), 2)
     (7, 7.0, 8)
@@ -232,7 +247,7 @@ def path_paths(
     if m == 0:
         return 0, 0.0, 0
     upper = m + int(cost_t.max(axis=1).sum())
-    cs = _cumulative(cost_t)
+    cs = _cumulative(cost_t, total)
     periods, seg_len = _period_paths(cs, depth, width)
     bound = max(_ride_then_work(cs, width), periods)
     best = float(bound)
@@ -258,10 +273,29 @@ def path_estimate(cost: np.ndarray, depth: int, width: int = 1) -> float:
     return best + path_k(depth) * (upper - best)
 
 
+def uniform_columns(m: int, cmax: int) -> int:
+    """Cycles of a tile whose ``m`` columns all cost PE ``p`` the same (no weight
+    skipping), the slowest PE ``cmax >= 1`` cycles each, with a FIFO at least 2 deep:
+    ``1 + m cmax``, exactly. The slowest PE starts in cycle 1 and never waits again:
+    the broadcast pushes at least one column per cycle and a column is done
+    everywhere once the slowest PE is done with it, so the FIFO always holds its
+    next column (the path bound of :func:`_ride_then_work` at ``k = 0``).
+
+    >>> uniform_columns(3, 3)   # PE0 owns 3 rows, 1 lane: 1 + 3 x 3
+    10
+    """
+    return 1 + m * cmax
+
+
+def _transposed(plan: LayerPlan) -> np.ndarray:
+    """``plan.cost`` as a contiguous (cols, n_pe) array."""
+    return np.ascontiguousarray(plan.cost.T)
+
+
 def _pattern_fraction(plan: LayerPlan, depth: int, width: int, lower0, upper1) -> float:
     """Mean ``(estimate - lower) / (upper - lower)`` over up to :data:`SAMPLE_TILES`
     evenly spaced tiles (their path estimates on their own pushed columns)."""
-    n, cost_t = plan.patterns.shape[0], np.ascontiguousarray(plan.cost.T)
+    n, cost_t = plan.patterns.shape[0], _transposed(plan)
     picks = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_TILES)).round().astype(int))
     fracs = []
     for i in picks:
@@ -285,8 +319,11 @@ def _one_pattern(
     upper1 = m + plan.col_cost_max_sum
     if depth == 1:
         lower0, est0 = max(-(-m // width), 1 + plan.pe_cost_max), float(upper1)
+    elif not plan.skip_weights:  # every column costs PE p the same: exact (uniform_columns)
+        lower0 = uniform_columns(m, int(plan.col_cost_max[0]))
+        est0 = float(lower0)
     else:
-        lower0, best, _ = path_paths(plan.cost, depth, width)
+        lower0, best, _ = path_paths(None, depth, width, _transposed(plan), plan.pe_cost_max)
         est0 = best + path_k(depth) * (upper1 - best)
     onchip = min(max(int(round(est0)), lower0), upper1)
     if avail is None:

@@ -21,6 +21,7 @@ from accelerators.analytical import (
     path_estimate,
     path_k,
     path_paths,
+    uniform_columns,
 )
 from accelerators.sim.timing import tile_cycles
 
@@ -90,3 +91,18 @@ def test_path_k_interpolates_in_log_depth():
 def test_path_bound_never_exceeds_the_exact_time(cost, depth, width):
     exact = int(tile_cycles(cost, depth, width=width)[0])
     assert path_bound(cost, depth, width) <= exact <= cost.shape[1] + int(cost.max(axis=0).sum())
+
+
+def test_uniform_columns_by_hand_and_exact():
+    # no weight skipping: PE0 owns 3 rows, PE1 1 row, 1 lane, 4 columns, depth 2:
+    # PE0 starts in cycle 1 and works 4 x 3 cycles without a gap: 13
+    cost = np.array([[3] * 4, [1] * 4])
+    assert uniform_columns(4, 3) == 13 == int(tile_cycles(cost, 2)[0])
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        owned = rng.integers(0, 4, size=int(rng.integers(1, 5)))
+        owned[0] = max(owned[0], 1)
+        m, depth, width = int(rng.integers(1, 30)), int(rng.integers(2, 9)), int(rng.integers(1, 5))
+        cost = np.repeat(owned[:, None], m, axis=1)
+        exact = int(tile_cycles(cost, depth, width=width)[0])
+        assert uniform_columns(m, int(owned.max())) == exact
