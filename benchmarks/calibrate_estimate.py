@@ -17,7 +17,7 @@ Cases (seed 7): the layers of lfc (sparsity 0.5..0.98) and random layer shapes
 lanes 1..8, broadcast 1..8 columns per cycle. None of them is a layer of cnv,
 which ``benchmarks/fidelity.py`` and ``benchmarks/analytical_trends.py`` hold out.
 
-    python benchmarks/calibrate_estimate.py          # about a minute
+    python benchmarks/calibrate_estimate.py          # about 10 s
 """
 
 from __future__ import annotations
