@@ -3,36 +3,53 @@
 Same template and the same :class:`~accelerators.sim.plan.LayerPlan`, so the
 counts, per-PE busy cycles, readout and DRAM placement are exactly the SimPy
 model's; only the tile cycles of the broadcast/FIFO/PE recurrence
-(:mod:`accelerators.sim.timing`) are replaced by closed forms over per-PE and
-per-column totals (no pass over columns). For a tile pushing ``m`` columns, with
-``W[p]`` PE ``p``'s cycles summed over them, ``cmax[k]`` the slowest PE's cycles
-on pushed column ``k``, ``w`` the broadcast's columns per cycle and, when
-streaming, ``avail`` the DRAM arrival cycles:
+(:mod:`accelerators.sim.timing`) are replaced by closed forms and vectorized
+passes over the cost matrix (a Python step per path family, never per column). For a tile pushing
+``m`` columns, with ``c[p, k]`` PE ``p``'s cycles on pushed column ``k``, ``W[p]``
+their sum, ``cmax[k] = max_p c[p, k]``, ``D`` the FIFO depth, ``w`` the broadcast's
+columns per cycle and, when streaming, ``avail`` the DRAM arrival cycles:
 
-- **lower bound** ``max(a_first + max(ceil(m / w), 1 + max_p W[p]), a_last + 1 +
-  cmax[m], stream_end)``: the broadcast pushes ``w`` columns per cycle from the first arrival,
-  each PE works serially after its first column is visible, and the last column
-  is pushed after it arrives;
+- **paths**: the recurrence is max-plus, so a tile's cycles are the longest path
+  through it. Three kinds of step make a path: a PE works its columns in order
+  (``+ c[p, k]`` per column); the broadcast pushes ``w`` columns per cycle (``+1``
+  per ``w`` columns); a FIFO ``D`` deep makes column ``k + D`` wait for the last PE
+  done with column ``k`` (the path leaves a PE after column ``k`` and resumes,
+  on the broadcast or on any PE, at column ``k + D``, skipping ``D - 1`` columns;
+  entering a PE from the broadcast costs the first-push cycle, ``+1``). Any one
+  path is a lower bound on the tile's cycles; the exact time is the longest.
+- **lower bound**, with every column on chip: the longest of
+  ``max(ceil(m / w), floor(k / w) + 1 + sum_{j >= k} c[p, j])`` over PEs ``p`` and
+  columns ``k`` (the broadcast alone, or the broadcast up to column ``k`` and then
+  one PE to its last column; ``k = 0`` gives ``1 + max_p W[p]``) and the **period paths** of :func:`path_bound`: cut
+  the columns into periods of ``L + D - 1``; in each period either ride the
+  broadcast (``floor(period / w)``) or enter the PE with the most work in the
+  period's first ``L`` columns (``1 +`` that work) and skip the other ``D - 1``;
+  ``L`` runs over 1, 2, 4, 8, ... With ``D = 1`` and ``L = 1`` this is the
+  depth-1 time exactly. With one tile pattern per layer the ladder runs on the
+  layer's cost matrix; with a pattern per tile (activation skipping) only the
+  closed form is used for the bound. Streaming: ``max(a_first + that,
+  a_last + 1 + cmax[m], stream_end)``;
 - **upper bound** ``a_last + sum_k (1 + cmax[k])`` (and ``>= stream_end``): the
   exact time of a depth-1 FIFO (every column waits for the slowest PE) with every
   column arriving when the last one does; deeper FIFOs and earlier arrivals
   never add cycles;
-- **estimate**: exact for ``fifo_depth = 1``. With a one-wide broadcast
-  (``w = 1``) and depth 2 or 3 the PEs re-synchronize about every ``D + 1``
-  columns: the on-chip estimate is the mean of the lower bound and the block time
-  ``1 + sum over blocks of D + 1 pushed columns of max(block length, max_p (block
-  cycles of p))`` (itself at least the lower bound; the mean fitted
-  best on a calibration set of lfc configs; tiles with their own activation
-  patterns use ``lower + K[D] * (upper - lower)`` instead, ``K = {2: 0.05, 3:
-  0.04}``, the mean fraction measured by ``benchmarks/calibrate_estimate.py``); from depth 4 on, the lower bound itself.
-  With ``w > 1`` the PEs rather than the broadcast usually set the pace and FIFO
-  back-pressure couples them, so the estimate is ``lower + frac * (upper -
-  lower)`` with ``log(frac + 0.01)`` linear in the logs of ``D``, ``n_pe``, the
-  mean PE cycles per column, the broadcast slack ``(m / w) / max_p W[p]`` and
-  ``w`` (:func:`wide_features`; constants fitted by
-  ``benchmarks/calibrate_estimate.py`` on configs none of which are the
-  benchmark grids). Measured errors: ``benchmarks/fidelity.py``. Streaming
-  shifts the estimate like the lower bound.
+- **estimate**: exact for ``D = 1``. Otherwise: fixed periods cannot follow the
+  longest path, which places its ``D - 1`` skipped columns where the work is
+  light and stays on a PE that happens to hold work in columns running, so the
+  period-path bound ``B`` falls short (3-4 % on average). The **aligned period
+  paths** of :func:`aligned_paths` let each period's segment start at any of the
+  ``D`` columns of its period (the skip split before and after it), at the ``L``
+  of the longest period path; ``R``, the longest of them and ``B``, overshoots
+  only where consecutive offsets go backwards. The estimate is ``R + K(D) (U -
+  R)``. ``K(D)`` is the median of ``(T - R) / (U - R)`` over exact tile times
+  ``T`` (0.00-0.03), measured by ``benchmarks/calibrate_estimate.py`` on lfc
+  layers and random layer shapes (none of them cnv's layers, which
+  ``benchmarks/fidelity.py`` holds out), linear in ``log2 D`` between the
+  measured depths. With a pattern per tile, the estimate is computed on up to
+  :data:`SAMPLE_TILES` evenly spaced tiles (on their own pushed columns) and
+  every tile is placed between its own closed-form bounds at their mean
+  fraction. Streaming shifts the estimate like the lower bound. Measured
+  errors: ``benchmarks/fidelity.py`` and ``benchmarks/analytical_trends.py``.
 """
 
 from __future__ import annotations
@@ -46,126 +63,268 @@ from .config import HardwareConfig
 from .sim.blocks import DRAM, WeightSRAM
 from .sim.plan import LayerPlan, layer_counts, plan_layer
 
-__all__ = ["AnalyticalLayer", "analytical_layers", "tile_bounds", "wide_features"]
+__all__ = [
+    "AnalyticalLayer",
+    "aligned_paths",
+    "analytical_layers",
+    "path_bound",
+    "path_estimate",
+    "path_paths",
+    "tile_bounds",
+    "uniform_columns",
+]
 
-# mean (T - L) / (U - L) of pattern tiles, one-wide broadcast; measured by
-# benchmarks/calibrate_estimate.py (pattern_k, 40 random lfc/cnv layers, seed 11)
-_PATTERN_K = {2: 0.05, 3: 0.04}
-# log(frac + 0.01) = _WIDE_COEF . wide_features(...); fitted by benchmarks/calibrate_estimate.py
-_WIDE_COEF_T = (-1.712, -1.287, 0.191, 0.064, 0.276, 0.537)
-_WIDE_COEF = np.array(_WIDE_COEF_T)
-
-
-def wide_features(depth, n_pe, mean_cost, slack, width) -> np.ndarray:
-    """Regressors of the wide-broadcast estimate: ``[1, log D, log n_pe, log mean_cost,
-    log slack, log w]`` (last axis; ``mean_cost`` and ``slack`` may be arrays).
-
-    ``mean_cost``: mean PE cycles per pushed column; ``slack``: broadcast cycles
-    ``m / w`` over the busiest PE's cycles.
-    """
-    mean_cost, slack = np.broadcast_arrays(np.asarray(mean_cost, float), np.asarray(slack, float))
-    fixed = [1.0, math.log(depth), math.log(n_pe)]
-    cols = [np.full(mean_cost.shape, v) for v in fixed]
-    cols += [np.log(np.maximum(mean_cost, 1e-3)), np.log(np.maximum(slack, 1e-3))]
-    return np.stack([*cols, np.full(mean_cost.shape, math.log(width))], axis=-1)
+# median (T - R) / (U - R) by FIFO depth (R, U: path_paths; T: the exact tile time);
+# measured by benchmarks/calibrate_estimate.py (lfc layers and random shapes, seed 7)
+_PATH_K = {2: 0.0049, 3: 0.0309, 4: 0.0204, 8: 0.0052, 16: 0.0000}
+# pattern tiles on which the estimate is computed when every tile has its own pattern
+SAMPLE_TILES = 4
 
 
-def _wide_frac(depth: int, n_pe: int, mean_cost, slack, width: int):
-    """Where a wide-broadcast tile falls between its bounds: ``exp(coef . x) - 0.01`` in [0, 1].
+def path_k(depth: int) -> float:
+    """``K(D)`` of the module docstring: :data:`_PATH_K`, linear in ``log2 D`` between
+    its depths and held at the end values.
 
-    ``x`` = :func:`wide_features`; floats for one tile pattern (no arrays: this
-    runs for every layer), arrays for many.
-
-    >>> x = wide_features(8, 64, [0.5, 0.1], [0.9, 3.0], 4)
-    >>> vec = np.clip(np.exp(x @ _WIDE_COEF) - 0.01, 0, 1)
-    >>> bool(np.allclose(_wide_frac(8, 64, np.array([0.5, 0.1]), np.array([0.9, 3.0]), 4), vec))
-    True
-    >>> bool(abs(_wide_frac(8, 64, 0.5, 0.9, 4) - vec[0]) < 1e-12)
+    >>> path_k(1)
+    0.0
+    >>> abs(path_k(16) - _PATH_K[16]) < 1e-12
     True
     """
-    c = _WIDE_COEF_T
-    z = c[0] + c[1] * math.log(depth) + c[2] * math.log(n_pe) + c[5] * math.log(width)
-    if isinstance(mean_cost, np.ndarray):
-        z = z + c[3] * np.log(np.maximum(mean_cost, 1e-3)) + c[4] * np.log(np.maximum(slack, 1e-3))
-        return np.clip(np.exp(z) - 0.01, 0.0, 1.0)
-    z += c[3] * math.log(max(mean_cost, 1e-3)) + c[4] * math.log(max(slack, 1e-3))
-    return min(max(math.exp(z) - 0.01, 0.0), 1.0)
+    if depth <= 1:
+        return 0.0
+    ds = sorted(_PATH_K)
+    x = math.log2(min(max(depth, ds[0]), ds[-1]))
+    xs = [math.log2(d) for d in ds]
+    return float(np.interp(x, xs, [_PATH_K[d] for d in ds]))
 
 
-def _block_max(cost: np.ndarray, block: int) -> np.ndarray:
-    """Per block of ``block`` consecutive columns: the largest per-PE sum of ``cost``.
+def _period_lengths(m: int) -> list[int]:
+    """Segment lengths ``L`` of the period paths: 1, 2, 4, 8, ... below ``m``.
 
-    Same as ``np.add.reduceat(cost, starts, axis=1).max(axis=0)``, about 3x faster
-    for the small blocks used here (``fifo_depth + 1`` columns).
-
-    >>> _block_max(np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]]), 2).tolist()
-    [9, 7, 5]
+    >>> _period_lengths(13)
+    [1, 2, 4, 8]
     """
-    n_pe, n = cost.shape
-    nb = -(-n // block)
-    if nb * block != n:
-        cost = np.concatenate([cost, np.zeros((n_pe, nb * block - n), cost.dtype)], axis=1)
-    parts = cost.reshape(n_pe, nb, block)
-    total = parts[:, :, 0].astype(np.int32)  # int16 costs: sum without overflow
-    for k in range(1, block):
-        total += parts[:, :, k]
-    return total.max(axis=0)
+    out, k = [], 1
+    while k < m:
+        out.append(k)
+        k *= 2
+    return out
 
 
-def _block_estimate(plan: LayerPlan, block: int, pushed: np.ndarray | None = None) -> int:
-    """``1 + sum over blocks of pushed columns of max(len, max_p p's cycles)`` (a one-wide
-    broadcast pushes a block of ``len`` columns in ``len`` cycles)."""
-    n = plan.cols if pushed is None else int(pushed.sum())
-    if n == 0:
-        return 0
-    starts = np.arange(0, n, block)
-    lens = np.diff(np.append(starts, n))
-    if not plan.skip_weights:  # every column costs PE p the same: ceil(rows_p / lanes)
-        per_block = lens * int(plan.col_cost_max[0])
+def _cumulative(cost_t: np.ndarray, total: int | None = None) -> np.ndarray:
+    """(m + 1, n_pe) running sums of ``cost_t`` (m, n_pe: a column per row) from 0.
+
+    ``total``: the largest per-PE sum, if known; below ``2**14`` the sums are kept in
+    int16 (half the memory traffic of int32; the paths subtract and add at most ``m``).
+    """
+    m, n_pe = cost_t.shape
+    if total is not None and total < 2**14 and m < 2**14:
+        dtype = np.int16
     else:
-        cost = plan.cost if pushed is None else plan.cost[:, pushed]
-        per_block = _block_max(cost, block)
-    return 1 + int(np.maximum(per_block, lens).sum())
+        dtype = np.int32 if m < 2**16 else np.int64
+    cs = np.empty((m + 1, n_pe), dtype=dtype)
+    cs[0] = 0
+    np.cumsum(cost_t, axis=0, out=cs[1:])
+    return cs
 
 
-def _estimate0(plan: LayerPlan, depth: int, width: int, lower0, upper1, m=None, pe_cost=None):
-    """On-chip estimate from the bounds (module docstring).
+def _period_values(cs: np.ndarray, seg_len: int, period: int, offset: int = 0) -> np.ndarray:
+    """Per period of ``period`` columns from column 0: the most cycles any PE spends on
+    the ``seg_len`` columns from ``offset`` into the period (clipped at ``m``); strided
+    views of ``cs``, no gathers."""
+    m = cs.shape[0] - 1
+    starts = cs[offset:m:period]
+    if starts.shape[0] == 0:
+        return np.zeros(0, dtype=cs.dtype)
+    ends = cs[offset + seg_len : m + 1 : period]
+    n_full = ends.shape[0]
+    seg = (ends - starts[:n_full]).max(axis=1)
+    if n_full < starts.shape[0]:  # periods whose segment runs past the last column
+        tail = (cs[m] - starts[n_full:]).max(axis=1)
+        seg = np.concatenate([seg, tail])
+    return seg
 
-    ``m``, ``pe_cost``: pushed columns and per-PE cycles of each pattern (default:
-    every column; only the wide-broadcast estimate needs them).
+
+def _period_sum(seg: np.ndarray, m: int, period: int, width: int, exact: bool = True) -> float:
+    """``sum over periods of max(1 + seg, span / w)`` (``floor`` when ``exact``); every
+    period spans ``period`` columns but the last, which ends at column ``m``."""
+    n = -(-m // period)
+    last = m - (n - 1) * period
+    full, tail = (period // width, last // width) if exact else (period / width, last / width)
+    value = np.maximum(seg[: n - 1] + 1, full).sum() + max(int(seg[n - 1]) + 1, tail)
+    return float(value)
+
+
+def _period_paths(cs: np.ndarray, depth: int, width: int) -> tuple[int, int]:
+    """``(longest period path, its L)`` over the ladder of :func:`_period_lengths`
+    (``(0, m)`` when ``m`` is 1 or less); ``cs``: :func:`_cumulative`."""
+    m = cs.shape[0] - 1
+    best, best_len = 0, m
+    for seg_len in _period_lengths(m):
+        period = seg_len + depth - 1
+        value = int(_period_sum(_period_values(cs, seg_len, period), m, period, width))
+        if value > best:
+            best, best_len = value, seg_len
+    return best, best_len
+
+
+def _ride_then_work(cs: np.ndarray, width: int) -> int:
+    """The broadcast alone, or the broadcast up to column ``k`` then one PE from ``k`` to
+    its last column: ``max(ceil(m / w), max over p, k of floor(k / w) + 1 + (W[p] -
+    cs[k, p]))`` (``k = 0``: ``1 + max_p W[p]``); ``cs``: :func:`_cumulative`."""
+    m = cs.shape[0] - 1
+    ride = np.arange(m, dtype=cs.dtype)[:, None] // width - cs[:m]
+    return max(-(-m // width), 1 + int((ride.max(axis=0) + cs[m]).max()))
+
+
+def path_bound(cost: np.ndarray, depth: int, width: int = 1) -> int:
+    """A lower bound on a tile's cycles: the longest path of the module docstring's families.
+
+    ``cost``: (n_pe, m) cycles per PE per pushed column, all resident. The longest of
+    :func:`_ride_then_work` and, for each ``L`` in 1, 2, 4, ... below ``m``, the
+    period path: periods of ``P = L + D - 1`` columns from column 0, each worth
+    ``max(1 + max_p (p's cycles on its first L columns), floor(P / w))`` (the last
+    period: its columns up to ``m``).
+
+    >>> cost = np.array([[2, 0, 1], [0, 0, 3]])
+    >>> path_bound(cost, 1)   # L = 1: (1 + 2) + (1 + 0) + (1 + 3), the depth-1 time
+    8
+    >>> path_bound(cost, 2)   # L = 1, periods {0, 1}, {2}: (1 + 2) + (1 + 3)
+    7
     """
+    m = cost.shape[1]
+    if m == 0:
+        return 0
+    cs = _cumulative(cost.T)
+    return max(_ride_then_work(cs, width), _period_paths(cs, depth, width)[0])
+
+
+def aligned_paths(cs: np.ndarray, depth: int, width: int, seg_len: int) -> float:
+    """The period paths of length ``L = seg_len`` with each period's segment at its best
+    alignment: ``sum over periods of max(1 + max over p and o < D of (p's cycles on
+    columns s + o .. s + o + L - 1), P / w)``.
+
+    A PE switch costs ``D - 1`` skipped columns, but the longest path places them
+    where the work is light: in each period it may skip ``o`` columns before its
+    segment and ``D - 1 - o`` after. Choosing ``o`` per period is exact only when
+    the offsets never decrease from one period to the next (the skip between two
+    segments is then ``>= D - 1``), so this is an estimate, not a bound.
+
+    ``cs``: :func:`_cumulative` of the (m, n_pe) transposed costs.
+
+    >>> cs = _cumulative(np.array([[0, 2, 0, 0], [0, 0, 0, 1]]).T)
+    >>> aligned_paths(cs, 2, 1, 1)   # periods {0, 1}: 1 + 2 at o = 1; {2, 3}: 1 + 1 at o = 1
+    5.0
+    """
+    m = cs.shape[0] - 1
+    period = seg_len + depth - 1
+    n = -(-m // period)
+    seg = np.full(n, -1, dtype=np.int64)
+    for offset in range(min(depth, period)):
+        values = _period_values(cs, seg_len, period, offset)
+        np.maximum(seg[: values.shape[0]], values, out=seg[: values.shape[0]])
+    return _period_sum(np.maximum(seg, 0), m, period, width, exact=False)
+
+
+def path_paths(
+    cost: np.ndarray | None,
+    depth: int,
+    width: int = 1,
+    cost_t: np.ndarray | None = None,
+    total: int | None = None,
+) -> tuple[int, float, int]:
+    """``(B, R, U)`` of one resident tile: :func:`path_bound`, the longest of it and the
+    :func:`aligned_paths` at the best period path's ``L`` (at
+    most ``U``), and the depth-1 time ``U = m + sum_k cmax[k]``. ``cost_t``: the
+    same costs as an (m, n_pe) array, if at hand (``cost`` is then not read);
+    ``total``: the largest per-PE sum, if known (see :func:`_cumulative`).
+
+    >>> path_paths(np.array([[2, 0, 1], [0, 0, 3]]), 2)
+    (7, 7.0, 8)
+    """
+    cost_t = np.ascontiguousarray(cost.T) if cost_t is None else cost_t
+    m = cost_t.shape[0]
+    if m == 0:
+        return 0, 0.0, 0
+    upper = m + int(cost_t.max(axis=1).sum())
+    cs = _cumulative(cost_t, total)
+    periods, seg_len = _period_paths(cs, depth, width)
+    bound = max(_ride_then_work(cs, width), periods)
+    best = float(bound)
+    if depth > 1:
+        if seg_len < m:
+            best = max(best, aligned_paths(cs, depth, width, seg_len))
+    return bound, min(best, float(upper)), upper
+
+
+def path_estimate(cost: np.ndarray, depth: int, width: int = 1) -> float:
+    """The on-chip estimate of one tile (module docstring): ``R + K(D) (U - R)`` with
+    ``R``, ``U`` of :func:`path_paths`; the depth-1 time ``U`` when ``D = 1``.
+
+    >>> cost = np.array([[2, 0, 1], [0, 0, 3]])
+    >>> path_estimate(cost, 1)
+    8.0
+    """
+    if cost.shape[1] == 0:
+        return 0.0
     if depth == 1:
-        return upper1
-    if width > 1:
-        if m is None:  # one pattern, every column pushed: plain floats
-            m, busiest, mean = plan.cols, max(plan.pe_cost_max, 1), plan.pe_cost_mean / plan.cols
-        else:
-            busiest = np.maximum(pe_cost.max(axis=-1), 1)
-            mean = pe_cost.sum(axis=-1) / (pe_cost.shape[-1] * np.maximum(m, 1))
-        frac = _wide_frac(depth, plan.cfg.n_pe, mean, m / width / busiest, width)
-        return lower0 + frac * (upper1 - lower0)
-    if depth not in _PATTERN_K:
-        return lower0
-    pushed = plan.patterns
-    if pushed is None:
-        return (lower0 + max(lower0, _block_estimate(plan, depth + 1))) / 2
-    if pushed.shape[0] == 1:
-        block = _block_estimate(plan, depth + 1, pushed[0])
-        return (lower0 + np.maximum(lower0, block)) / 2
-    return lower0 + _PATTERN_K[depth] * (upper1 - lower0)
+        return float(cost.shape[1] + int(cost.max(axis=0).sum()))
+    _, best, upper = path_paths(cost, depth, width)
+    return best + path_k(depth) * (upper - best)
+
+
+def uniform_columns(m: int, cmax: int) -> int:
+    """Cycles of a tile whose ``m`` columns all cost PE ``p`` the same (no weight
+    skipping), the slowest PE ``cmax >= 1`` cycles each, with a FIFO at least 2 deep:
+    ``1 + m cmax``, exactly. The slowest PE starts in cycle 1 and never waits again:
+    the broadcast pushes at least one column per cycle and a column is done
+    everywhere once the slowest PE is done with it, so the FIFO always holds its
+    next column (the path bound of :func:`_ride_then_work` at ``k = 0``).
+
+    >>> uniform_columns(3, 3)   # PE0 owns 3 rows, 1 lane: 1 + 3 x 3
+    10
+    """
+    return 1 + m * cmax
+
+
+def _transposed(plan: LayerPlan) -> np.ndarray:
+    """``plan.cost`` as a contiguous (cols, n_pe) array."""
+    return np.ascontiguousarray(plan.cost.T)
+
+
+def _pattern_fraction(plan: LayerPlan, depth: int, width: int, lower0, upper1) -> float:
+    """Mean ``(estimate - lower) / (upper - lower)`` over up to :data:`SAMPLE_TILES`
+    evenly spaced tiles (their path estimates on their own pushed columns)."""
+    n, cost_t = plan.patterns.shape[0], _transposed(plan)
+    picks = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_TILES)).round().astype(int))
+    fracs = []
+    for i in picks:
+        gap = int(upper1[i] - lower0[i])
+        if gap <= 0:
+            continue
+        _, best, upper = path_paths(None, depth, width, cost_t[plan.patterns[i]])
+        est = best + path_k(depth) * (upper - best)
+        fracs.append(min(max((est - lower0[i]) / gap, 0.0), 1.0))
+    return float(np.mean(fracs)) if fracs else 0.0
 
 
 def _one_pattern(
     plan: LayerPlan, depth: int, width: int, avail: np.ndarray | None
 ) -> tuple[int, int, int, int]:
-    """Every column pushed: ``(lower, estimate, upper, on-chip estimate)`` from per-PE /
-    per-column totals (the on-chip estimate: the same tile with its weights resident)."""
+    """Every column pushed: ``(lower, estimate, upper, on-chip estimate)`` (the on-chip
+    estimate: the same tile with its weights resident)."""
     m = plan.cols
     if m == 0:
         return 0, 0, 0, 0
-    lower0 = max(-(-m // width), 1 + plan.pe_cost_max)
     upper1 = m + plan.col_cost_max_sum
-    est0 = _estimate0(plan, depth, width, lower0, upper1)
+    if depth == 1:
+        lower0, est0 = max(-(-m // width), 1 + plan.pe_cost_max), float(upper1)
+    elif not plan.skip_weights:  # every column costs PE p the same: exact (uniform_columns)
+        lower0 = uniform_columns(m, int(plan.col_cost_max[0]))
+        est0 = float(lower0)
+    else:
+        lower0, best, _ = path_paths(None, depth, width, _transposed(plan), plan.pe_cost_max)
+        est0 = best + path_k(depth) * (upper1 - best)
     onchip = min(max(int(round(est0)), lower0), upper1)
     if avail is None:
         return lower0, onchip, upper1, onchip
@@ -199,7 +358,10 @@ def tile_bounds(
     cmax = plan.col_cost_max
     upper1 = m + plan.pushed(cmax)
     lower0 = np.maximum(-(-m // width), 1 + w.max(axis=1))
-    est0 = _estimate0(plan, depth, width, lower0, upper1, m, w)
+    if depth == 1:
+        est0 = upper1
+    else:
+        est0 = lower0 + _pattern_fraction(plan, depth, width, lower0, upper1) * (upper1 - lower0)
     none = m == 0
     onchip = np.where(none, 0, np.clip(np.round(est0).astype(np.int64), lower0, upper1))
     if avail is None:

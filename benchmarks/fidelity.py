@@ -13,8 +13,9 @@ Prints a table and writes ``benchmarks/results/fidelity.json``.
   analytical runs per config, wall time and process CPU time (the machine is
   shared); the per-PE stream statistics are cached on the workload first (both
   models share them).
-- Held out: 12 configs on ``cnv`` at 90% sparsity (the estimate's constants were
-  chosen on lfc configs), weights on chip.
+- Held out: 12 configs on ``cnv`` at 90% sparsity (the estimate's one constant per
+  FIFO depth is measured by ``benchmarks/calibrate_estimate.py`` on lfc layers and
+  random layer shapes, never on cnv's layers), weights on chip.
 - Zero-skip on lfc at 95% sparsity, default config (64 PEs x 4 lanes): cycles with
   zero_skip none (walk every pair) against weights and weights+activations, and the
   dense binary / dense ternary baselines on the same template.
@@ -114,7 +115,7 @@ def main() -> int:
         for d in sorted({r["fifo_depth"] for r in rows})
     }
 
-    # out of sample: the estimate's constants were chosen on lfc configs; check cnv too
+    # out of sample: the estimate's constants were measured on lfc and random shapes; cnv
     holdout = []
     g_cnv = workload_from_shapes("cnv", 0.9, act_density=0.5)
     for _s, cfg in list(grid(np.random.default_rng(1)))[:12]:

@@ -200,9 +200,9 @@ def test_simulate_inputs():
 
 @pytest.mark.parametrize("width", [1, 4])
 def test_analytical_estimate_close_on_lfc(width):
-    # the default preset's broadcast is 4 wide; its estimate comes from the fitted
-    # wide-broadcast rule (benchmarks/calibrate_estimate.py), the 1-wide one from the
-    # closed forms: both within 5 % of SimPy on lfc at 90 % and 95 % sparsity
+    # the default preset's broadcast is 4 wide, EIE's 1 wide: the path estimate of
+    # accelerators.analytical (one K per depth, benchmarks/calibrate_estimate.py) is
+    # within 5 % of SimPy on lfc at 90 % and 95 % sparsity for both
     cfg = HardwareConfig(broadcast_acts_per_cycle=width)
     for sparsity in (0.9, 0.95):
         g = workload_from_shapes("lfc", sparsity, seed=0)
