@@ -1,7 +1,7 @@
 """Simulate one network the way ``codesign simulate`` does, as a library (no printing, no torch).
 
 - :func:`load_network`: the workload from ``--weights`` (a ternary.npz, damage
-  as one clean error), ``--onnx`` (:func:`codesign.onnx_import.workload_from_onnx`),
+  as one clean error), ``--onnx`` (:func:`codesign.onnx_workload.workload_from_onnx`),
   a built-in shape name or a shape file.
 - :func:`simulate_network`: the report dict (``Report.to_dict()``; with
   ``fidelity="both"`` SimPy, analytical and their error), plus
@@ -63,7 +63,8 @@ def load_network(
     if weights is not None:
         return accelerators.workload_from_tensors(load_weights(weights), name=_stem(weights))
     if onnx is not None:
-        from .onnx_import import read_onnx, skipped_summary, workload_from_onnx
+        from .onnx_import import read_onnx, skipped_summary
+        from .onnx_workload import workload_from_onnx
 
         net = read_onnx(onnx)
         layers = workload_from_onnx(net, threshold, rule, sparsity=sparsity, seed=seed)
