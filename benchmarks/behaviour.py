@@ -32,14 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from accelerators import (
-    dense_bits,
-    encoded_bits,
     load_hw,
-    pe_column_entries,
     simulate,
     workload_from_shapes,
 )
-from accelerators.workload import layers_of
+from accelerators.sim.plan import plan_layer
 
 OUT = Path(__file__).parent / "results" / "behaviour.json"
 
@@ -171,10 +168,11 @@ def check_weight_sram() -> dict:
     shapes = [{"name": "fc", "kind": "linear", "in": 1024, "out": 1024}]
     g = workload_from_shapes(shapes, 0.9, seed=0)
     cfg = load_hw("default")
-    m = layers_of(g)[0].matrix
-    real, pad = pe_column_entries(m, cfg.n_pe, cfg.index_bits)
-    per_pe_bits = ((real + pad).sum(axis=1) * (cfg.index_bits + 1)).astype(int)
+    plan = plan_layer(g, g.graph["order"][0], cfg)  # what the simulator places per PE
+    per_pe_bits = plan.pe_bits
     need = int(per_pe_bits.max())  # the fullest PE decides
+    if int(per_pe_bits.sum()) != simulate(g, cfg).weight_bits_stored:
+        raise AssertionError("per-PE weight bits disagree with simulate's weight_bits_stored")
     rows, wrong = [], []
     for label, bits in [
         ("2x the encoded weights", 2 * need),
@@ -228,16 +226,6 @@ def check_weight_sram() -> dict:
     }
 
 
-def weight_kib(g, cfg) -> float:
-    bits = 0
-    for lt in layers_of(g):
-        if cfg.weight_format == "csc":
-            bits += encoded_bits(lt.matrix, cfg.n_pe, cfg.index_bits)
-        else:
-            bits += dense_bits(lt.matrix, 2 if cfg.weight_format == "dense-ternary" else 1)
-    return bits / 8192
-
-
 def baselines() -> dict:
     rows = []
     for s, hw in [(0.9, "default"), (0.95, "default"), (0.9, "large")]:
@@ -259,7 +247,7 @@ def baselines() -> dict:
                     "latency_us": r.latency_us,
                     "area_mm2": r.area_mm2,
                     "energy_uj": r.energy_uj,
-                    "weight_kib": weight_kib(g, cfg),
+                    "weight_kib": r.weight_kib_stored,
                     "dram_bound": r.dram_bound,
                 }
             )

@@ -172,12 +172,7 @@ def analytical_error(simpy: dict[str, Any], analytical: dict[str, Any]) -> dict[
 
 
 def weight_storage_kib(workload, cfg) -> float:
-    """KiB of weight storage of ``workload`` in ``cfg``'s format (CSC entries or dense bits)."""
-    bits = 0
-    for lt in layers_of(workload):
-        if cfg.weight_format == "csc":
-            bits += accelerators.encoded_bits(lt.matrix, cfg.n_pe, cfg.index_bits)
-        else:
-            per = 2 if cfg.weight_format == "dense-ternary" else 1
-            bits += accelerators.dense_bits(lt.matrix, per)
-    return bits / 8192
+    """KiB of weight storage of ``workload`` in ``cfg``'s format
+    (:func:`accelerators.stored_weight_bits`, the one definition; what a report's
+    ``weight_kib_stored`` holds)."""
+    return sum(accelerators.stored_weight_bits(lt.matrix, cfg) for lt in layers_of(workload)) / 8192
