@@ -51,7 +51,8 @@ __all__ = ["AnalyticalLayer", "analytical_layers", "tile_bounds", "wide_features
 # mean (T - L) / (U - L) of pattern tiles, one-wide broadcast; measured by
 # benchmarks/calibrate_estimate.py (pattern_k, 40 random lfc/cnv layers, seed 11)
 _PATTERN_K = {2: 0.05, 3: 0.04}
-# log(frac + 0.01) = _WIDE_COEF . wide_features(...); fitted by benchmarks/calibrate_estimate.py
+# log(frac + 0.01) = _WIDE_COEF . wide_features(...); least-squares fit printed by
+# `python benchmarks/calibrate_estimate.py` (even half of 400 random lfc/cnv layer cases, seed 7)
 _WIDE_COEF_T = (-1.712, -1.287, 0.191, 0.064, 0.276, 0.537)
 _WIDE_COEF = np.array(_WIDE_COEF_T)
 

@@ -290,7 +290,7 @@ class LayerStats:
     PE's slots per column; ``pe_hist`` (n_pe, v_max + 1): how many columns give PE
     ``p`` exactly ``v`` slots; ``nnz_col`` (cols,): nonzero weights per column;
     ``pe_entries`` (n_pe,) stored entries per PE, ``pe_slots`` (n_pe,) slots per
-    PE, and the totals ``total_entries``, ``total_padding``, ``total_slots``, ``nnz``.
+    PE, and the totals ``total_entries``, ``total_padding``, ``nnz``.
     """
 
     entries: np.ndarray
@@ -307,7 +307,6 @@ class LayerStats:
     col_max_hist: np.ndarray  # (v_max + 1,) how many columns have col_max == v
     total_entries: int
     total_padding: int
-    total_slots: int
     nnz: int
 
 
@@ -347,7 +346,6 @@ def layer_stats(
             owned=owned,
             total_entries=int(per_pe.sum()),
             total_padding=int(pad.sum()),
-            total_slots=int(slots.sum(dtype=np.int64)),
             nnz=lt.nnz,
         )
     return cache[key]

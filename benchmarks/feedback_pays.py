@@ -73,6 +73,8 @@ DEFAULTS = {  # per model: hidden widths, legacy hardware, result name, torch th
     "lfc": ("1024,1024,1024", HW, "feedback_pays_lfc", 1),
 }
 HW_DEFAULT = {"preset": "default"}  # 64 PEs x 4 lanes, as shipped
+# Student's t 0.975 quantile by degrees of freedom (two-sided 95 % interval), as
+# scipy.stats.t.ppf(0.975, df) gives it; copied to keep this script scipy-free
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 

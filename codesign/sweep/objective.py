@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from codesign.study.contract import ATTR
+
 from .cache import TrainCache, train_key
 from .knobs import FEEDBACK_KNOBS
 from .workloads import build_workload
@@ -110,14 +112,14 @@ def evaluate_trial(task: TrialTask) -> dict:
     report = simulate(workload, hw, fidelity=spec.fidelity).to_dict()
     metrics = metrics_from(report, train_report)
     attrs = {
-        "metrics": metrics,
-        "hw_config": hw.to_dict(),
-        "train_config": train_config,
-        "hw_report": report,
-        "train_report": train_report,
-        "method": method,
-        "cache_hit": hit,
-        "wall_s": time.perf_counter() - t0,
+        ATTR.METRICS: metrics,
+        ATTR.HW_CONFIG: hw.to_dict(),
+        ATTR.TRAIN_CONFIG: train_config,
+        ATTR.HW_REPORT: report,
+        ATTR.TRAIN_REPORT: train_report,
+        ATTR.METHOD: method,
+        ATTR.CACHE_HIT: hit,
+        ATTR.WALL_S: time.perf_counter() - t0,
     }
     values = []
     for name in spec.objectives:
