@@ -159,8 +159,14 @@ def run_sweep(
     cache_dir: str = "runs/cache",
     progress: bool = True,
     evaluate=evaluate_trial,
+    device: str | None = None,
 ) -> SweepSummary:
     """Run (or continue) the sweep; returns its summary.
+
+    ``device`` (``auto`` | ``cpu`` | ``cuda``) is where trials train, overriding the
+    file's ``[train] device`` (default ``auto``: CUDA when the worker has it; the
+    simulator always runs on the CPU). It is not part of the study's identity: a study
+    may be continued on another device, and each trial records the one it used.
 
     ``evaluate`` is the trial function (a picklable top-level callable of a
     :class:`TrialTask`). Every problem with the inputs (storage URL, scheduler,
@@ -171,6 +177,7 @@ def run_sweep(
 
     if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 256:
         raise InputError("--jobs", jobs, "an integer from 1 to 256")
+    spec = spec.with_device(device)
     url = storage or spec.storage or f"sqlite:///runs/{spec.name}.db"
     name = study_name or spec.name
     dists = spec.distributions()

@@ -19,6 +19,7 @@ is an error that names it)::
     epochs = 1
     feedback = "none"              # ... and hardware feedback: none | simpy | analytical
     feedback_objective = "latency" # latency | energy | area
+    device = "auto"                # auto (CUDA when available) | cpu | cuda; --device overrides
     # feedback_period_steps, feedback_per_row, target_latency_us, target_energy_uj
 
     [workload]                     # instead of [train]: simulate-only hardware sweep
@@ -54,6 +55,7 @@ from typing import Any
 
 from accelerators import InputError
 from codesign.study.contract import section as _section
+from codesign.training_config import DEVICES
 
 from .knobs import (
     FEEDBACK_KNOBS,
@@ -215,11 +217,24 @@ class SweepSpec:
         return json.loads(json.dumps(out))
 
     def identity(self) -> dict:
-        """What must match for a rerun to continue a study (not trials, storage or name)."""
+        """What must match for a rerun to continue a study (not trials, storage or name,
+        nor ``train.device``: where training runs; each trial records the device it used)."""
         d = self.to_dict()
         for k in ("trials", "storage", "name"):
             d.pop(k)
+        if d.get("train"):
+            d["train"].pop("device", None)
         return d
+
+    def with_device(self, device: str | None) -> SweepSpec:
+        """This sweep training on ``device`` (``auto`` | ``cpu`` | ``cuda``; None: as the
+        file says, else ``auto``). A simulate-only sweep is returned as it is."""
+        if not self.trains:
+            return self
+        device = device or self.train.get("device", "auto")
+        if device not in DEVICES:
+            raise InputError("--device", device, " | ".join(DEVICES))
+        return dataclasses.replace(self, train={**self.train, "device": device})
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
