@@ -29,14 +29,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from accelerators import (
     load_hw,
     simulate,
     workload_from_shapes,
 )
 from accelerators.sim.plan import plan_layer
+from codesign.cli._table import json_default, table
 
 OUT = Path(__file__).parent / "results" / "behaviour.json"
 
@@ -254,25 +253,6 @@ def baselines() -> dict:
     return {"target": "side by side (no pass/fail)", "rows": rows}
 
 
-def _table(headers, rows) -> str:
-    def cell(v):
-        if isinstance(v, bool):
-            return "yes" if v else "no"
-        if isinstance(v, float):
-            return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-        if isinstance(v, int):
-            return f"{v:,}"
-        return str(v)
-
-    cells = [headers] + [[cell(v) for v in r] for r in rows]
-    w = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = [
-        "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(r)) for r in cells
-    ]
-    lines.insert(1, "  ".join("-" * x for x in w))
-    return "\n".join(lines)
-
-
 def main() -> int:
     t0 = time.perf_counter()
     res = {}
@@ -296,7 +276,7 @@ def main() -> int:
     )
     print("\n2. lfc at 95% sparsity, dense walk vs zero-skip on the same config (target >= 5x)")
     print(
-        _table(
+        table(
             ["hw", "zero_skip", "dense cycles", "skip cycles", "saving x", "dense cyc/col", "met"],
             [
                 [
@@ -315,7 +295,7 @@ def main() -> int:
     f = res["fifo_depth_never_adds_cycles"]
     print(f"\n3. deeper FIFO never adds cycles -> {'MET' if f['met'] else 'MISSED'}")
     print(
-        _table(
+        table(
             ["case"] + [f"depth {d}" for d in f["rows"][0]["depths"]],
             [[r["case"], *r["cycles"]] for r in f["rows"]],
         )
@@ -326,7 +306,7 @@ def main() -> int:
         f"{w['fullest_pe_bits']} bits) -> {'MET' if w['met'] else 'MISSED'}"
     )
     print(
-        _table(
+        table(
             [
                 "weight SRAM",
                 "KiB/PE",
@@ -351,7 +331,7 @@ def main() -> int:
         )
     )
     print(
-        _table(
+        table(
             ["lfc@0.9 KiB/PE", "DRAM-bound layers", "cycles", "dram stall cycles"],
             [
                 [
@@ -366,7 +346,7 @@ def main() -> int:
     )
     print("\n5. lfc: sparse ternary vs dense ternary vs dense binary on the same template")
     print(
-        _table(
+        table(
             [
                 "sparsity",
                 "hw",
@@ -396,15 +376,9 @@ def main() -> int:
     )
     res["wall_s"] = time.perf_counter() - t0
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(res, indent=1, default=_np) + "\n")
+    OUT.write_text(json.dumps(res, indent=1, default=json_default) + "\n")
     print(f"\nwrote {OUT} ({res['wall_s']:.0f} s)")
     return 0
-
-
-def _np(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(type(o).__name__)
 
 
 if __name__ == "__main__":

@@ -75,14 +75,10 @@ def run(args) -> int:
     return 0
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
 def _table(s) -> str:
     from codesign.study import METRIC_LABELS as units
+
+    from ._table import table
 
     lines = [
         f"study {s.study!r}: {s.trials_done} trials done, {s.trials_failed} failed"
@@ -93,14 +89,12 @@ def _table(s) -> str:
         pnames = sorted({k for f in s.front for k in f["params"]})
         head = ["trial"] + [units[o] for o in s.objectives] + pnames
         rows = [
-            [str(f["number"])]
-            + [_fmt(f["values"][o]) for o in s.objectives]
-            + [_fmt(f["params"].get(k, "")) for k in pnames]
+            [f["number"]]
+            + [f["values"][o] for o in s.objectives]
+            + [f["params"].get(k, "") for k in pnames]
             for f in s.front
         ]
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        for r in [head, *rows]:
-            lines.append("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+        lines.append(table(head, rows))
     lines.append(f"results: {s.storage} (study {s.study!r})")
     lines.append(f"explore: codesign dash --storage {s.storage}")
     lines.append(
