@@ -1,3 +1,5 @@
+# Over 400 lines: one self-contained experiment script (the seed-paper table, the
+# regularizer curve and its plot) run as `python benchmarks/compression.py`.
 """Compression benchmark: the four methods side by side, and sparsity/accuracy vs regularizer strength.
 
 Table (one run per method, same data, model, epochs and seed): test accuracy,
