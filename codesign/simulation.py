@@ -17,7 +17,7 @@ from typing import Any
 
 import accelerators
 from accelerators import InputError
-from accelerators.workload import BUILTIN_SHAPES, layers_of
+from accelerators.workload import BUILTIN_SHAPES
 
 from .files import load_weights
 
@@ -172,7 +172,8 @@ def analytical_error(simpy: dict[str, Any], analytical: dict[str, Any]) -> dict[
 
 
 def weight_storage_kib(workload, cfg) -> float:
-    """KiB of weight storage of ``workload`` in ``cfg``'s format
-    (:func:`accelerators.stored_weight_bits`, the one definition; what a report's
-    ``weight_kib_stored`` holds)."""
-    return sum(accelerators.stored_weight_bits(lt.matrix, cfg) for lt in layers_of(workload)) / 8192
+    """KiB of weight storage of ``workload`` in ``cfg``'s format: what a report's
+    ``weight_kib_stored`` holds (:func:`accelerators.weight_bits_stored`, over
+    :func:`accelerators.encoding.stored_bits`, the one definition; entry counts come
+    from the workload's cached statistics)."""
+    return sum(accelerators.weight_bits_stored(workload, cfg).values()) / 8192
