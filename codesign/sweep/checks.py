@@ -46,6 +46,21 @@ def param_values(p) -> tuple:
     return p.choices if p.choices is not None else (p.low, p.high)
 
 
+def _axes(spec, table: str, allowed, what: str):
+    """``(param, name)`` of each search axis ``<table>.<name>``; an unknown name is an error."""
+    for p in spec.params:
+        if not p.name.startswith(table + "."):
+            continue
+        name = p.name[len(table) + 1 :]
+        if name not in allowed:
+            raise InputError(
+                f'search."{p.name}"',
+                "",
+                f"{table}.<{what}> with a {what} from: " + ", ".join(allowed),
+            )
+        yield p, name
+
+
 def check_hw(spec) -> None:
     from accelerators import HardwareConfig
 
@@ -56,14 +71,7 @@ def check_hw(spec) -> None:
                 f"hw.{k}", spec.hw[k], "preset or a HardwareConfig field: " + ", ".join(fields)
             )
     base = spec.hw_config()  # validates the preset and overrides
-    for p in spec.params:
-        if not p.name.startswith("hw."):
-            continue
-        fname = p.name[3:]
-        if fname not in fields:
-            raise InputError(
-                f'search."{p.name}"', "", "hw.<field> with a field from: " + ", ".join(fields)
-            )
+    for p, fname in _axes(spec, "hw", fields, "field"):
         for v in param_values(p):
             try:
                 base.replace(**{fname: v})
@@ -144,14 +152,7 @@ def check_train(spec) -> None:
     fixed = {k: v for k, v in spec.train.items() if k in fields}
     check_feedback({k: v for k, v in spec.train.items() if k in FEEDBACK_KNOBS}, "train.{}")
     train_config(fixed, "[train]")
-    for p in spec.params:
-        if not p.name.startswith("train."):
-            continue
-        knob = p.name[6:]
-        if knob not in allowed:
-            raise InputError(
-                f'search."{p.name}"', "", "train.<knob> with a knob from: " + ", ".join(allowed)
-            )
+    for p, knob in _axes(spec, "train", allowed, "knob"):
         for v in param_values(p):
             if knob in FEEDBACK_KNOBS:
                 check_feedback({knob: v}, f'search."{p.name}"')
