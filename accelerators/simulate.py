@@ -30,8 +30,9 @@ from .encoding import stored_bits
 from .report import STALL_CAUSES, LayerReport, Report
 from .sim.accelerator import run_simpy
 from .sim.plan import stats_scheme
+from .stats import layer_stats
 from .tensors import LayerTensor
-from .workload import layer_stats, workload_from_tensors
+from .workload import workload_from_tensors
 
 __all__ = ["simulate", "FIDELITIES", "weight_bits_stored", "weight_load_cycles"]
 

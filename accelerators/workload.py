@@ -8,7 +8,8 @@ edges in execution order (``g.graph["order"]`` lists them). Each node carries
 - ``index``: its position in the execution order;
 - ``cache``: derived statistics the models compute once and reuse (per-PE,
   per-column entry counts for a given ``(n_pe, index_bits)`` and activation zero
-  masks for a given seed). Use :func:`pe_entries` and :func:`act_mask`.
+  masks for a given seed). Use :func:`accelerators.stats.pe_entries` and
+  :func:`accelerators.stats.act_mask`.
 
 Convolutions are lowered to matrix-vector work per output pixel: the matrix has
 ``rows = out channels`` and ``cols = in * kh * kw`` and runs ``out_pixels`` times.
@@ -48,7 +49,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -56,7 +56,6 @@ import numpy as np
 
 from ._errors import InputError
 from ._files import read_json, read_toml
-from .encoding import pe_column_entries
 from .tensors import MAX_PIXELS, LayerTensor, load_ternary_npz
 
 __all__ = [
@@ -66,10 +65,6 @@ __all__ = [
     "load_workload",
     "workload_summary",
     "layers_of",
-    "pe_entries",
-    "act_mask",
-    "LayerStats",
-    "layer_stats",
 ]
 
 BUILTIN_SHAPES: dict[str, list[dict]] = {
@@ -256,122 +251,6 @@ def load_workload(path: str | os.PathLike) -> nx.DiGraph:
     )
     g.graph["name"] = str(data.get("name", p.stem))
     return g
-
-
-def pe_entries(
-    g: nx.DiGraph, name: str, n_pe: int, index_bits: int, scheme: str = "csc"
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(real, padding)`` stored entries per PE per column, (n_pe, cols) int64, cached.
-
-    ``scheme``: ``csc`` or ``eie`` (:func:`accelerators.encoding.pe_column_entries`).
-    """
-    cache = g.nodes[name]["cache"]
-    key = ("entries", n_pe, index_bits, scheme)
-    if key not in cache:
-        m = g.nodes[name]["tensor"].matrix
-        cache[key] = pe_column_entries(m, n_pe, index_bits, scheme)
-    return cache[key]
-
-
-@dataclass(frozen=True)
-class LayerStats:
-    """Per-PE statistics of a layer's stored stream for one ``(n_pe, index_bits, scheme)``.
-
-    ``entries`` (n_pe, cols): stored entries (real + padding) per PE per column;
-    ``slots`` (n_pe, cols): the entry slots a PE spends on each column when it skips
-    zero weights, in int16 when they fit (int32 otherwise: the per-PE, per-column
-    matrices are the models' biggest arrays; sums over them come out int64). For
-    ``csc`` the slots are the entries (an empty column costs nothing); for ``eie``
-    a PE that owns rows spends at least one slot on every column, the cycle of its
-    two pointer reads (Han et al., ISCA 2016, Sec. IV, "Pointer Read Unit": both
-    pointers p_j, p_j+1 are read in one cycle), so an empty column costs one.
-    ``padding`` (n_pe, cols) the padding among the entries; ``col_entries``,
-    ``col_padding`` (cols,): their column sums; ``col_max`` (cols,) the largest
-    PE's slots per column; ``pe_hist`` (n_pe, v_max + 1): how many columns give PE
-    ``p`` exactly ``v`` slots; ``nnz_col`` (cols,): nonzero weights per column;
-    ``pe_entries`` (n_pe,) stored entries per PE, ``pe_slots`` (n_pe,) slots per
-    PE, and the totals ``total_entries``, ``total_padding``, ``total_slots``, ``nnz``.
-    """
-
-    entries: np.ndarray
-    slots: np.ndarray
-    padding: np.ndarray
-    col_entries: np.ndarray
-    col_padding: np.ndarray
-    col_max: np.ndarray
-    pe_hist: np.ndarray
-    nnz_col: np.ndarray
-    pe_entries: np.ndarray  # (n_pe,) stored entries per PE
-    pe_slots: np.ndarray  # (n_pe,) slots per PE over all columns
-    owned: np.ndarray  # (n_pe,) rows per PE (r % n_pe == p)
-    col_max_hist: np.ndarray  # (v_max + 1,) how many columns have col_max == v
-    total_entries: int
-    total_padding: int
-    total_slots: int
-    nnz: int
-
-
-def layer_stats(
-    g: nx.DiGraph, name: str, n_pe: int, index_bits: int, scheme: str = "csc"
-) -> LayerStats:
-    """The :class:`LayerStats` of layer ``name``, computed once per ``(n_pe, index_bits,
-    scheme)``."""
-    cache = g.nodes[name]["cache"]
-    key = ("stats", n_pe, index_bits, scheme)
-    if key not in cache:
-        lt = g.nodes[name]["tensor"]
-        real, pad = pe_entries(g, name, n_pe, index_bits, scheme)
-        owned = np.bincount(np.arange(lt.rows) % n_pe, minlength=n_pe)
-        entries = real + pad
-        slots = entries
-        if scheme == "eie":
-            slots = np.where(owned[:, None] > 0, np.maximum(entries, 1), 0)
-        small = slots.size == 0 or int(slots.max()) < 2**15
-        slots = slots.astype(np.int16 if small else np.int32)
-        width = int(slots.max()) + 1 if slots.size else 1
-        flat = (np.arange(n_pe)[:, None] * width + slots).ravel()
-        hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
-        per_pe = entries.sum(axis=1)
-        cache[key] = LayerStats(
-            entries=entries,
-            slots=slots,
-            padding=pad,
-            col_entries=entries.sum(axis=0),
-            col_padding=pad.sum(axis=0),
-            col_max=slots.max(axis=0),
-            pe_hist=hist,
-            nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
-            pe_entries=per_pe,
-            pe_slots=slots.sum(axis=1, dtype=np.int64),
-            col_max_hist=np.bincount(slots.max(axis=0)),
-            owned=owned,
-            total_entries=int(per_pe.sum()),
-            total_padding=int(pad.sum()),
-            total_slots=int(slots.sum(dtype=np.int64)),
-            nnz=lt.nnz,
-        )
-    return cache[key]
-
-
-def act_mask(g: nx.DiGraph, name: str, seed: int = 0) -> np.ndarray | None:
-    """Nonzero input activations of each output pixel, bool (out_pixels, cols), cached.
-
-    ``None`` when the layer's ``act_density`` is 1 (every activation nonzero).
-    Otherwise each pixel has exactly ``max(1, round(act_density * cols))`` nonzero
-    activations at random places (drawn from ``seed`` and the layer's index).
-    """
-    lt, cache = g.nodes[name]["tensor"], g.nodes[name]["cache"]
-    if lt.act_density >= 1.0:
-        return None
-    key = ("act_mask", seed)
-    if key not in cache:
-        rng = np.random.default_rng([seed, g.nodes[name]["index"]])
-        k = max(1, int(round(lt.act_density * lt.cols)))
-        order = np.argsort(rng.random((lt.out_pixels, lt.cols)), axis=1)
-        mask = np.zeros((lt.out_pixels, lt.cols), dtype=bool)
-        np.put_along_axis(mask, order[:, :k], True, axis=1)
-        cache[key] = mask
-    return cache[key]
 
 
 def workload_summary(g: nx.DiGraph) -> dict:

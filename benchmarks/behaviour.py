@@ -29,17 +29,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from accelerators import (
-    dense_bits,
-    encoded_bits,
     load_hw,
-    pe_column_entries,
     simulate,
     workload_from_shapes,
 )
-from accelerators.workload import layers_of
+from accelerators.sim.plan import plan_layer
+from codesign.cli._table import json_default, table
 
 OUT = Path(__file__).parent / "results" / "behaviour.json"
 
@@ -171,10 +167,11 @@ def check_weight_sram() -> dict:
     shapes = [{"name": "fc", "kind": "linear", "in": 1024, "out": 1024}]
     g = workload_from_shapes(shapes, 0.9, seed=0)
     cfg = load_hw("default")
-    m = layers_of(g)[0].matrix
-    real, pad = pe_column_entries(m, cfg.n_pe, cfg.index_bits)
-    per_pe_bits = ((real + pad).sum(axis=1) * (cfg.index_bits + 1)).astype(int)
+    plan = plan_layer(g, g.graph["order"][0], cfg)  # what the simulator places per PE
+    per_pe_bits = plan.pe_bits
     need = int(per_pe_bits.max())  # the fullest PE decides
+    if int(per_pe_bits.sum()) != simulate(g, cfg).weight_bits_stored:
+        raise AssertionError("per-PE weight bits disagree with simulate's weight_bits_stored")
     rows, wrong = [], []
     for label, bits in [
         ("2x the encoded weights", 2 * need),
@@ -228,16 +225,6 @@ def check_weight_sram() -> dict:
     }
 
 
-def weight_kib(g, cfg) -> float:
-    bits = 0
-    for lt in layers_of(g):
-        if cfg.weight_format == "csc":
-            bits += encoded_bits(lt.matrix, cfg.n_pe, cfg.index_bits)
-        else:
-            bits += dense_bits(lt.matrix, 2 if cfg.weight_format == "dense-ternary" else 1)
-    return bits / 8192
-
-
 def baselines() -> dict:
     rows = []
     for s, hw in [(0.9, "default"), (0.95, "default"), (0.9, "large")]:
@@ -259,30 +246,11 @@ def baselines() -> dict:
                     "latency_us": r.latency_us,
                     "area_mm2": r.area_mm2,
                     "energy_uj": r.energy_uj,
-                    "weight_kib": weight_kib(g, cfg),
+                    "weight_kib": r.weight_kib_stored,
                     "dram_bound": r.dram_bound,
                 }
             )
     return {"target": "side by side (no pass/fail)", "rows": rows}
-
-
-def _table(headers, rows) -> str:
-    def cell(v):
-        if isinstance(v, bool):
-            return "yes" if v else "no"
-        if isinstance(v, float):
-            return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-        if isinstance(v, int):
-            return f"{v:,}"
-        return str(v)
-
-    cells = [headers] + [[cell(v) for v in r] for r in rows]
-    w = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = [
-        "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(r)) for r in cells
-    ]
-    lines.insert(1, "  ".join("-" * x for x in w))
-    return "\n".join(lines)
 
 
 def main() -> int:
@@ -308,7 +276,7 @@ def main() -> int:
     )
     print("\n2. lfc at 95% sparsity, dense walk vs zero-skip on the same config (target >= 5x)")
     print(
-        _table(
+        table(
             ["hw", "zero_skip", "dense cycles", "skip cycles", "saving x", "dense cyc/col", "met"],
             [
                 [
@@ -327,7 +295,7 @@ def main() -> int:
     f = res["fifo_depth_never_adds_cycles"]
     print(f"\n3. deeper FIFO never adds cycles -> {'MET' if f['met'] else 'MISSED'}")
     print(
-        _table(
+        table(
             ["case"] + [f"depth {d}" for d in f["rows"][0]["depths"]],
             [[r["case"], *r["cycles"]] for r in f["rows"]],
         )
@@ -338,7 +306,7 @@ def main() -> int:
         f"{w['fullest_pe_bits']} bits) -> {'MET' if w['met'] else 'MISSED'}"
     )
     print(
-        _table(
+        table(
             [
                 "weight SRAM",
                 "KiB/PE",
@@ -363,7 +331,7 @@ def main() -> int:
         )
     )
     print(
-        _table(
+        table(
             ["lfc@0.9 KiB/PE", "DRAM-bound layers", "cycles", "dram stall cycles"],
             [
                 [
@@ -378,7 +346,7 @@ def main() -> int:
     )
     print("\n5. lfc: sparse ternary vs dense ternary vs dense binary on the same template")
     print(
-        _table(
+        table(
             [
                 "sparsity",
                 "hw",
@@ -408,15 +376,9 @@ def main() -> int:
     )
     res["wall_s"] = time.perf_counter() - t0
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(res, indent=1, default=_np) + "\n")
+    OUT.write_text(json.dumps(res, indent=1, default=json_default) + "\n")
     print(f"\nwrote {OUT} ({res['wall_s']:.0f} s)")
     return 0
-
-
-def _np(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(type(o).__name__)
 
 
 if __name__ == "__main__":

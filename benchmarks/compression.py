@@ -1,3 +1,5 @@
+# Over 400 lines: one self-contained experiment script (the seed-paper table, the
+# regularizer curve and its plot) run as `python benchmarks/compression.py`.
 """Compression benchmark: the four methods side by side, and sparsity/accuracy vs regularizer strength.
 
 Table (one run per method, same data, model, epochs and seed): test accuracy,
@@ -40,6 +42,7 @@ import time
 
 import torch
 
+from codesign.cli._table import table
 from codesign.training import METHODS, TrainConfig, train
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -63,21 +66,18 @@ def _row(report: dict) -> dict:
 
 
 def _table(rows: list[dict]) -> str:
-    head = (
-        f"{'method':<15} {'accuracy %':>10} {'sparsity %':>10} {'size KiB':>10} "
-        f"{'vs binary x':>11} {'vs ternary x':>12} {'wall s':>8}"
-    )
-    lines = [head, "-" * len(head)]
+    head = ["method", "accuracy %", "sparsity %", "size KiB", "vs binary x", "vs ternary x"]
+    body = []
     for r in rows:
         label = r["method"]
         if label == "sparse-ternary":
             label = f"sparse {r['config']['reg_strength']:g}"
-        lines.append(
-            f"{label:<15} {100 * r['accuracy']:>10.2f} {100 * r['sparsity']:>10.2f} "
-            f"{r['size_kib']:>10.1f} {r['compression_vs_binary']:>11.2f} "
-            f"{r['compression_vs_ternary']:>12.2f} {r['wall_s']:>8.0f}"
+        body.append(
+            [label, f"{100 * r['accuracy']:.2f}", f"{100 * r['sparsity']:.2f}"]
+            + [f"{r['size_kib']:.1f}", f"{r['compression_vs_binary']:.2f}"]
+            + [f"{r['compression_vs_ternary']:.2f}", f"{r['wall_s']:.0f}"]
         )
-    return "\n".join(lines)
+    return table([*head, "wall s"], body, indent="")
 
 
 def _targets(rows: list[dict]) -> list[dict] | None:

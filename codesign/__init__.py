@@ -26,7 +26,7 @@ __all__ = [
 _TRAINING = ("TrainResult", "load_run", "train")
 _CONFIG = ("METHODS", "TrainConfig")
 _LAZY = {  # name -> module: ONNX reading needs no torch; the torch model and export do
-    "workload_from_onnx": "onnx_import",
+    "workload_from_onnx": "onnx_workload",
     "model_from_onnx": "onnx_model",
     "export_onnx": "onnx_export",
 }

@@ -119,7 +119,6 @@ class OnnxModule(nn.Module):
                         self._consts[name] = key
         self._const_arrays = {k: v for k, v in consts.items()}
         self.output_name = net.nodes[-1].output[0] if net.nodes else ""
-        self._graph_outputs = None
 
     def _c(self, name):
         return getattr(self, self._consts[name])

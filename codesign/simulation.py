@@ -1,7 +1,7 @@
 """Simulate one network the way ``codesign simulate`` does, as a library (no printing, no torch).
 
 - :func:`load_network`: the workload from ``--weights`` (a ternary.npz, damage
-  as one clean error), ``--onnx`` (:func:`codesign.onnx_import.workload_from_onnx`),
+  as one clean error), ``--onnx`` (:func:`codesign.onnx_workload.workload_from_onnx`),
   a built-in shape name or a shape file.
 - :func:`simulate_network`: the report dict (``Report.to_dict()``; with
   ``fidelity="both"`` SimPy, analytical and their error), plus
@@ -17,7 +17,7 @@ from typing import Any
 
 import accelerators
 from accelerators import InputError
-from accelerators.workload import BUILTIN_SHAPES, layers_of
+from accelerators.workload import BUILTIN_SHAPES
 
 from .files import load_weights
 
@@ -63,7 +63,8 @@ def load_network(
     if weights is not None:
         return accelerators.workload_from_tensors(load_weights(weights), name=_stem(weights))
     if onnx is not None:
-        from .onnx_import import read_onnx, skipped_summary, workload_from_onnx
+        from .onnx_import import read_onnx, skipped_summary
+        from .onnx_workload import workload_from_onnx
 
         net = read_onnx(onnx)
         layers = workload_from_onnx(net, threshold, rule, sparsity=sparsity, seed=seed)
@@ -171,12 +172,8 @@ def analytical_error(simpy: dict[str, Any], analytical: dict[str, Any]) -> dict[
 
 
 def weight_storage_kib(workload, cfg) -> float:
-    """KiB of weight storage of ``workload`` in ``cfg``'s format (CSC entries or dense bits)."""
-    bits = 0
-    for lt in layers_of(workload):
-        if cfg.weight_format == "csc":
-            bits += accelerators.encoded_bits(lt.matrix, cfg.n_pe, cfg.index_bits)
-        else:
-            per = 2 if cfg.weight_format == "dense-ternary" else 1
-            bits += accelerators.dense_bits(lt.matrix, per)
-    return bits / 8192
+    """KiB of weight storage of ``workload`` in ``cfg``'s format: what a report's
+    ``weight_kib_stored`` holds (:func:`accelerators.weight_bits_stored`, over
+    :func:`accelerators.encoding.stored_bits`, the one definition; entry counts come
+    from the workload's cached statistics)."""
+    return sum(accelerators.weight_bits_stored(workload, cfg).values()) / 8192

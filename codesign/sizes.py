@@ -5,10 +5,15 @@
 ``binary``                    1 bit per weight + 32 bits of scale per layer
 ``ternary``                   2 bits per weight + 32 bits of scale per layer
 ``sparse_ternary``            the accelerator's relative-index CSC stream
-                              (:func:`accelerators.encoded_bits`: ``index_bits + 1``
-                              bits per entry, padding entries included, for ``n_pe``
-                              PEs) + 32 bits of scale per layer
+                              (:func:`accelerators.stored_weight_bits` on a ``csc``
+                              config: ``index_bits + 1`` bits per entry, padding
+                              entries included, for ``n_pe`` PEs) + 32 bits of
+                              scale per layer
 ============================  =====================================================
+
+``binary`` and ``ternary`` are also :func:`accelerators.stored_weight_bits`
+(``dense-binary`` / ``dense-ternary`` configs), so these figures agree with what
+``simulate`` reports as ``weight_bits_stored`` (plus the scales).
 
 Only weight-layer weights are counted (batch-norm parameters and biases are the
 same for every encoding and are left out). Convolution weights are counted once
@@ -31,7 +36,7 @@ nonzeros at 97-98 % sparsity (the best choice is 5 at 90 %, 6 at 95 %, 7 at
 
 from __future__ import annotations
 
-from accelerators import InputError, LayerTensor, dense_bits, encoded_bits
+from accelerators import HardwareConfig, LayerTensor, dense_bits, stored_weight_bits
 
 __all__ = ["N_PE", "INDEX_BITS", "SCALE_BITS", "weight_sizes"]
 
@@ -44,15 +49,16 @@ def weight_sizes(
     layers: list[LayerTensor], n_pe: int = N_PE, index_bits: int = INDEX_BITS
 ) -> dict[str, int]:
     """Bits to store ``layers`` as ``fp32``, ``binary``, ``ternary`` and ``sparse_ternary``."""
-    if int(n_pe) < 1:
-        raise InputError("n_pe", n_pe, "an integer >= 1")
-    if not 1 <= int(index_bits) <= 16:
-        raise InputError("index_bits", index_bits, "an integer in 1..16")
+    csc = HardwareConfig(n_pe=n_pe, index_bits=index_bits, weight_format="csc")  # validates both
+    dense = {
+        "binary": csc.replace(zero_skip="none", weight_format="dense-binary"),
+        "ternary": csc.replace(zero_skip="none", weight_format="dense-ternary"),
+        "sparse_ternary": csc,
+    }
     out = {"fp32": 0, "binary": 0, "ternary": 0, "sparse_ternary": 0}
     for lt in layers:
         m = lt.matrix
         out["fp32"] += dense_bits(m, 32)
-        out["binary"] += dense_bits(m, 1) + SCALE_BITS
-        out["ternary"] += dense_bits(m, 2) + SCALE_BITS
-        out["sparse_ternary"] += encoded_bits(m, int(n_pe), int(index_bits)) + SCALE_BITS
+        for key, cfg in dense.items():
+            out[key] += stored_weight_bits(m, cfg) + SCALE_BITS
     return out

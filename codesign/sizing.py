@@ -219,6 +219,8 @@ def size_accelerator(
 
 def describe(result: SizingResult) -> str:
     """The human-readable answer (what ``codesign size`` prints)."""
+    from codesign.cli._table import table
+
     lines = []
     if result.feasible:
         fields = tuple(SizingGrid.__dataclass_fields__)
@@ -233,10 +235,7 @@ def describe(result: SizingResult) -> str:
                 + [str(c.hw[f]) for f in fields]
                 + [c.fidelity]
             )
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines += [
-            "  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)) for r in [head, *rows]
-        ]
+        lines.append(table(head, rows, indent=""))
         lines.append(
             f"({result.screened} configs screened analytically, {result.verified} checked with SimPy)"
         )

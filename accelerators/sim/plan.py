@@ -2,7 +2,7 @@
 
 Shared by the SimPy model and the analytical model, so both see the same numbers.
 A :class:`LayerPlan` computes its arrays on first use from the workload's cached
-per-PE statistics (:func:`accelerators.workload.layer_stats`): the analytical model
+per-PE statistics (:func:`accelerators.stats.layer_stats`): the analytical model
 mostly needs per-PE and per-column totals, the SimPy model the full ``cost`` matrix.
 
 - ``work[p, j]``: entries PE ``p`` retires for input column ``j``. With weight
@@ -19,7 +19,7 @@ mostly needs per-PE and per-column totals, the SimPy model the full ``cost`` mat
 - ``patterns``: which columns the broadcast pushes for each output pixel. Without
   activation skipping (or with ``act_density`` 1) every column is pushed and all
   ``out_pixels`` tiles share one pattern; with it, each pixel has its own mask of
-  nonzero activations (:func:`accelerators.workload.act_mask`).
+  nonzero activations (:func:`accelerators.stats.act_mask`).
 - ``readout_cycles``: ``ceil(ceil(rows / n_pe) / lanes_per_pe)`` per tile: each PE
   reads out, scales, activates and writes back ``lanes_per_pe`` accumulators per
   cycle, all PEs in parallel.
@@ -37,8 +37,8 @@ import numpy as np
 
 from ..config import HardwareConfig
 from ..encoding import stored_bits
+from ..stats import LayerStats, act_mask, layer_stats
 from ..tensors import LayerTensor
-from ..workload import LayerStats, act_mask, layer_stats
 
 __all__ = ["LayerPlan", "plan_layer", "layer_counts", "stats_scheme"]
 
@@ -208,7 +208,7 @@ class LayerPlan:
     @cached_property
     def work(self) -> np.ndarray:
         """Entry slots PE ``p`` spends on column ``j`` (``eie``: at least one for the
-        pointer read; see :class:`accelerators.workload.LayerStats`)."""
+        pointer read; see :class:`accelerators.stats.LayerStats`)."""
         if self.skip_weights:
             return self.stats.slots
         return np.repeat(self.owned[:, None], self.cols, axis=1)

@@ -18,21 +18,13 @@ from typing import Any
 import accelerators
 from accelerators import InputError
 from accelerators.costs import load_tech
+from accelerators.report import STALL_CAUSES
 from accelerators.workload import BUILTIN_SHAPES
-from codesign.simulation import (
-    BASELINES,
-    FIDELITIES,
-    analytical_error,
-    load_network,
-    simulate_network,
-    weight_storage_kib,
-)
+from codesign.simulation import BASELINES, FIDELITIES, load_network, simulate_network
 
 from ._table import json_default, pct, table
 
-__all__ = ["add_parser", "run", "analytical_error", "weight_storage_kib"]
-
-STALL_CAUSES = ("imbalance", "dram", "readout")
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Any, help_: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from codesign.training_config import DEVICES
+
 
 def add_parser(subparsers, help_: str) -> None:
     p = subparsers.add_parser(
@@ -31,6 +33,15 @@ def add_parser(subparsers, help_: str) -> None:
     p.add_argument(
         "--cache-dir", default="runs/cache", help="trained-network cache (default runs/cache)"
     )
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        help="where trials train: auto (CUDA when available), cpu or cuda (default: the "
+        "file's [train] device, else auto). The simulator always runs on the CPU; a "
+        "simulate-only sweep ignores it. cuda without CUDA here is refused before any work "
+        "(with --dask-scheduler the workers check). Not part of the study's identity: each "
+        "trial records its device, and trained networks are cached per device",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -42,7 +53,11 @@ def run(args) -> int:
     from codesign.sweep import load_spec, run_sweep
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress bar and summary
-    spec = load_spec(args.sweep_file)
+    spec = load_spec(args.sweep_file).with_device(args.device)
+    if spec.trains and not args.dask_scheduler:
+        from codesign.training import resolve_device
+
+        resolve_device(spec.train["device"])  # cuda without CUDA: one line, exit 2, no study
     summary = run_sweep(
         spec,
         storage=args.storage,
@@ -51,6 +66,7 @@ def run(args) -> int:
         scheduler=args.dask_scheduler,
         cache_dir=args.cache_dir,
         progress=not args.no_progress,
+        device=args.device,
     )
     if args.json:
         print(json.dumps(summary.to_dict()))
@@ -59,14 +75,10 @@ def run(args) -> int:
     return 0
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
 def _table(s) -> str:
     from codesign.study import METRIC_LABELS as units
+
+    from ._table import table
 
     lines = [
         f"study {s.study!r}: {s.trials_done} trials done, {s.trials_failed} failed"
@@ -77,14 +89,12 @@ def _table(s) -> str:
         pnames = sorted({k for f in s.front for k in f["params"]})
         head = ["trial"] + [units[o] for o in s.objectives] + pnames
         rows = [
-            [str(f["number"])]
-            + [_fmt(f["values"][o]) for o in s.objectives]
-            + [_fmt(f["params"].get(k, "")) for k in pnames]
+            [f["number"]]
+            + [f["values"][o] for o in s.objectives]
+            + [f["params"].get(k, "") for k in pnames]
             for f in s.front
         ]
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        for r in [head, *rows]:
-            lines.append("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+        lines.append(table(head, rows))
     lines.append(f"results: {s.storage} (study {s.study!r})")
     lines.append(f"explore: codesign dash --storage {s.storage}")
     lines.append(

@@ -8,6 +8,8 @@ import os
 
 from accelerators import InputError
 
+from ._table import table
+
 HELP_EPILOG = (
     "Writes RUN_DIR/report.json, RUN_DIR/model.pt and RUN_DIR/ternary.npz when --out is given. "
     "See docs/train.md."
@@ -204,20 +206,26 @@ def format_report(report: dict) -> str:
             else []
         ),
         "",
-        f"{'stage':<8} {'epochs':>6} {'accuracy %':>10} {'sparsity %':>10} {'wall s':>8}",
+        table(
+            ["stage", "epochs", "accuracy %", "sparsity %", "wall s"],
+            [
+                [s["name"], s["epochs"], f"{100 * s['accuracy']:.2f}"]
+                + [f"{100 * s['sparsity']:.2f}", f"{s['wall_s']:.1f}"]
+                for s in report["stages"]
+            ],
+            indent="",
+        ),
+        "",
+        table(
+            ["layer", "shape", "nnz", "sparsity %", "act density %"],
+            [
+                [lt["name"], "x".join(map(str, lt["shape"])), lt["nnz"]]
+                + [f"{100 * lt['sparsity']:.2f}", f"{100 * lt['act_density']:.2f}"]
+                for lt in report["layers"]
+            ],
+            indent="",
+        ),
     ]
-    for s in report["stages"]:
-        lines.append(
-            f"{s['name']:<8} {s['epochs']:>6} {100 * s['accuracy']:>10.2f} "
-            f"{100 * s['sparsity']:>10.2f} {s['wall_s']:>8.1f}"
-        )
-    lines += ["", f"{'layer':<8} {'shape':<18} {'nnz':>9} {'sparsity %':>10} {'act density %':>13}"]
-    for lt in report["layers"]:
-        shape = "x".join(map(str, lt["shape"]))
-        lines.append(
-            f"{lt['name']:<8} {shape:<18} {lt['nnz']:>9} {100 * lt['sparsity']:>10.2f} "
-            f"{100 * lt['act_density']:>13.2f}"
-        )
     sb = report["size_bits"]
     enc = report["size_encoding"]
     lines += [

@@ -45,14 +45,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if wanted in COMMANDS and name != wanted:
             sub.add_parser(name, help=help_)  # listed in --help, not imported
             continue
-        try:
-            mod = importlib.import_module(f"codesign.cli.{module}")
-        except ModuleNotFoundError as exc:
-            if not exc.name or not exc.name.startswith("codesign.cli"):
-                raise
-            sub.add_parser(name, help=f"{help_} (not available yet)")
-            continue
-        mod.add_parser(sub, help_)
+        importlib.import_module(f"codesign.cli.{module}").add_parser(sub, help_)
     return parser
 
 

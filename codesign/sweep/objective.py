@@ -7,8 +7,11 @@ or on a Dask worker. It never touches the study: the coordinator writes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+
+from codesign.study.contract import ATTR
 
 from .cache import TrainCache, train_key
 from .knobs import FEEDBACK_KNOBS
@@ -60,10 +63,13 @@ def metrics_from(hw_report: dict, train_report: dict | None) -> dict:
 
 def train_or_load(knobs: dict, hw, cache_dir: str) -> tuple[list, dict, dict, bool]:
     """``(layers, train_report, train_config_dict, cache_hit)`` for training knobs on ``hw``."""
-    from codesign.training import TrainConfig, train
+    from codesign.training import TrainConfig, resolve_device, train
 
     fb = {k: knobs[k] for k in FEEDBACK_KNOBS if k in knobs}
     cfg = TrainConfig(**{k: v for k, v in knobs.items() if k not in FEEDBACK_KNOBS})
+    # the device this worker trains on (auto resolved here): part of the cache key, as
+    # CPU and CUDA runs of one seed need not give the same network
+    cfg = dataclasses.replace(cfg, device=resolve_device(cfg.device).type)
     cfg_dict = cfg.to_dict()
     feedback_on = fb.get("feedback", "none") != "none"
     key = train_key(cfg_dict, fb if feedback_on else None, hw.to_dict() if feedback_on else None)
@@ -110,14 +116,14 @@ def evaluate_trial(task: TrialTask) -> dict:
     report = simulate(workload, hw, fidelity=spec.fidelity).to_dict()
     metrics = metrics_from(report, train_report)
     attrs = {
-        "metrics": metrics,
-        "hw_config": hw.to_dict(),
-        "train_config": train_config,
-        "hw_report": report,
-        "train_report": train_report,
-        "method": method,
-        "cache_hit": hit,
-        "wall_s": time.perf_counter() - t0,
+        ATTR.METRICS: metrics,
+        ATTR.HW_CONFIG: hw.to_dict(),
+        ATTR.TRAIN_CONFIG: train_config,
+        ATTR.HW_REPORT: report,
+        ATTR.TRAIN_REPORT: train_report,
+        ATTR.METHOD: method,
+        ATTR.CACHE_HIT: hit,
+        ATTR.WALL_S: time.perf_counter() - t0,
     }
     values = []
     for name in spec.objectives:

@@ -18,7 +18,17 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-__all__ = ["PREFETCH", "DaskPool", "InlinePool", "Outcome", "WorkerPool", "make_pool"]
+from accelerators import InputError
+
+__all__ = [
+    "PREFETCH",
+    "DaskPool",
+    "InlinePool",
+    "Outcome",
+    "WorkerPool",
+    "connect_scheduler",
+    "make_pool",
+]
 
 #: trials kept in flight per worker: one computing, one queued, so a worker that
 #: finishes starts its next trial at once instead of waiting for the coordinator
@@ -213,3 +223,17 @@ def make_pool(fn, jobs: int, client=None):
     if client is not None:
         return DaskPool(fn, client)
     return InlinePool(fn) if jobs <= 1 else WorkerPool(fn, jobs)
+
+
+def connect_scheduler(address: str, timeout_s: float = 5.0):
+    """A Dask ``Client`` for ``address``; unreachable is one :class:`InputError`."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - the sweep extra installs it
+        raise InputError.plain(
+            "--dask-scheduler needs dask[distributed] (pip install codesign[sweep])"
+        ) from None
+    try:
+        return Client(address, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError.plain(f"Dask scheduler {address!r} cannot be reached: {exc}") from None

@@ -25,7 +25,6 @@ and a trial whose worker process died is retried once.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -36,7 +35,8 @@ from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated
 
 from . import recovery
 from .objective import TrialTask, evaluate_trial
-from .pool import PREFETCH, make_pool
+from .pool import PREFETCH, connect_scheduler, make_pool
+from .samplers import make_sampler, point_key
 from .spec import SweepSpec
 
 __all__ = ["PREFETCH", "SweepSummary", "connect_scheduler", "make_sampler", "run_sweep"]
@@ -66,89 +66,6 @@ class SweepSummary:
         return dict(self.__dict__)
 
 
-def make_sampler(spec: SweepSpec):
-    """The Optuna sampler of a TPE or NSGA-II sweep (grid and random choose points themselves)."""
-    import optuna
-
-    if spec.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=spec.seed)
-    if spec.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=spec.seed, population_size=spec.population or 16)
-    return _number_seeded(spec.seed, spec.distributions())
-
-
-def _number_seeded(seed: int, distributions: dict):
-    """A random sampler whose draws depend only on (seed, trial number, attempt).
-
-    It draws a whole point at once and draws again (up to 1,000 times) while the
-    point is one the study already holds, so a finite space is not sampled twice.
-    """
-    import random
-
-    import optuna
-
-    class NumberSeededSampler(optuna.samplers.BaseSampler):
-        def infer_relative_search_space(self, study, trial):
-            return dict(distributions)
-
-        def sample_relative(self, study, trial, search_space):
-            taken = {point_key(t.params) for t in study.get_trials(deepcopy=False) if t.params}
-            for attempt in range(1000):
-                rng = random.Random(f"{seed}:{trial.number}:{attempt}")
-                point = {n: _draw(rng, d) for n, d in sorted(search_space.items())}
-                if point_key(point) not in taken:
-                    break
-            return point
-
-        def sample_independent(self, study, trial, name, distribution):
-            return _draw(random.Random(f"{seed}:{trial.number}:{name}"), distribution)
-
-    return NumberSeededSampler()
-
-
-def _draw(rng, d):
-    """One uniform (log-uniform for log ranges) draw from an Optuna distribution."""
-    import math as m
-
-    from optuna.distributions import CategoricalDistribution, IntDistribution
-
-    if isinstance(d, CategoricalDistribution):
-        return d.choices[rng.randrange(len(d.choices))]
-    if d.log:
-        v = m.exp(rng.uniform(m.log(d.low), m.log(d.high)))
-    else:
-        v = rng.uniform(d.low, d.high)
-    step = getattr(d, "step", None)
-    if isinstance(d, IntDistribution):
-        step = step or 1
-        return (
-            int(min(d.high, d.low + round((v - d.low) / step) * step))
-            if not d.log
-            else int(min(d.high, max(d.low, round(v))))
-        )
-    if step is not None:
-        v = d.low + round((v - d.low) / step) * step
-    return float(min(d.high, max(d.low, v)))
-
-
-def connect_scheduler(address: str, timeout_s: float = 5.0):
-    """A Dask ``Client`` for ``address``; unreachable is one :class:`InputError`."""
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - the sweep extra installs it
-        raise InputError.plain(
-            "--dask-scheduler needs dask[distributed] (pip install codesign[sweep])"
-        ) from None
-    try:
-        return Client(address, timeout=f"{timeout_s}s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError.plain(f"Dask scheduler {address!r} cannot be reached: {exc}") from None
-
-
-def point_key(params: dict) -> str:
-    return json.dumps(params, sort_keys=True)
-
-
 def run_sweep(
     spec: SweepSpec,
     *,
@@ -159,8 +76,14 @@ def run_sweep(
     cache_dir: str = "runs/cache",
     progress: bool = True,
     evaluate=evaluate_trial,
+    device: str | None = None,
 ) -> SweepSummary:
     """Run (or continue) the sweep; returns its summary.
+
+    ``device`` (``auto`` | ``cpu`` | ``cuda``) is where trials train, overriding the
+    file's ``[train] device`` (default ``auto``: CUDA when the worker has it; the
+    simulator always runs on the CPU). It is not part of the study's identity: a study
+    may be continued on another device, and each trial records the one it used.
 
     ``evaluate`` is the trial function (a picklable top-level callable of a
     :class:`TrialTask`). Every problem with the inputs (storage URL, scheduler,
@@ -171,6 +94,7 @@ def run_sweep(
 
     if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 256:
         raise InputError("--jobs", jobs, "an integer from 1 to 256")
+    spec = spec.with_device(device)
     url = storage or spec.storage or f"sqlite:///runs/{spec.name}.db"
     name = study_name or spec.name
     dists = spec.distributions()

@@ -19,6 +19,7 @@ is an error that names it)::
     epochs = 1
     feedback = "none"              # ... and hardware feedback: none | simpy | analytical
     feedback_objective = "latency" # latency | energy | area
+    device = "auto"                # auto (CUDA when available) | cpu | cuda; --device overrides
     # feedback_period_steps, feedback_per_row, target_latency_us, target_energy_uj
 
     [workload]                     # instead of [train]: simulate-only hardware sweep
@@ -54,7 +55,16 @@ from typing import Any
 
 from accelerators import InputError
 from codesign.study.contract import section as _section
+from codesign.training_config import DEVICES
 
+from .checks import (
+    check_hw,
+    check_train,
+    check_workload,
+    check_workload_params,
+    is_int,
+    unknown_keys,
+)
 from .knobs import (
     FEEDBACK_KNOBS,
     FEEDBACK_OBJECTIVES,
@@ -65,6 +75,7 @@ from .knobs import (
     OBJECTIVES,
     SAMPLERS,
 )
+from .param import Param, parse_param
 
 __all__ = [
     "FEEDBACKS",
@@ -89,69 +100,6 @@ _STUDY_KEYS = (
     "storage",
     "population",
 )
-_WORKLOAD_KEYS = ("shapes", "sparsity", "seed", "weights")
-_RANGE_KEYS = ("low", "high", "step", "log")
-
-
-@dataclass(frozen=True)
-class Param:
-    """One axis of the search space: ``choices`` (categorical) or a ``low..high`` range."""
-
-    name: str
-    choices: tuple | None = None
-    low: float | int | None = None
-    high: float | int | None = None
-    step: float | int | None = None
-    log: bool = False
-
-    @property
-    def is_int(self) -> bool:
-        return self.choices is None and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high)
-        )
-
-    def distribution(self):
-        """The Optuna distribution of this axis."""
-        import optuna.distributions as d
-
-        if self.choices is not None:
-            return d.CategoricalDistribution(list(self.choices))
-        if self.is_int:
-            return d.IntDistribution(self.low, self.high, log=self.log, step=int(self.step or 1))
-        return d.FloatDistribution(float(self.low), float(self.high), log=self.log, step=self.step)
-
-    def grid_size(self) -> int:
-        """How many points :meth:`grid_values` has, without listing them."""
-        if self.choices is not None:
-            return len(self.choices)
-        if self.is_int:
-            return (self.high - self.low) // int(self.step or 1) + 1
-        if self.step is None:
-            return len(self.grid_values())  # raises: a float range needs a step
-        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-
-    def grid_values(self) -> tuple:
-        """The axis as a list of points (choices, or a stepped range)."""
-        if self.choices is not None:
-            return self.choices
-        if self.is_int:
-            return tuple(range(self.low, self.high + 1, int(self.step or 1)))
-        if self.step is None:
-            raise InputError(
-                f'search."{self.name}"',
-                {"low": self.low, "high": self.high},
-                "a list or a range with a step for the grid sampler",
-            )
-        n = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-        return tuple(round(self.low + i * self.step, 12) for i in range(n))
-
-    def to_dict(self) -> dict:
-        if self.choices is not None:
-            return {"choices": list(self.choices)}
-        out = {"low": self.low, "high": self.high, "log": self.log}
-        if self.step is not None:
-            out["step"] = self.step
-        return out
 
 
 @dataclass(frozen=True)
@@ -215,11 +163,24 @@ class SweepSpec:
         return json.loads(json.dumps(out))
 
     def identity(self) -> dict:
-        """What must match for a rerun to continue a study (not trials, storage or name)."""
+        """What must match for a rerun to continue a study (not trials, storage or name,
+        nor ``train.device``: where training runs; each trial records the device it used)."""
         d = self.to_dict()
         for k in ("trials", "storage", "name"):
             d.pop(k)
+        if d.get("train"):
+            d["train"].pop("device", None)
         return d
+
+    def with_device(self, device: str | None) -> SweepSpec:
+        """This sweep training on ``device`` (``auto`` | ``cpu`` | ``cuda``; None: as the
+        file says, else ``auto``). A simulate-only sweep is returned as it is."""
+        if not self.trains:
+            return self
+        device = device or self.train.get("device", "auto")
+        if device not in DEVICES:
+            raise InputError("--device", device, " | ".join(DEVICES))
+        return dataclasses.replace(self, train={**self.train, "device": device})
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
@@ -241,33 +202,14 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     return parse_spec(raw, default_name=default_name, base_dir=base_dir)
 
 
-def _unknown(table: dict, allowed, where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise InputError(f"{where}.{key}" if where else key, table[key], _known(allowed, where))
-
-
-def _known(allowed, where: str) -> str:
-    return f"a known key{' in [' + where + ']' if where else ''}: " + ", ".join(allowed)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v) -> bool:
-    """A finite number (TOML's inf and nan are not)."""
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> SweepSpec:
     """Validate a parsed sweep file (a dict as TOML gives it)."""
-    _unknown(raw, ("study", "train", "workload", "hw", "search"), "")
+    unknown_keys(raw, ("study", "train", "workload", "hw", "search"), "")
     for key in raw:
         if not isinstance(raw[key], dict):
             raise InputError(key, raw[key], "a table ([" + key + "])")
     study = dict(raw.get("study", {}))
-    _unknown(study, _STUDY_KEYS, "study")
+    unknown_keys(study, _STUDY_KEYS, "study")
     if ("train" in raw) == ("workload" in raw):
         raise InputError.plain(
             "a sweep file needs exactly one of [train] (train and simulate each trial) "
@@ -300,7 +242,7 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
     if sampler not in SAMPLERS:
         raise InputError("study.sampler", sampler, "one of " + ", ".join(SAMPLERS))
     seed = study.get("seed", 0)
-    if not _is_int(seed) or not 0 <= seed < 2**32:
+    if not is_int(seed) or not 0 <= seed < 2**32:
         raise InputError("study.seed", seed, "an integer from 0 to 2**32 - 1")
     fidelity = study.get("fidelity", "analytical")
     if fidelity not in FIDELITIES:
@@ -309,7 +251,7 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
     if storage is not None and (not isinstance(storage, str) or "://" not in storage):
         raise InputError("study.storage", storage, "a database URL such as sqlite:///runs/x.db")
     population = study.get("population")
-    if population is not None and (not _is_int(population) or not 2 <= population <= 10_000):
+    if population is not None and (not is_int(population) or not 2 <= population <= 10_000):
         raise InputError("study.population", population, "an integer from 2 to 10000")
 
     hw = dict(raw.get("hw", {}))
@@ -317,8 +259,8 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
     if not isinstance(hw["preset"], str):
         raise InputError("hw.preset", hw["preset"], "a preset name or a path to a TOML file")
     train = dict(raw["train"]) if trains else None
-    workload = None if trains else _check_workload(dict(raw["workload"]), base_dir)
-    params = tuple(_parse_param(k, v) for k, v in raw.get("search", {}).items())
+    workload = None if trains else check_workload(dict(raw["workload"]), base_dir)
+    params = tuple(parse_param(k, v) for k, v in raw.get("search", {}).items())
 
     trials = study.get("trials")
     if sampler == "grid":
@@ -328,7 +270,7 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
                 "[search]", f"{n_grid:.3g} grid points", f"at most {MAX_GRID_POINTS} grid points"
             )
         trials = n_grid if trials is None else trials
-    if not _is_int(trials) or not 1 <= trials <= MAX_TRIALS:
+    if not is_int(trials) or not 1 <= trials <= MAX_TRIALS:
         raise InputError(
             "study.trials", trials, f"an integer from 1 to {MAX_TRIALS} (finished trials wanted)"
         )
@@ -352,9 +294,9 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
         workload=workload,
         params=params,
     )
-    _check_hw(spec)
+    check_hw(spec)
     if trains:
-        _check_train(spec)
+        check_train(spec)
     else:
         for p in params:
             if not p.name.startswith(("hw.", "workload.")):
@@ -363,175 +305,9 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
                     "",
                     "hw.<field> or workload.sparsity in a simulate-only sweep",
                 )
-        _check_workload_params(spec)
+        check_workload_params(spec)
     return spec
 
 
 def _names(d) -> str:
     return ", ".join(d)
-
-
-def _parse_param(name: str, value) -> Param:
-    where = f'search."{name}"'
-    if not name.startswith(("hw.", "train.", "workload.")) or name.count(".") != 1:
-        raise InputError(where, value, "a name train.<knob>, hw.<field> or workload.sparsity")
-    if isinstance(value, list):
-        if not value:
-            raise InputError(where, value, "a non-empty list of choices")
-        if len({json.dumps(v) for v in value}) != len(value):
-            raise InputError(where, value, "a list without repeated choices")
-        for v in value:
-            if not isinstance(v, str | int | float | bool):
-                raise InputError(where, v, "choices that are strings, numbers or booleans")
-            if isinstance(v, float) and not math.isfinite(v):
-                raise InputError(where, v, "finite numbers (no inf or nan)")
-        return Param(name, choices=tuple(value))
-    if isinstance(value, dict):
-        _unknown(value, _RANGE_KEYS, where)
-        low, high = value.get("low"), value.get("high")
-        step, log = value.get("step"), value.get("log", False)
-        if not _is_num(low) or not _is_num(high):
-            raise InputError(where, value, "a range with finite numeric low and high")
-        if max(abs(low), abs(high)) > 1e15:
-            raise InputError(where, value, "a range within -1e15..1e15")
-        if not low < high:
-            raise InputError(where, value, "a non-empty range: low < high")
-        if not isinstance(log, bool):
-            raise InputError(f"{where}.log", log, "true or false")
-        if step is not None and (not _is_num(step) or step <= 0):
-            raise InputError(f"{where}.step", step, "a finite number > 0")
-        if step is not None and _is_int(low) and _is_int(high) and not _is_int(step):
-            raise InputError(f"{where}.step", step, "an integer step for an integer range")
-        if log and (low <= 0 or step is not None):
-            raise InputError(where, value, "a log range with low > 0 and no step")
-        return Param(name, low=low, high=high, step=step, log=log)
-    raise InputError(where, value, "a list of choices or a table {low, high[, step][, log]}")
-
-
-def _param_values(p: Param) -> tuple:
-    """The values to validate an axis with: all choices, or the range's ends."""
-    return p.choices if p.choices is not None else (p.low, p.high)
-
-
-def _check_hw(spec: SweepSpec) -> None:
-    from accelerators import HardwareConfig
-
-    fields = [f.name for f in dataclasses.fields(HardwareConfig)]
-    for k in spec.hw:
-        if k != "preset" and k not in fields:
-            raise InputError(
-                f"hw.{k}", spec.hw[k], "preset or a HardwareConfig field: " + ", ".join(fields)
-            )
-    base = spec.hw_config()  # validates the preset and overrides
-    for p in spec.params:
-        if not p.name.startswith("hw."):
-            continue
-        fname = p.name[3:]
-        if fname not in fields:
-            raise InputError(
-                f'search."{p.name}"', "", "hw.<field> with a field from: " + ", ".join(fields)
-            )
-        for v in _param_values(p):
-            try:
-                base.replace(**{fname: v})
-            except InputError as exc:
-                raise InputError(f'search."{p.name}"', v, exc.allowed or str(exc)) from None
-
-
-def _check_workload(w: dict, base_dir: str) -> dict:
-    _unknown(w, _WORKLOAD_KEYS, "workload")
-    if ("shapes" in w) == ("weights" in w):
-        raise InputError.plain(
-            '[workload] needs exactly one of shapes = ... or weights = "run/ternary.npz"'
-        )
-    if "weights" in w:
-        path = w["weights"]
-        if not isinstance(path, str):
-            raise InputError("workload.weights", path, "a path to a ternary.npz")
-        if not os.path.isabs(path) and not os.path.exists(path):
-            alt = os.path.join(base_dir, path)
-            path = alt if os.path.exists(alt) else path
-        if not os.path.isfile(path):
-            raise InputError.plain(f"workload.weights: file {path!r} not found")
-        w["weights"] = os.path.abspath(path)
-        for k in ("sparsity",):
-            if k in w:
-                raise InputError(f"workload.{k}", w[k], "absent when weights are given")
-    else:
-        w.setdefault("sparsity", 0.9)
-        w.setdefault("seed", 0)
-        if not _is_num(w["sparsity"]) or not 0 <= w["sparsity"] < 1:
-            raise InputError("workload.sparsity", w["sparsity"], "a fraction in [0, 1)")
-        if not _is_int(w["seed"]) or not 0 <= w["seed"] < 2**32:
-            raise InputError("workload.seed", w["seed"], "an integer from 0 to 2**32 - 1")
-    return w
-
-
-def _check_workload_params(spec: SweepSpec) -> None:
-    for p in spec.params:
-        if not p.name.startswith("workload."):
-            continue
-        if p.name != "workload.sparsity" or spec.workload.get("weights"):
-            raise InputError(f'search."{p.name}"', "", "workload.sparsity, with [workload] shapes")
-        for v in _param_values(p):
-            if not _is_num(v) or not 0 <= v < 1:
-                raise InputError(f'search."{p.name}"', v, "a fraction in [0, 1)")
-    # build the base workload once so a bad shapes value fails now, not in a trial
-    from .workloads import build_workload
-
-    build_workload(spec.workload_knobs())
-
-
-def _check_feedback(knobs: dict, where: str) -> None:
-    checks = {
-        "feedback": (lambda v: v in FEEDBACKS, "none, simpy or analytical"),
-        "feedback_objective": (lambda v: v in FEEDBACK_OBJECTIVES, "latency, energy or area"),
-        "feedback_period_steps": (
-            lambda v: v is None or (_is_int(v) and 1 <= v <= 10**9),
-            "an integer from 1 to 10**9",
-        ),
-        "feedback_per_row": (lambda v: isinstance(v, bool), "true or false"),
-        "target_latency_us": (lambda v: _is_num(v) and v > 0, "a number > 0 (us)"),
-        "target_energy_uj": (lambda v: _is_num(v) and v > 0, "a number > 0 (uJ)"),
-    }
-    for k, v in knobs.items():
-        ok, allowed = checks[k]
-        if not ok(v):
-            raise InputError(where.format(k), v, allowed)
-
-
-def _check_train(spec: SweepSpec) -> None:
-    from codesign.training import TrainConfig
-
-    fields = [f.name for f in dataclasses.fields(TrainConfig)]
-    allowed = fields + list(FEEDBACK_KNOBS)
-    for k in spec.train:
-        if k not in allowed:
-            raise InputError(f"train.{k}", spec.train[k], "a training knob: " + ", ".join(allowed))
-    fixed = {k: v for k, v in spec.train.items() if k in fields}
-    _check_feedback({k: v for k, v in spec.train.items() if k in FEEDBACK_KNOBS}, "train.{}")
-    _train_config(fixed, "[train]")
-    for p in spec.params:
-        if not p.name.startswith("train."):
-            continue
-        knob = p.name[6:]
-        if knob not in allowed:
-            raise InputError(
-                f'search."{p.name}"', "", "train.<knob> with a knob from: " + ", ".join(allowed)
-            )
-        for v in _param_values(p):
-            if knob in FEEDBACK_KNOBS:
-                _check_feedback({knob: v}, f'search."{p.name}"')
-            else:
-                _train_config({**fixed, knob: v}, f'search."{p.name}"')
-
-
-def _train_config(knobs: dict, where: str):
-    from codesign.training import TrainConfig
-
-    try:
-        return TrainConfig(**knobs)
-    except InputError:
-        raise
-    except TypeError as exc:
-        raise InputError.plain(f"{where}: {exc}") from None

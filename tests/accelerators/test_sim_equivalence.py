@@ -7,7 +7,7 @@ from stepper import step_workload
 
 from accelerators import HardwareConfig, LayerTensor, workload_from_tensors
 from accelerators.sim import run_simpy
-from accelerators.workload import act_mask
+from accelerators.stats import act_mask
 
 
 @st.composite

@@ -264,7 +264,7 @@ def test_first_inference_loads_the_resident_weights_by_hand():
 def test_utilization_counts_useful_products_busy_counts_every_entry():
     # 2x4 layer on 2 PEs x 1 lane, act density 0.5: 2 of 4 activations nonzero per pixel.
     from accelerators import LayerTensor, workload_from_tensors
-    from accelerators.workload import act_mask
+    from accelerators.stats import act_mask
 
     w = np.array([[1, 1, 0, -1], [0, 1, 1, 1]], dtype=np.int8)
     g = workload_from_tensors([LayerTensor("a", w, act_density=0.5)])

@@ -11,7 +11,8 @@ from accelerators import (
     workload_from_tensors,
     workload_summary,
 )
-from accelerators.workload import act_mask, layers_of
+from accelerators.stats import act_mask
+from accelerators.workload import layers_of
 
 
 def test_lfc_and_cnv_shapes():
@@ -110,7 +111,7 @@ def test_summary_counts():
 
 
 def test_like_shares_the_statistics_of_the_same_tensor_objects_only():
-    from accelerators.workload import layer_stats
+    from accelerators.stats import layer_stats
 
     a, b = layers_of(workload_from_shapes("lfc", 0.9))[:2]
     base = workload_from_tensors([a, b])

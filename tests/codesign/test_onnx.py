@@ -14,8 +14,9 @@ from torch import nn  # noqa: E402
 from accelerators import InputError, load_hw, simulate, workload_from_tensors  # noqa: E402
 from codesign.cli.main import main  # noqa: E402
 from codesign.onnx_export import export_onnx  # noqa: E402
-from codesign.onnx_import import read_onnx, ternarize_array, workload_from_onnx  # noqa: E402
+from codesign.onnx_import import read_onnx  # noqa: E402
 from codesign.onnx_model import calibrated_density, model_from_onnx  # noqa: E402
+from codesign.onnx_workload import ternarize_array, workload_from_onnx  # noqa: E402
 from codesign.training import TrainConfig, train  # noqa: E402
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")

@@ -52,3 +52,40 @@ def test_bad_encoding_parameters():
         weight_sizes(lt, n_pe=0)
     with pytest.raises(InputError, match="index_bits"):
         weight_sizes(lt, index_bits=0)
+
+
+@pytest.mark.parametrize(
+    "fmt,kw",
+    [
+        ("csc", {}),
+        ("eie", {"index_bits": 4, "weight_bits": 4}),
+        ("dense-ternary", {"zero_skip": "none"}),
+        ("dense-binary", {"zero_skip": "none"}),
+    ],
+)
+def test_every_figure_of_stored_weights_agrees(fmt, kw):
+    """simulate's weight_bits_stored, `codesign simulate`'s weight_storage_kib, training's
+    weight_sizes and benchmarks' per-PE shares all come from accelerators.stored_weight_bits."""
+    from accelerators import HardwareConfig, simulate, stored_weight_bits, workload_from_shapes
+    from accelerators.sim.plan import plan_layer
+    from accelerators.workload import layers_of
+    from codesign.simulation import weight_storage_kib
+
+    g = workload_from_shapes("lfc", sparsity=0.93, seed=3)
+    cfg = HardwareConfig(n_pe=16, index_bits=kw.pop("index_bits", 3), weight_format=fmt, **kw)
+    layers = layers_of(g)
+    by_hand = sum(stored_weight_bits(lt.matrix, cfg) for lt in layers)
+    for fidelity in ("simpy", "analytical"):
+        r = simulate(g, cfg, fidelity=fidelity)
+        assert r.weight_bits_stored == by_hand
+        assert [lay.weight_bits_stored for lay in r.layers] == [
+            stored_weight_bits(lt.matrix, cfg) for lt in layers
+        ]
+    assert weight_storage_kib(g, cfg) * 8192 == by_hand
+    per_pe = sum(int(plan_layer(g, n, cfg).pe_bits.sum()) for n in g.graph["order"])
+    if fmt != "eie":  # eie's column pointers live beside the entries, not in pe_bits
+        assert per_pe == by_hand
+    key = {"csc": "sparse_ternary", "dense-ternary": "ternary", "dense-binary": "binary"}.get(fmt)
+    if key:
+        sizes = weight_sizes(layers, n_pe=cfg.n_pe, index_bits=cfg.index_bits)
+        assert sizes[key] - 32 * len(layers) == by_hand

@@ -83,3 +83,63 @@ def test_dense_baselines_are_scored_with_dense_storage_and_no_zero_skip(tmp_path
     assert t.user_attrs["hw_report"]["hw"]["weight_format"] == "dense-ternary"
     # 2 bits per weight: (32*64 + 10*32) * 2 / 8 / 1024 KiB
     assert t.user_attrs["metrics"]["size_kib"] == pytest.approx((32 * 64 + 10 * 32) * 2 / 8192)
+
+
+def _one_point(tmp_path, name, device_line=""):
+    body = SWEEP.format(name=name, feedback="none").replace('"hw.n_pe" = [4, 8]', '"hw.n_pe" = [4]')
+    body = body.replace('feedback = "none"', f'feedback = "none"\n{device_line}')
+    return write_sweep(tmp_path, body, name)
+
+
+@pytest.mark.slow
+def test_sweep_device_cpu_reaches_training_and_auto_continues_the_study(tmp_path, capsys):
+    import json
+
+    import torch
+
+    from codesign.cli.main import main
+
+    path = _one_point(tmp_path, "dev", 'device = "cuda"')  # --device overrides the file
+    url = f"sqlite:///{tmp_path}/dev.db"
+    cache = str(tmp_path / "cache")
+    argv = ["sweep", path, "--storage", url, "--cache-dir", cache, "--no-progress", "--json"]
+    assert main([*argv, "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["trials_done"] == 1
+    (t,) = optuna.load_study(study_name="dev", storage=url).get_trials()
+    assert t.user_attrs["train_config"]["device"] == "cpu"
+    assert t.user_attrs["train_report"]["device"] == "cpu"
+    if torch.cuda.is_available():
+        return
+    # the same study continues with device auto (here: the CPU), reusing the CPU network
+    spec = load_spec(_one_point(tmp_path, "dev"))
+    s = run_sweep(spec, storage=url, cache_dir=cache, progress=False, device="auto")
+    assert s.trials_done == 1  # the grid point is already done: nothing new to run
+    assert len(_cache_dirs(tmp_path)) == 1
+
+
+def test_sweep_device_cuda_without_cuda_is_one_line_and_exit_2(tmp_path, capsys):
+    import torch
+
+    from codesign.cli.main import main
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    path = _one_point(tmp_path, "nocuda")
+    url = f"sqlite:///{tmp_path}/nocuda.db"
+    assert main(["sweep", path, "--storage", url, "--device", "cuda", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cuda" in err[0] and "device" in err[0], err
+    assert not (tmp_path / "nocuda.db").exists()  # refused before any study is made
+    # the file's key is checked the same way
+    assert (
+        main(["sweep", _one_point(tmp_path, "nocuda2", 'device = "cuda"'), "--storage", url]) == 2
+    )
+    assert "cuda" in capsys.readouterr().err
+
+
+def test_sweep_device_is_not_part_of_the_study_identity(tmp_path):
+    spec = load_spec(_one_point(tmp_path, "ident", 'device = "cpu"'))
+    assert spec.with_device("cuda").train["device"] == "cuda"
+    assert spec.with_device(None).train["device"] == "cpu"  # the file's
+    assert spec.with_device("cuda").identity() == spec.identity()
+    assert load_spec(_one_point(tmp_path, "ident2")).with_device(None).train["device"] == "auto"

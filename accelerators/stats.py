@@ -1,0 +1,132 @@
+"""Per-layer statistics the hardware models read from a workload, cached on its graph.
+
+:func:`pe_entries` (stored entries per PE per column), :func:`layer_stats`
+(their totals and histograms) and :func:`act_mask` (which input activations are
+nonzero) are computed once per layer and parameters and kept in the layer
+node's ``cache`` dict (:mod:`accelerators.workload` builds the graph).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .encoding import pe_column_entries
+
+__all__ = ["LayerStats", "act_mask", "layer_stats", "pe_entries"]
+
+
+def pe_entries(
+    g: nx.DiGraph, name: str, n_pe: int, index_bits: int, scheme: str = "csc"
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(real, padding)`` stored entries per PE per column, (n_pe, cols) int64, cached.
+
+    ``scheme``: ``csc`` or ``eie`` (:func:`accelerators.encoding.pe_column_entries`).
+    """
+    cache = g.nodes[name]["cache"]
+    key = ("entries", n_pe, index_bits, scheme)
+    if key not in cache:
+        m = g.nodes[name]["tensor"].matrix
+        cache[key] = pe_column_entries(m, n_pe, index_bits, scheme)
+    return cache[key]
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Per-PE statistics of a layer's stored stream for one ``(n_pe, index_bits, scheme)``.
+
+    ``entries`` (n_pe, cols): stored entries (real + padding) per PE per column;
+    ``slots`` (n_pe, cols): the entry slots a PE spends on each column when it skips
+    zero weights, in int16 when they fit (int32 otherwise: the per-PE, per-column
+    matrices are the models' biggest arrays; sums over them come out int64). For
+    ``csc`` the slots are the entries (an empty column costs nothing); for ``eie``
+    a PE that owns rows spends at least one slot on every column, the cycle of its
+    two pointer reads (Han et al., ISCA 2016, Sec. IV, "Pointer Read Unit": both
+    pointers p_j, p_j+1 are read in one cycle), so an empty column costs one.
+    ``padding`` (n_pe, cols) the padding among the entries; ``col_entries``,
+    ``col_padding`` (cols,): their column sums; ``col_max`` (cols,) the largest
+    PE's slots per column; ``pe_hist`` (n_pe, v_max + 1): how many columns give PE
+    ``p`` exactly ``v`` slots; ``nnz_col`` (cols,): nonzero weights per column;
+    ``pe_entries`` (n_pe,) stored entries per PE, ``pe_slots`` (n_pe,) slots per
+    PE, and the totals ``total_entries``, ``total_padding``, ``nnz``.
+    """
+
+    entries: np.ndarray
+    slots: np.ndarray
+    padding: np.ndarray
+    col_entries: np.ndarray
+    col_padding: np.ndarray
+    col_max: np.ndarray
+    pe_hist: np.ndarray
+    nnz_col: np.ndarray
+    pe_entries: np.ndarray  # (n_pe,) stored entries per PE
+    pe_slots: np.ndarray  # (n_pe,) slots per PE over all columns
+    owned: np.ndarray  # (n_pe,) rows per PE (r % n_pe == p)
+    col_max_hist: np.ndarray  # (v_max + 1,) how many columns have col_max == v
+    total_entries: int
+    total_padding: int
+    nnz: int
+
+
+def layer_stats(
+    g: nx.DiGraph, name: str, n_pe: int, index_bits: int, scheme: str = "csc"
+) -> LayerStats:
+    """The :class:`LayerStats` of layer ``name``, computed once per ``(n_pe, index_bits,
+    scheme)``."""
+    cache = g.nodes[name]["cache"]
+    key = ("stats", n_pe, index_bits, scheme)
+    if key not in cache:
+        lt = g.nodes[name]["tensor"]
+        real, pad = pe_entries(g, name, n_pe, index_bits, scheme)
+        owned = np.bincount(np.arange(lt.rows) % n_pe, minlength=n_pe)
+        entries = real + pad
+        slots = entries
+        if scheme == "eie":
+            slots = np.where(owned[:, None] > 0, np.maximum(entries, 1), 0)
+        small = slots.size == 0 or int(slots.max()) < 2**15
+        slots = slots.astype(np.int16 if small else np.int32)
+        width = int(slots.max()) + 1 if slots.size else 1
+        flat = (np.arange(n_pe)[:, None] * width + slots).ravel()
+        hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
+        per_pe = entries.sum(axis=1)
+        cache[key] = LayerStats(
+            entries=entries,
+            slots=slots,
+            padding=pad,
+            col_entries=entries.sum(axis=0),
+            col_padding=pad.sum(axis=0),
+            col_max=slots.max(axis=0),
+            pe_hist=hist,
+            nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
+            pe_entries=per_pe,
+            pe_slots=slots.sum(axis=1, dtype=np.int64),
+            col_max_hist=np.bincount(slots.max(axis=0)),
+            owned=owned,
+            total_entries=int(per_pe.sum()),
+            total_padding=int(pad.sum()),
+            nnz=lt.nnz,
+        )
+    return cache[key]
+
+
+def act_mask(g: nx.DiGraph, name: str, seed: int = 0) -> np.ndarray | None:
+    """Nonzero input activations of each output pixel, bool (out_pixels, cols), cached.
+
+    ``None`` when the layer's ``act_density`` is 1 (every activation nonzero).
+    Otherwise each pixel has exactly ``max(1, round(act_density * cols))`` nonzero
+    activations at random places (drawn from ``seed`` and the layer's index).
+    """
+    lt, cache = g.nodes[name]["tensor"], g.nodes[name]["cache"]
+    if lt.act_density >= 1.0:
+        return None
+    key = ("act_mask", seed)
+    if key not in cache:
+        rng = np.random.default_rng([seed, g.nodes[name]["index"]])
+        k = max(1, int(round(lt.act_density * lt.cols)))
+        order = np.argsort(rng.random((lt.out_pixels, lt.cols)), axis=1)
+        mask = np.zeros((lt.out_pixels, lt.cols), dtype=bool)
+        np.put_along_axis(mask, order[:, :k], True, axis=1)
+        cache[key] = mask
+    return cache[key]
