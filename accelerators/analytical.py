@@ -1,3 +1,5 @@
+# Over 400 lines: the path bound and the path estimate are two readings of one path
+# enumeration over the same tiles, kept side by side so they cannot drift apart.
 """The analytical twin of the SimPy model: bounds and an estimate, vectorized numpy.
 
 Same template and the same :class:`~accelerators.sim.plan.LayerPlan`, so the

@@ -1,7 +1,9 @@
 """Optuna only through its public API, pinned to the major version tested (issue 12).
 
 The Python twin of ``grep -rn "optuna.storages._\\|_rdb\\|models\\." codesign dashboards``:
-no private storage module, no RDB internals, no ORM models.
+no private storage module, no RDB internals, no ORM models; and no private
+attribute of Optuna's trial objects (``trial._trial_id``: the storage's public
+``get_trial_id_from_study_id_trial_number`` gives it).
 """
 
 import pathlib
@@ -9,7 +11,7 @@ import re
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PRIVATE = re.compile(r"optuna\.storages\._|_rdb|models\.")
+PRIVATE = re.compile(r"optuna\.storages\._|_rdb|models\.|\._trial_id\b|\._study_id\b")
 
 
 def _text_files(*dirs: str):
@@ -33,9 +35,14 @@ def test_no_private_optuna_access():
 
 
 def test_the_pattern_catches_what_it_is_for():
-    for line in ("from optuna.storages._rdb import models", "session.query(models.TrialModel)"):
+    for line in (
+        "from optuna.storages._rdb import models",
+        "session.query(models.TrialModel)",
+        "tid = trial._trial_id",
+    ):
         assert PRIVATE.search(line), line
     assert not PRIVATE.search("optuna.storages.RDBStorage(url)")
+    assert not PRIVATE.search("store.trial_id(t.number)")
 
 
 def test_optuna_pinned_to_the_tested_major():

@@ -1,0 +1,278 @@
+"""Opening a study storage (SQLite, journal file, any Optuna RDB URL), safely, for reading or writing.
+
+Sweeps, ``codesign export`` and the dashboard all go through :class:`StudyStore`;
+nothing in codesign or dashboards touches Optuna's tables or private modules,
+so an Optuna schema migration costs no code here.
+
+Storage URLs:
+
+- ``sqlite:///path/to/x.db`` (the default, embedded), or any database URL
+  Optuna's ``RDBStorage`` takes (``postgresql://host/db`` for several hosts);
+- ``journal:///path/to/x.log``: Optuna's append-only journal file.
+
+Writers (``write=True``) get SQLite in WAL mode with ``synchronous=NORMAL``
+(a commit is an append to the log, still atomic under ``kill -9``) and every
+transaction opened with ``BEGIN IMMEDIATE``: Python's sqlite3 driver otherwise
+runs a transaction's first SELECT outside any lock, so two processes could both
+read a queued trial as WAITING and both claim it. With the write lock taken
+first, :meth:`StudyStore.claim` (Optuna's ``set_trial_state_values(RUNNING)``,
+which returns False when the trial is no longer WAITING) is one atomic step, as
+it already is on PostgreSQL (``SELECT ... FOR UPDATE``) and in the journal
+(file lock).
+
+Readers (``write=False``) never create or change anything: a SQLite file is
+checked read-only to exist and hold Optuna's tables, then opened with
+``mode=ro``; a journal file must exist. A file that is not a study is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; schema races fall back to retrying
+    fcntl = None
+
+from accelerators import InputError
+
+__all__ = ["open_storage", "storage_file", "study_names", "quiet_optuna", "first_line"]
+
+_OPTUNA_TABLES = {"studies", "trials", "trial_params", "trial_user_attributes"}
+# every table Optuna's schema creates: a database holding only some of them is one
+# another process is creating right now (tables appear one by one), not a foreign file
+_OPTUNA_SCHEMA = _OPTUNA_TABLES | {
+    "alembic_version",
+    "version_info",
+    "study_directions",
+    "study_user_attributes",
+    "study_system_attributes",
+    "trial_system_attributes",
+    "trial_values",
+    "trial_intermediate_values",
+    "trial_heartbeats",
+}
+
+
+def quiet_optuna():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def storage_file(url: str) -> str | None:
+    """The local file a storage URL names (SQLite or journal), None for a server database."""
+    if url.startswith("journal:"):
+        return url[len("journal://") :] or None
+    return _sqlite_path(url) or None
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL ('' for in-memory), None for other databases."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # sqlalchemy raises ArgumentError (and others) for nonsense
+        raise InputError("--storage", url, "a storage URL such as sqlite:///runs/x.db") from None
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    return "" if parsed.database in (None, "", ":memory:") else parsed.database
+
+
+def _check_parent(path: str, url: str, write: bool) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(parent):
+        if write and not os.access(parent, os.W_OK):
+            raise InputError.plain(
+                f"storage {url!r}: directory {parent!r} is not writable (a study needs to write "
+                "its file and journal there)"
+            )
+        return
+    if not write:
+        raise InputError.plain(f"storage {url!r}: directory {parent!r} not found")
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise InputError.plain(f"storage {url!r} cannot be created: {exc.strerror}") from None
+
+
+def _check_study_file(path: str, url: str, write: bool) -> bool:
+    """Whether ``path`` exists as a usable study file; refuses one that is not a study."""
+    if os.path.isdir(path):
+        raise InputError.plain(f"storage {url!r}: {path!r} is a directory, not a study file")
+    if not os.path.exists(path):
+        if not write:
+            raise InputError.plain(f"storage {url!r}: file {path!r} not found")
+        return False
+    if not os.access(path, os.R_OK):
+        raise InputError.plain(f"storage {url!r}: file {path!r} is not readable")
+    if write and not os.access(path, os.W_OK):
+        raise InputError.plain(f"storage {url!r}: file {path!r} is read-only")
+    return os.path.getsize(path) > 0
+
+
+def _sqlite_tables(path: str, url: str) -> set[str]:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = con.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        if "unable to open" in str(exc):
+            raise InputError.plain(
+                f"storage {url!r}: {path!r} cannot be opened ({exc}; a study in WAL mode "
+                "needs its directory writable or its -shm file present)"
+            ) from None
+        if "not a database" in str(exc):
+            raise InputError.plain(f"storage {url!r}: {path!r} is not a SQLite database") from None
+        raise InputError.plain(f"storage {url!r}: {path!r} cannot be read ({exc})") from None
+    return {r[0] for r in rows}
+
+
+def _open_sqlite(url: str, path: str, write: bool):
+    optuna = quiet_optuna()
+    if path:
+        _check_parent(path, url, write)
+        if _check_study_file(path, url, write):
+            tables = _sqlite_tables(path, url)
+            foreign = tables - _OPTUNA_SCHEMA
+            if foreign and not _OPTUNA_TABLES <= tables:
+                raise InputError.plain(
+                    f"storage {url!r}: {path!r} is a SQLite database but not an Optuna study "
+                    "storage; refusing to touch it"
+                )
+            if not _OPTUNA_TABLES <= tables and not write:
+                raise InputError.plain(f"storage {url!r}: {path!r} holds no study")
+        elif not write:  # empty file
+            raise InputError.plain(f"storage {url!r}: {path!r} holds no study")
+    if not write:
+        ro = f"sqlite:///file:{os.path.abspath(path)}?mode=ro&uri=true"
+        return optuna.storages.RDBStorage(
+            ro, skip_table_creation=True, skip_compatibility_check=True
+        )
+    with _schema_lock(path):
+        store = _create_sqlite_storage(optuna, url)
+    _writer_sqlite(store.engine)
+    return store
+
+
+@contextlib.contextmanager
+def _schema_lock(path: str):
+    """Hold an exclusive ``flock`` on the study file while Optuna creates its schema.
+
+    Two processes creating one SQLite schema at once see each other's tables half
+    made (Optuna creates them one by one, then stamps its version rows), so the
+    second one could read a partial schema. ``flock`` locks are independent of the
+    POSIX locks SQLite itself takes, so this serializes only the opening.
+    """
+    if not path or fcntl is None:
+        yield
+        return
+    with open(path, "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _create_sqlite_storage(optuna, url: str):
+    # without the file lock (Windows) two openers may still collide on a table or Alembic's
+    # version row ("already exists" / "UNIQUE constraint failed"): retry
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs={"connect_args": {"timeout": 60, "isolation_level": None}}
+            )
+        except Exception as exc:
+            collided = ("already exists", "UNIQUE constraint failed", "database is locked")
+            if attempt == 4 or not any(c in str(exc) for c in collided):
+                raise
+            time.sleep(0.3 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _writer_sqlite(engine) -> None:
+    """WAL, ``synchronous=NORMAL`` and ``BEGIN IMMEDIATE`` on every connection of ``engine``."""
+    from sqlalchemy import event
+
+    def on_connect(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    def on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    engine.dispose()  # reconnect with the pragmas
+
+
+def _open_journal(url: str, write: bool):
+    optuna = quiet_optuna()
+    from optuna.storages.journal import JournalFileBackend
+
+    path = url[len("journal://") :]  # journal:///abs/x.log -> /abs/x.log
+    if not path:
+        raise InputError("--storage", url, "journal:///path/to/file.log")
+    _check_parent(path, url, write)
+    if _check_study_file(path, url, write):
+        with open(path, "rb") as f:
+            head = f.readline(65536)
+        try:
+            op = json.loads(head)
+            ok = isinstance(op, dict) and "op_code" in op
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError.plain(
+                f"storage {url!r}: {path!r} is not an Optuna journal; refusing to touch it"
+            )
+    try:
+        return optuna.storages.JournalStorage(JournalFileBackend(path))
+    except OSError as exc:
+        raise InputError.plain(f"storage {url!r} cannot be opened: {exc.strerror}") from None
+
+
+def open_storage(url: str, *, write: bool = False):
+    """An Optuna storage for ``url``; anything unusable is one :class:`InputError`.
+
+    ``write=False`` never creates or alters a file (see the module docstring).
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise InputError("--storage", url, "a storage URL such as sqlite:///runs/x.db")
+    if url.startswith("journal:"):
+        return _open_journal(url, write)
+    path = _sqlite_path(url)
+    try:
+        if path is not None:
+            return _open_sqlite(url, path, write)
+        optuna = quiet_optuna()
+        if write:
+            return optuna.storages.RDBStorage(url)
+        return optuna.storages.RDBStorage(
+            url, skip_table_creation=True, skip_compatibility_check=True
+        )
+    except InputError:
+        raise
+    except Exception as exc:  # SQLAlchemy: bad driver, unreachable host, corrupt file ...
+        raise InputError.plain(f"storage {url!r} cannot be opened: {first_line(exc)}") from None
+
+
+def study_names(storage) -> list[str]:
+    """The names of the studies in ``storage``, oldest first."""
+    return [s.study_name for s in storage.get_all_studies()]
