@@ -112,6 +112,8 @@ def check_out(out: str, storage_url: str, overwrite: bool) -> None:
             raise InputError("--out", out, "a file other than the study's own storage")
     if os.path.isdir(out):
         raise InputError("--out", out, "a file path (this is a directory)")
+    if os.path.exists(out) and not os.path.isfile(out):  # /dev/full, a FIFO, a socket
+        raise InputError("--out", out, "a regular file path (this is a device, FIFO or socket)")
     if os.path.lexists(out) and not overwrite:
         raise InputError("--out", out, "a path that does not exist yet (or pass --overwrite)")
     parent = os.path.dirname(os.path.abspath(out))

@@ -102,6 +102,7 @@ def scratch(tmp_path_factory):
     (d / "garbage.db").write_bytes(b"SQLite format 3\x00" + os.urandom(3000))
     (d / "garbage.log").write_text("hello\n")
     os.mkdir(d / "adir")
+    os.mkfifo(d / "a_fifo")
     os.mkdir(d / "run_exists")
     (d / "run_exists" / "report.json").write_text("{}")
     os.mkdir(d / "run_truncated")
@@ -262,6 +263,8 @@ CASES = [
     ("export-onto-journal", "export --storage journal://{d}/study.log --out study.log --format csv", "storage"),
     ("export-existing", "export --storage sqlite:///study.db --out good.npz --format csv", "--overwrite"),
     ("export-dir", "export --storage sqlite:///study.db --out adir", "directory"),
+    ("export-device", "export --storage sqlite:///study.db --out /dev/null --overwrite", "device"),
+    ("export-fifo", "export --storage sqlite:///study.db --out a_fifo --overwrite", "FIFO"),
     ("export-under-file", "export --storage sqlite:///study.db --out a_file/x.csv", "a_file"),
     ("export-missing-study", "export --storage sqlite:///nope.db --out x1.csv", "nope.db"),
     ("export-other-db", "export --storage sqlite:///other.db --out x2.csv", "other.db"),
@@ -291,6 +294,8 @@ CASES = [
 def _file_digest(path: str) -> str:
     """Bytes of a file; for a SQLite study its rows, since SQLite may fold its WAL into
     the main file (a checkpoint) at any later close without changing one row."""
+    if not os.path.isfile(path):
+        return f"special {os.stat(path).st_mode:o}"  # a FIFO: reading it would block
     if path.endswith(".db"):
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
