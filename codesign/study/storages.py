@@ -115,6 +115,8 @@ def _check_study_file(path: str, url: str, write: bool) -> bool:
         if not write:
             raise InputError.plain(f"storage {url!r}: file {path!r} not found")
         return False
+    if not os.path.isfile(path):
+        raise InputError.plain(f"storage {url!r}: {path!r} is a device, FIFO or socket, not a file")
     if not os.access(path, os.R_OK):
         raise InputError.plain(f"storage {url!r}: file {path!r} is not readable")
     if write and not os.access(path, os.W_OK):
