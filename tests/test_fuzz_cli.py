@@ -403,3 +403,54 @@ def test_any_study_value_is_accepted_or_refused_before_the_study_exists(scratch,
         parse_spec(raw)
     except InputError as exc:
         assert str(exc) and "\n" not in str(exc)
+
+
+def _toml_value(v) -> str:
+    import json
+    import math
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(v)  # int and str (JSON string escapes are TOML's basic string escapes)
+
+
+SCALAR = st.one_of(
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["weights", "none", "both", "csc", "eie", "", "x"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    hw_key=st.sampled_from(FIELDS + ["weight_format", "broadcast_acts_per_cycle", "nope"]),
+    hw_value=SCALAR,
+    axis=st.sampled_from(["hw.n_pe", "hw.fifo_depth", "hw.clock_mhz", "hw.zero_skip", "hw.x"]),
+    choices=st.lists(SCALAR, min_size=0, max_size=3),
+)
+def test_any_sweep_file_through_the_cli_runs_or_is_refused_creating_nothing(
+    scratch, tmp_path_factory, hw_key, hw_value, axis, choices, capsys
+):
+    """Random ``[hw]`` values and search axes, through ``codesign sweep`` itself: the sweep
+    runs, or one clean line and exit 2 with no study file made."""
+    d = tmp_path_factory.mktemp("sweepfuzz")
+    text = SWEEP.format(
+        study="",
+        shapes=SHAPES,
+        hw=f"{hw_key} = {_toml_value(hw_value)}",
+        search=f'"{axis}" = {_toml_value(choices)}',
+    ).replace('"hw.n_pe" = [1, 2]\n', "")
+    (d / "f.toml").write_text(text)
+    rc, err = run_cli(d, ["sweep", "f.toml", "--storage", "sqlite:///f.db", "--no-progress"], capsys)
+    if rc != 0:
+        assert_clean_refusal(rc, err)
+        assert not (d / "f.db").exists(), err
