@@ -7,9 +7,9 @@ import time
 
 import dash
 
-from .callbacks import WEBGL_ABOVE
+from .callbacks import WEBGL_ABOVE, first_page
 from .data import StudyLoadError, list_studies
-from .layout import build_layout
+from .layout import PAGE_SIZE, build_layout, fill
 from .wiring import Sources, register
 
 __all__ = ["create_app"]
@@ -44,8 +44,55 @@ def create_app(
                   file=sys.stderr, flush=True)  # fmt: skip
         except StudyLoadError as exc:
             print(f"not read: {exc}", file=sys.stderr, flush=True)
+        _warm_plotly()
     app = dash.Dash(__name__, title="codesign explorer", compress=True)
-    app.layout = build_layout(refresh_s, studies, default)
+
+    def page():
+        """The page as served: the default study's filters, tabs, front and first table page
+        already in it (no chain of first callbacks before the front can be drawn)."""
+        layout = build_layout(refresh_s, studies, default)
+        tabs = next(c for c in layout._traverse() if getattr(c, "id", None) == "tabs")
+        return fill(layout, first_page(sources.get(default), tabs.children, PAGE_SIZE,
+                                       webgl_above))  # fmt: skip
+
+    app.layout = page
+    app.index_string = app.index_string.replace(
+        "{%css%}", "{%css%}\n" + _early_plotly(app.config.requests_pathname_prefix)
+    )
     register(app, sources, webgl_above)
     app._codesign_source = sources.get(default)  # for tests and benchmarks
     return app
+
+
+def _warm_plotly() -> None:
+    """Plotly loads its validator table (a large JSON file, about 0.3 s) on the first figure;
+    do it before serving rather than in the first page request."""
+    import plotly.graph_objects as go
+
+    go.Figure()
+
+
+def _early_plotly(prefix: str) -> str:
+    """A script for the page's head that starts loading plotly.js (4.8 MB to evaluate, the
+    largest part of the first render) at once, so it is fetched and evaluated while the
+    Dash bundles load and the layout is requested, instead of after the first graph mounts.
+
+    ``dcc.Graph`` takes ``window.Plotly`` when it is set and loads the script itself
+    otherwise; until the script has run, ``window.Plotly`` is a promise of it, which the
+    graph awaits (plotly.js replaces it with itself when it runs). If the script fails,
+    the promise is removed and rejected, and the graph reports the failure as usual.
+    """
+    url = f"{prefix}_dash-component-suites/plotly/package_data/plotly.min.js"
+    return f"""<script>
+(function () {{
+  if (window.Plotly) {{ return; }}
+  var s = document.createElement("script");
+  var pending = new Promise(function (resolve, reject) {{
+    s.onload = function () {{ resolve(window.Plotly); }};
+    s.onerror = function (e) {{ if (window.Plotly === pending) {{ delete window.Plotly; }} reject(e); }};
+  }});
+  window.Plotly = pending;
+  s.src = {url!r}; s.async = true;
+  document.head.appendChild(s);
+}})();
+</script>"""
