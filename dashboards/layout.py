@@ -137,7 +137,9 @@ def _main() -> html.Div:
                 value=TABS[0][0],
                 children=[dcc.Tab(label=label, value=value) for value, label in TABS],
             ),
-            dcc.Graph(id="front", config=graph_config("png", "pareto_front"), style={"height": "540px"}),
+            dcc.Graph(
+                id="front", config=graph_config("png", "pareto_front"), style={"height": "540px"}
+            ),
             html.Div(id="front-status", style={**SMALL, "margin": "2px 0 6px"}),
             _design_table(),
             html.Div(id="compare"),
