@@ -161,7 +161,7 @@ def test_layers_info_by_hand():
     assert "busy (%)" not in info.rows[1]  # a report without it: no column made up
     fig = validated(plot_layers(info))
     assert [t.name for t in fig.data] == [
-        "busy", "waiting on broadcast / FIFO / imbalance", "waiting on DRAM", "readout", "energy",
+        "not stalled", "waiting on broadcast / FIFO / imbalance", "waiting on DRAM", "readout", "energy",
     ]  # fmt: skip
     split = {"layers": [{"name": "a", "cycles": 9, "stall_cycles": {"fifo": 1, "broadcast": 2}}]}
     assert list(_get_layers_info(split).stalls) == ["broadcast", "fifo"]  # the report's causes
