@@ -45,15 +45,29 @@ def create_app(
         except StudyLoadError as exc:
             print(f"not read: {exc}", file=sys.stderr, flush=True)
         _warm_plotly()
-    app = dash.Dash(__name__, title="codesign explorer", compress=True)
+    app = dash.Dash(__name__, title="codesign explorer")
+    _compress(app)
+
+    first: dict = {}  # the first page's values for the study version last served
 
     def page():
         """The page as served: the default study's filters, tabs, front and first table page
-        already in it (no chain of first callbacks before the front can be drawn)."""
+        already in it (no chain of first callbacks before the front can be drawn); computed
+        once per study version."""
         layout = build_layout(refresh_s, studies, default)
-        tabs = next(c for c in layout._traverse() if getattr(c, "id", None) == "tabs")
-        return fill(layout, first_page(sources.get(default), tabs.children, PAGE_SIZE,
-                                       webgl_above))  # fmt: skip
+        source = sources.get(default)
+        try:
+            version = source.snapshot().version
+        except StudyLoadError:
+            return layout  # the first poll says why
+        if first.get("version") != version:
+            tabs = next(c for c in layout._traverse() if getattr(c, "id", None) == "tabs")
+            values = first_page(source, tabs.children, PAGE_SIZE, webgl_above)
+            if ("front", "figure") in values:  # serialized once, not per page
+                values[("front", "figure")] = values[("front", "figure")].to_plotly_json()
+            first.clear()
+            first.update(version=version, values=values)
+        return fill(layout, first["values"])
 
     app.layout = page
     app.index_string = app.index_string.replace(
@@ -96,3 +110,35 @@ def _early_plotly(prefix: str) -> str:
   document.head.appendChild(s);
 }})();
 </script>"""
+
+
+class _StaticCache:
+    """Flask-Compress's cache, for static files only (plotly.js, the Dash bundles, assets):
+    each is compressed once per encoding instead of on every page load (plotly.js alone
+    is 4.8 MB to compress); nothing else is stored (see :func:`_static_key`)."""
+
+    def __init__(self):
+        self._data: dict[str, bytes] = {}
+
+    def get(self, key: str):
+        return self._data.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if not key.endswith(";"):
+            self._data[key] = value
+
+
+def _static_key(request) -> str:
+    """The URL of a static file, or "" (never cached) for any other response."""
+    path = request.path
+    static = "/_dash-component-suites/" in path or "/assets/" in path
+    return request.full_path if request.method == "GET" and static else ""
+
+
+def _compress(app: dash.Dash) -> None:
+    """Serve responses gzip/brotli/zstd-compressed (as ``Dash(compress=True)`` does), static
+    files from a cache of their compressed bytes."""
+    from flask_compress import Compress
+
+    app.server.config.update(COMPRESS_CACHE_BACKEND=_StaticCache, COMPRESS_CACHE_KEY=_static_key)
+    Compress(app.server)
