@@ -251,11 +251,14 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cache", default="/tmp/codesign-bench")
     parser.add_argument("--browser", action="store_true", help="time the page in Chromium")
+    parser.add_argument("--webgl-above", type=int, default=5000,
+                        help="create_app's webgl_above: 2-D fronts with more markers draw with "
+                             "WebGL (the app's default: 5000)")  # fmt: skip
     args = parser.parse_args()
     url = write_study(args.trials, args.cache)
     t = time.perf_counter()
-    app = create_app(url, refresh_s=3600)
-    row = {"trials": args.trials, "distinct_configs": 360,
+    app = create_app(url, refresh_s=3600, webgl_above=args.webgl_above)
+    row = {"trials": args.trials, "distinct_configs": 360, "webgl_above": args.webgl_above,
            "server_read_s": round(time.perf_counter() - t, 3)}  # fmt: skip
     # the page of the plotly.js-alone timing (routes must exist before the first request)
     app.server.add_url_rule("/__bench_plotly_alone", "bench_plotly_alone", lambda: PLOTLY_ALONE)
