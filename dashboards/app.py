@@ -141,4 +141,4 @@ def _compress(app: dash.Dash) -> None:
     from flask_compress import Compress
 
     app.server.config.update(COMPRESS_CACHE_BACKEND=_StaticCache, COMPRESS_CACHE_KEY=_static_key)
-    Compress(app.server)
+    app.server.extensions["compress"] = Compress(app.server)
