@@ -69,7 +69,10 @@ def create_app(
             first.update(version=version, values=values)
         return fill(layout, first["values"])
 
+    app.validation_layout = build_layout(refresh_s, studies, default)  # ids, for Dash's checks
     app.layout = page
+    if preload:
+        page()  # the first page's values, computed before serving
     app.index_string = app.index_string.replace(
         "{%css%}", "{%css%}\n" + _early_plotly(app.config.requests_pathname_prefix)
     )
