@@ -19,9 +19,15 @@ browser timing starts, as ``codesign dash`` does):
 All three browser figures are stamped in the page (``performance.now()`` in a
 ``requestAnimationFrame`` loop), not by polling over WebDriver.
 
+- ``browser_plotlyjs_alone_s``: for scale, a fresh Chromium session loading a page that
+  holds nothing but plotly.js (the same file, served compressed by the same server),
+  from navigation to the script evaluated: the part of the first render that no change
+  to the app removes while the app uses the full plotly.js bundle;
 - ``browser_filter_s``: typing a new area budget (Enter) until the front is redrawn;
 - ``browser_click_s``: a click on a marker (Plotly's ``plotly_click`` event, as a
   mouse click emits it) until the drill-down's title, table and figures are drawn;
+- ``server_first_page_s`` / ``first_page_json_kb``: the page's layout request, which
+  carries the filters, the front and the first table page (uncompressed size);
 - ``server_filter_s`` / ``server_click_s``: the same two callbacks without the browser.
 
 Targets at 10,000 trials: first render <= 2 s, filter <= 0.3 s, click <= 0.5 s.
@@ -167,6 +173,27 @@ window.__cd_filter = null;
 """
 
 
+PLOTLY_ALONE = """<!DOCTYPE html><html><head>
+<script src="/_dash-component-suites/plotly/package_data/plotly.min.js"></script>
+<script>window.__cd_plotly = performance.now();</script></head><body></body></html>"""
+
+
+def plotly_alone(url: str) -> float:
+    """Seconds from navigation to plotly.js evaluated, in a fresh browser, on a page that
+    holds nothing else."""
+    driver = _chrome()
+    try:
+        driver.get(url + "__bench_plotly_alone")
+        t0 = time.perf_counter()
+        while (ms := driver.execute_script("return window.__cd_plotly")) is None:
+            if time.perf_counter() - t0 > 60:
+                raise TimeoutError("plotly.js was not evaluated within 60 s")
+            time.sleep(0.05)
+        return ms / 1e3
+    finally:
+        driver.quit()
+
+
 def browser(app, markers: int, repeats: int, budgets) -> dict:
     from selenium.webdriver.common.keys import Keys
     from werkzeug.serving import make_server
@@ -175,7 +202,7 @@ def browser(app, markers: int, repeats: int, budgets) -> dict:
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/"
-    first, filters, clicks = [], [], []
+    first, filters, clicks, alone = [], [], [], []
     try:
         for r in range(repeats):
             driver = _chrome()  # a fresh browser: nothing cached
@@ -208,12 +235,14 @@ def browser(app, markers: int, repeats: int, budgets) -> dict:
                     time.sleep(0.5)
             finally:
                 driver.quit()
+            alone.append(plotly_alone(url))
     finally:
         server.shutdown()
     med = statistics.median
     return {"browser_first_render_s": med(first), "browser_filter_s": med(filters),
-            "browser_click_s": med(clicks), "browser_samples": {
-                "first_render": first, "filter": filters, "click": clicks}}  # fmt: skip
+            "browser_click_s": med(clicks), "browser_plotlyjs_alone_s": med(alone),
+            "browser_samples": {"first_render": first, "filter": filters, "click": clicks,
+                                "plotlyjs_alone": alone}}  # fmt: skip
 
 
 def main() -> int:
@@ -222,12 +251,17 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cache", default="/tmp/codesign-bench")
     parser.add_argument("--browser", action="store_true", help="time the page in Chromium")
+    parser.add_argument("--webgl-above", type=int, default=5000,
+                        help="create_app's webgl_above: 2-D fronts with more markers draw with "
+                             "WebGL (the app's default: 5000)")  # fmt: skip
     args = parser.parse_args()
     url = write_study(args.trials, args.cache)
     t = time.perf_counter()
-    app = create_app(url, refresh_s=3600)
-    row = {"trials": args.trials, "distinct_configs": 360,
+    app = create_app(url, refresh_s=3600, webgl_above=args.webgl_above)
+    row = {"trials": args.trials, "distinct_configs": 360, "webgl_above": args.webgl_above,
            "server_read_s": round(time.perf_counter() - t, 3)}  # fmt: skip
+    # the page of the plotly.js-alone timing (routes must exist before the first request)
+    app.server.add_url_rule("/__bench_plotly_alone", "bench_plotly_alone", lambda: PLOTLY_ALONE)
     source = app._codesign_source
     _, _, _, _, schema, *_ = poll(source, None, None)
     snap = source.current()
@@ -237,6 +271,11 @@ def main() -> int:
     row.update(
         shown=len(snap.frame), markers=markers, front_json_kb=round(len(fig.to_json()) / 1e3)
     )
+    client = app.server.test_client()
+    t = time.perf_counter()
+    layout = client.get("/_dash-layout")
+    row["server_first_page_s"] = round(time.perf_counter() - t, 3)
+    row["first_page_json_kb"] = round(len(layout.data) / 1e3)
     times = []
     for budget in (3.0, 1.5, 0.8, None, 2.0):
         t = time.perf_counter()

@@ -7,9 +7,9 @@ import time
 
 import dash
 
-from .callbacks import WEBGL_ABOVE
+from .callbacks import WEBGL_ABOVE, first_page
 from .data import StudyLoadError, list_studies
-from .layout import build_layout
+from .layout import PAGE_SIZE, build_layout, fill
 from .wiring import Sources, register
 
 __all__ = ["create_app"]
@@ -44,8 +44,104 @@ def create_app(
                   file=sys.stderr, flush=True)  # fmt: skip
         except StudyLoadError as exc:
             print(f"not read: {exc}", file=sys.stderr, flush=True)
-    app = dash.Dash(__name__, title="codesign explorer", compress=True)
-    app.layout = build_layout(refresh_s, studies, default)
+        _warm_plotly()
+    app = dash.Dash(__name__, title="codesign explorer")
+    _compress(app)
+
+    first: dict = {}  # the first page's values for the study version last served
+
+    def page():
+        """The page as served: the default study's filters, tabs, front and first table page
+        already in it (no chain of first callbacks before the front can be drawn); computed
+        once per study version."""
+        layout = build_layout(refresh_s, studies, default)
+        source = sources.get(default)
+        try:
+            version = source.snapshot().version
+        except StudyLoadError:
+            return layout  # the first poll says why
+        if first.get("version") != version:
+            tabs = next(c for c in layout._traverse() if getattr(c, "id", None) == "tabs")
+            values = first_page(source, tabs.children, PAGE_SIZE, webgl_above)
+            if ("front", "figure") in values:  # serialized once, not per page
+                values[("front", "figure")] = values[("front", "figure")].to_plotly_json()
+            first.clear()
+            first.update(version=version, values=values)
+        return fill(layout, first["values"])
+
+    app.validation_layout = build_layout(refresh_s, studies, default)  # ids, for Dash's checks
+    app.layout = page
+    if preload:
+        page()  # the first page's values, computed before serving
+    app.index_string = app.index_string.replace(
+        "{%css%}", "{%css%}\n" + _early_plotly(app.config.requests_pathname_prefix)
+    )
     register(app, sources, webgl_above)
     app._codesign_source = sources.get(default)  # for tests and benchmarks
     return app
+
+
+def _warm_plotly() -> None:
+    """Plotly loads its validator table (a large JSON file, about 0.3 s) on the first figure;
+    do it before serving rather than in the first page request."""
+    import plotly.graph_objects as go
+
+    go.Figure()
+
+
+def _early_plotly(prefix: str) -> str:
+    """A script for the page's head that starts loading plotly.js (4.8 MB to evaluate, the
+    largest part of the first render) at once, so it is fetched and evaluated while the
+    Dash bundles load and the layout is requested, instead of after the first graph mounts.
+
+    ``dcc.Graph`` takes ``window.Plotly`` when it is set and loads the script itself
+    otherwise; until the script has run, ``window.Plotly`` is a promise of it, which the
+    graph awaits (plotly.js replaces it with itself when it runs). If the script fails,
+    the promise is removed and rejected, and the graph reports the failure as usual.
+    """
+    url = f"{prefix}_dash-component-suites/plotly/package_data/plotly.min.js"
+    return f"""<script>
+(function () {{
+  if (window.Plotly) {{ return; }}
+  var s = document.createElement("script");
+  var pending = new Promise(function (resolve, reject) {{
+    s.onload = function () {{ resolve(window.Plotly); }};
+    s.onerror = function (e) {{ if (window.Plotly === pending) {{ delete window.Plotly; }} reject(e); }};
+  }});
+  window.Plotly = pending;
+  s.src = {url!r}; s.async = true;
+  document.head.appendChild(s);
+}})();
+</script>"""
+
+
+class _StaticCache:
+    """Flask-Compress's cache, for static files only (plotly.js, the Dash bundles, assets):
+    each is compressed once per encoding instead of on every page load (plotly.js alone
+    is 4.8 MB to compress); nothing else is stored (see :func:`_static_key`)."""
+
+    def __init__(self):
+        self._data: dict[str, bytes] = {}
+
+    def get(self, key: str):
+        return self._data.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if not key.endswith(";"):
+            self._data[key] = value
+
+
+def _static_key(request) -> str:
+    """The URL of a static file, or "" (never cached) for any other response."""
+    path = request.path
+    static = "/_dash-component-suites/" in path or "/assets/" in path
+    return request.full_path if request.method == "GET" and static else ""
+
+
+def _compress(app: dash.Dash) -> None:
+    """Serve responses gzip/brotli/zstd-compressed (as ``Dash(compress=True)`` does), static
+    files from a cache of their compressed bytes."""
+    from flask_compress import Compress
+
+    app.server.config.update(COMPRESS_CACHE_BACKEND=_StaticCache, COMPRESS_CACHE_KEY=_static_key)
+    app.server.extensions["compress"] = Compress(app.server)

@@ -28,6 +28,7 @@ from .views import design_rows, front_mask, table_columns, table_page
 
 __all__ = [
     "export_csv",
+    "first_page",
     "front_csv",
     "front_figure",
     "front_view",
@@ -36,7 +37,7 @@ __all__ = [
     "tabs_update",
 ]
 
-WEBGL_ABOVE = 5000  # points; above this the 2-D fronts draw with WebGL
+WEBGL_ABOVE = 5000  # markers; above this the 2-D fronts draw with WebGL
 
 
 # -- polling --------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def front_view(snap: Snapshot | None, tab: str, color_by=None, schema=None, rang
     else:
         info = _get_front_info(frame, view.x, budget, spec, selected, view.y, maximize,
                                snap.params, title)  # fmt: skip
-        fig = plot_front(info, webgl=len(frame) > webgl_above)
+        fig = plot_front(info, webgl=len(info.x) > webgl_above)  # markers, not rows
         markers, on_front = len(info.x), int(sum(len(m) for m, f in
                                                  zip(info.members, info.on_front, strict=True) if f))  # fmt: skip
     status = (f"{len(frame)} of {n_all} designs pass the filters, drawn as {markers} markers "
@@ -198,3 +199,37 @@ def table_view(snap: Snapshot | None, tab, schema=None, ranges=None, cats=None, 
         status = f"{len(rows)} designs selected on the plot (of {len(frame)})"
     data, pages = table_page(rows, page, size, sort_by, query)
     return data, pages, table_columns(snap), status
+
+
+# -- the first page ---------------------------------------------------------------------------
+def first_page(source: StudySource, tabs_children, page_size: int,
+               webgl_above: int = WEBGL_ABOVE) -> dict:  # fmt: skip
+    """``{(component id, property): value}`` of the page as the first poll, the tab switch,
+    the front and the design table would leave it, computed on the server when the page is
+    requested, so the browser draws the front without waiting on a chain of callbacks.
+    Empty when the study cannot be read (the first poll then shows why)."""
+    try:
+        source.snapshot()
+    except StudyLoadError:
+        return {}
+    outs = poll(source, None, None)
+    snap = source.current()
+    if snap is None or outs[0] is no_update:
+        return {}
+    names = [("version", "data"), ("status", "children"), ("message", "children"),
+             ("filters", "children"), ("schema", "data"), ("color-by", "options"),
+             ("analysis-target", "options")]  # fmt: skip
+    out = {k: v for k, v in zip(names, outs, strict=True) if v is not no_update}
+    schema = out.get(("schema", "data"))
+    tabs, tab, colour = tabs_update(snap, tabs_children)
+    if tabs is not no_update:
+        out.update({("tabs", "children"): tabs, ("tabs", "value"): tab,
+                    ("color-by", "value"): colour})  # fmt: skip
+    tab = out.get(("tabs", "value"), _tab_pairs(tabs_children)[0][0])
+    colour = out.get(("color-by", "value"), "method")
+    fig, status = front_view(snap, tab, colour, schema, webgl_above=webgl_above)
+    out[("front", "figure")], out[("front-status", "children")] = fig, status
+    data, pages, columns, status = table_view(snap, tab, schema, size=page_size)
+    out.update({("design-table", "data"): data, ("design-table", "page_count"): pages,
+                ("design-table", "columns"): columns, ("table-status", "children"): status})  # fmt: skip
+    return out

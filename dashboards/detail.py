@@ -122,6 +122,7 @@ def _get_layers_info(report) -> LayersInfo:
                 **{f"{stall_label(c)} (cycles)": int(stalls[c][i]) for c in causes},
                 "PE busy max/mean": "" if not np.isfinite(ratio[i]) else round(float(ratio[i]), 2),
                 "utilization (%)": round(100 * _num(lay.get("utilization")), 1),
+                **({"busy (%)": round(100 * _num(lay.get("busy")), 1)} if "busy" in lay else {}),
                 "energy (µJ)": round(float(energy[i]), 5),
                 "DRAM-bound": "yes" if lay.get("dram_bound") is True else "no",
             }
@@ -130,13 +131,13 @@ def _get_layers_info(report) -> LayersInfo:
 
 
 def plot_layers(info: LayersInfo) -> go.Figure:
-    """Stacked cycle bars (busy + stalls by cause) and energy bars, one group per layer.
+    """Stacked cycle bars (not stalled + stalls by cause) and energy bars, one group per layer.
 
     Built from plain dicts with validation off (``make_subplots`` and validated traces
     took most of a drill-down's server time); tests re-validate it.
     """
     names = list(info.names)
-    traces = [{"type": "bar", "x": names, "y": info.busy, "name": "busy"}]
+    traces = [{"type": "bar", "x": names, "y": info.busy, "name": "not stalled"}]
     for cause, cycles in info.stalls.items():
         traces.append({"type": "bar", "x": names, "y": cycles, "name": stall_label(cause)})
     traces.append({"type": "bar", "x": names, "y": info.energy_uj, "name": "energy",
@@ -145,7 +146,7 @@ def plot_layers(info: LayersInfo) -> go.Figure:
         "barmode": "stack",
         "template": TEMPLATE,
         "margin": {"t": 40, "b": 40},
-        "title": {"text": "Cycles (busy + stalls by cause) and energy per layer", "x": 0.01},
+        "title": {"text": "Cycles (not stalled + stalls by cause) and energy per layer", "x": 0.01},
         "xaxis": {"domain": [0, 0.45], "title": {"text": "cycles per layer"}},
         "yaxis": {"title": {"text": "cycles"}},
         "xaxis2": {"domain": [0.55, 1], "anchor": "y2", "title": {"text": "energy per layer"}},

@@ -11,7 +11,7 @@ from dash import dash_table, dcc, html
 from .figures import ACCURACY_VIEWS
 from .filters import BUDGETS
 
-__all__ = ["TABS", "build_layout", "graph_config"]
+__all__ = ["TABS", "build_layout", "fill", "graph_config"]
 
 #: the first tabs (value, label); a simulate-only study switches them to the hardware views
 TABS = [(v.value, v.label) for v in ACCURACY_VIEWS]
@@ -137,7 +137,9 @@ def _main() -> html.Div:
                 value=TABS[0][0],
                 children=[dcc.Tab(label=label, value=value) for value, label in TABS],
             ),
-            dcc.Graph(id="front", config=graph_config(), style={"height": "540px"}),
+            dcc.Graph(
+                id="front", config=graph_config("png", "pareto_front"), style={"height": "540px"}
+            ),
             html.Div(id="front-status", style={**SMALL, "margin": "2px 0 6px"}),
             _design_table(),
             html.Div(id="compare"),
@@ -215,3 +217,12 @@ def build_layout(refresh_s: float, studies: list[str] | None = None, study: str 
         ],
         style={"fontFamily": "system-ui, sans-serif", "fontSize": "14px"},
     )
+
+
+def fill(layout, values: dict):
+    """Set ``{(component id, property): value}`` on the components of ``layout``; returns it."""
+    by_id = {getattr(c, "id", None): c for c in layout._traverse()}
+    for (cid, prop), value in values.items():
+        if cid in by_id:
+            setattr(by_id[cid], prop, value)
+    return layout

@@ -143,7 +143,10 @@ def detail_view(source: StudySource, selected, image_format: str = "png", note: 
                 "'waiting on broadcast / FIFO / imbalance' counts the cycles PEs wait on the "
                 "broadcast's push rate, on FIFO back-pressure and on load imbalance together "
                 "(the simulator reports them as one cause); 'PE busy max/mean' is the load "
-                "imbalance alone (1.0: balanced).",
+                "imbalance alone (1.0: balanced). 'utilization': useful products (nonzero "
+                "weight x nonzero activation) over all lane-cycles; 'busy': lane-cycles that "
+                "retire any entry (padding and zeros walked included) over the same, so busy "
+                ">= utilization.",
                 style={"fontSize": "12px"},
             ),  # fmt: skip
             _table(layers.rows, "detail-layers"),

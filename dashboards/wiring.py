@@ -270,7 +270,9 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
             target = next((o for o in snap.objectives if o in snap.metrics), cols[0])
         return _analysis_view(which, snap, frame, on_front, ticked, target, ctx.triggered_id), show
 
-    @app.callback(Output("front", "config"), Input("image-format", "value"))
+    @app.callback(
+        Output("front", "config"), Input("image-format", "value"), prevent_initial_call=True
+    )  # the layout's config is the PNG one
     def _image_format(fmt):
         return graph_config(fmt or "png", "pareto_front")
 

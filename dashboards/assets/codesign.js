@@ -46,7 +46,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (selected !== null && selected !== undefined) { want.add(Number(selected)); }
       (ticked || []).forEach(function (t) { want.add(Number(t)); });
       var gd = document.querySelector("#front .js-plotly-plot");
-      if (!gd || !gd.data || !window.Plotly) { return noUpdate; }
+      /* window.Plotly is a promise of plotly.js until it has run (app.py: _early_plotly) */
+      if (!gd || !gd.data || !window.Plotly || !window.Plotly.restyle) { return noUpdate; }
       var last = gd.data.length - 1;
       if (last < 0 || gd.data[last].name !== "selected") { return noUpdate; }
       var is3d = gd.data[last].type === "scatter3d";
@@ -74,7 +75,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     /* Save the front as PNG or SVG in the format chosen now (title included). */
     download: function (n, fmt) {
       var gd = document.querySelector("#front .js-plotly-plot");
-      if (!n || !gd || !window.Plotly) { return window.dash_clientside.no_update; }
+      if (!n || !gd || !window.Plotly || !window.Plotly.downloadImage) {
+        return window.dash_clientside.no_update;
+      }
       var format = fmt === "svg" ? "svg" : "png";
       window.Plotly.downloadImage(gd, {
         format: format, filename: "pareto_front",

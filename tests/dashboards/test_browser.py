@@ -366,6 +366,7 @@ def test_study_picker_history_importance_and_notes(dash_duo, study_url, tmp_path
     dash_duo.find_element("#analysis-tabs .tab:nth-child(3)").click()
     dash_duo.wait_for_element("#history-graph .main-svg", timeout=15)
     dash_duo.wait_for_contains_text("#history-graph", "hypervolume", timeout=10)
+    dash_duo.find_element("#history-graph").screenshot(os.path.join(artifacts_dir, "history.png"))
     dash_duo.find_element("#analysis-tabs .tab:nth-child(4)").click()
     dash_duo.find_element("#analysis-run").click()
     dash_duo.wait_for_element("#importance-graph .bars path", timeout=60)
@@ -383,3 +384,134 @@ def test_study_picker_history_importance_and_notes(dash_duo, study_url, tmp_path
 
     attrs = StudyStore.open(url, "train").system_attrs
     assert attrs[f"codesign:note:{int(trial)}"] == "fits the edge budget"
+
+
+# records the body of every callback request the page makes (Dash's renderer uses fetch)
+RECORD_POSTS = """
+window.__cd_posts = [];
+const fetch0 = window.fetch;
+window.fetch = function (url, opts) {
+  if (opts && opts.body) { window.__cd_posts.push(String(opts.body)); }
+  return fetch0.apply(this, arguments);
+};
+"""
+
+
+def posts(dash_duo):
+    return dash_duo.driver.execute_script("return window.__cd_posts || []")
+
+
+def test_first_page_and_clicks_need_no_front_from_the_server(dash_duo, study_url):
+    """Issue 11 item 7: plotly.js is served compressed; the first page carries the front (no
+    callback draws it); a click opens the design and moves the ring in the browser, without
+    the server re-sending the front."""
+    app = create_app(study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    wait_points(dash_duo, 16)
+    sizes = dash_duo.driver.execute_script(
+        "const e = performance.getEntriesByType('resource')"
+        ".find(e => e.name.includes('plotly.min.js')); return [e.transferSize, e.decodedBodySize]"
+    )
+    assert 0 < sizes[0] < sizes[1] / 2  # 4.8 MB sent compressed
+    dash_duo.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                    {"source": RECORD_POSTS})  # fmt: skip
+    dash_duo.driver.refresh()
+    points = wait_points(dash_duo, 16)
+    dash_duo.wait_for_contains_text("#status", "36 of 36 trials", timeout=10)
+    time.sleep(1.0)  # let every first callback finish
+    assert not [p for p in posts(dash_duo) if "front.figure" in p]
+    el, _, trial, x, y, *_ = isolated_point(points)
+    click(dash_duo, el)
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
+    ring = lambda: dash_duo.driver.execute_script(  # noqa: E731
+        "const d = document.querySelector('#front .js-plotly-plot').data;"
+        "const r = d[d.length - 1]; return [r.name, Array.from(r.x).length]"
+    )
+    dash_duo._wait_for(lambda d: ring() == ["selected", 1], timeout=10, msg="ring moved")
+    assert not [p for p in posts(dash_duo) if "front.figure" in p]
+    assert dash_duo.get_logs() == []
+
+
+def test_webgl_front_points_stand_out_and_open(dash_duo, study_url):
+    """Issue 11 item 5: above ``webgl_above`` markers the front draws with WebGL, its designs
+    still large, opaque and outlined (their own traces), dominated ones faded; a click on
+    a WebGL marker opens its design."""
+    app = create_app(study_url, refresh_s=60, webgl_above=5)  # 16 markers: WebGL
+    dash_duo.start_server(app)
+    dash_duo._wait_for(
+        lambda d: d.execute_script(
+            "const gd = document.querySelector('#front .js-plotly-plot');"
+            "return !!(gd && gd._fullLayout && gd._fullLayout._glcanvas)"
+        ),
+        timeout=15,
+        msg="WebGL canvas",
+    )
+    traces = dash_duo.driver.execute_script(
+        "return document.querySelector('#front .js-plotly-plot')._fullData.map(t => [t.type, "
+        "t.name, t.marker ? t.marker.size : null, t.marker ? t.marker.opacity : null, "
+        "t.marker && t.marker.line ? t.marker.line.width : null, "
+        "t.customdata ? t.customdata.length : 0])"
+    )
+    points = [t for t in traces if t[5] and t[1] != "selected"]
+    assert points and all(t[0] == "scattergl" for t in points)
+    front = [t for t in points if t[1].endswith("(front)")]
+    rest = [t for t in points if not t[1].endswith("(front)")]
+    assert front and rest
+    assert all(t[2] == 11 and t[3] == 1 and t[4] > 0 for t in front)
+    assert all(t[2] < 11 and t[3] < 1 for t in rest)
+    assert sum(t[5] for t in points) == 16
+    assert "Pareto front" in [t[1] for t in traces]  # the step line as well
+    trial = dash_duo.driver.execute_script("""
+        const gd = document.querySelector('#front .js-plotly-plot');
+        const i = gd.data.findIndex(t => t.name.endsWith('(front)'));
+        const t = gd.data[i];
+        gd.emit('plotly_click', {points: [{curveNumber: i, pointNumber: 0, pointIndex: 0,
+            x: t.x[0], y: t.y[0], customdata: t.customdata[0]}]});
+        return t.customdata[0][0];
+    """)
+    dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {int(trial)}", timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_energy_budget_slices_and_parallel_follow_the_selection(dash_duo, study_url, artifacts_dir):
+    """Issue 11 items 1 and 10: an energy budget greys designs out and names itself; the
+    parallel coordinates colour a ticked design red; the knob-vs-metric slices are drawn."""
+    app = create_app(study_url, refresh_s=60)
+    dash_duo.start_server(app)
+    frame = app._codesign_source.current().frame
+    wait_points(dash_duo, 16)
+    budget = float(f"{frame['energy_uj'].median():.6g}")
+    dash_duo.find_element("#max-energy").send_keys(str(budget), Keys.ENTER)
+    within = int((frame["energy_uj"] <= budget).sum())
+    dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
+    assert "max energy" in dash_duo.find_element("#front .gtitle").text
+    assert any(p[1] == "over budget" for p in wait_points(dash_duo))
+    box = dash_duo.find_elements("#design-table input[type=checkbox]")[0]
+    box.click()
+    dash_duo.wait_for_element("#detail-title", timeout=10)
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(2)").click()
+    dash_duo.wait_for_element("#parallel-graph .parcoords", timeout=15)
+    colours = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelector('#parallel-graph .js-plotly-plot')"
+        "._fullData[0].line.color)"
+    )
+    assert colours.count(2) == 1  # the ticked design, red
+    dash_duo.driver.set_window_size(1400, 1000)
+    table = dash_duo.find_element("#design-table")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView()", table)
+    table.screenshot(os.path.join(artifacts_dir, "design_table.png"))
+    dash_duo.find_element("#analysis-tabs .tab:nth-child(5)").click()
+    drawn_gl = (  # the slices draw with WebGL: wait for the canvas and the points' data
+        "const gd = document.querySelector('#slices-graph .js-plotly-plot');"
+        "return !!(gd && gd._fullLayout && gd._fullLayout._glcanvas) &&"
+        " gd._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0)"
+    )
+    dash_duo._wait_for(lambda d: d.execute_script(drawn_gl) == len(frame) * len(
+        app._codesign_source.current().params), timeout=15, msg="slices drawn")  # fmt: skip
+    text = dash_duo.find_element("#slices-graph").text
+    assert "train.reg_strength" in text or "hw.n_pe" in text
+    graph = dash_duo.find_element("#slices-graph")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView()", graph)
+    time.sleep(0.5)
+    graph.screenshot(os.path.join(artifacts_dir, "slices.png"))
+    assert dash_duo.get_logs() == []

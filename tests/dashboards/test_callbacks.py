@@ -315,3 +315,45 @@ def test_compare_view(study_url):
         "trial 2",
         "trial 3",
     ]
+
+
+def test_first_page_is_what_the_first_callbacks_would_give(study_url, hw_study_url, tmp_path):
+    """The page is served with the first poll's filters, the tab switch and the front and
+    table of the default view in it; nothing when the study cannot be read."""
+    from dash import dcc
+
+    from dashboards.callbacks import first_page
+    from dashboards.layout import PAGE_SIZE, TABS
+
+    tabs = [dcc.Tab(label=label, value=value) for value, label in TABS]
+    source = StudySource(study_url)
+    values = first_page(source, tabs, PAGE_SIZE)
+    version, status, _, _, schema, *_ = poll(StudySource(study_url), None, None)
+    assert values[("version", "data")] == version and values[("schema", "data")] == schema
+    assert values[("status", "children")] == status
+    assert ("tabs", "value") not in values  # the accuracy tabs are already the page's
+    fig, front_status = front_view(source.current(), TABS[0][0], "method", schema)
+    assert values[("front-status", "children")] == front_status
+    assert values[("front", "figure")].to_json() == fig.to_json()
+    assert len(values[("design-table", "data")]) == PAGE_SIZE
+    hw = first_page(StudySource(hw_study_url), tabs, PAGE_SIZE)
+    assert hw[("tabs", "value")] == "latency_us-vs-area_mm2" and hw[("color-by", "value")]
+    assert first_page(StudySource(f"sqlite:///{tmp_path / 'none.db'}"), tabs, PAGE_SIZE) == {}
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_static_files_are_compressed_once_and_callbacks_never_cached(study_url):
+    from dashboards import create_app
+
+    app = create_app(study_url, refresh_s=60)
+    client = app.server.test_client()
+    url = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+    first = client.get(url, headers={"Accept-Encoding": "gzip"})
+    again = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert first.headers["Content-Encoding"] == "gzip" and first.data == again.data
+    assert len(first.data) < 4.8e6 / 2
+    cache = app.server.extensions["compress"].cache
+    assert f"gzip;{url}?" in cache._data and not any(k.endswith(";") for k in cache._data)
+    layout = client.get("/_dash-layout", headers={"Accept-Encoding": "gzip"})
+    assert layout.headers["Content-Encoding"] == "gzip"
+    assert not any("_dash-layout" in k for k in cache._data)  # the page changes: not cached

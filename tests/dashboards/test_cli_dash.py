@@ -38,6 +38,14 @@ def test_check_prints_a_table_and_json(study_url):
     assert summary["study"] == "train" and summary["n_trials"] == 36 and summary["n_shown"] == 36
 
 
+def test_check_reads_a_journal_study(journal_study_url):
+    """Issue 11 item 11: ``codesign dash`` reads the journal file ``run_sweep`` wrote."""
+    out = run("--storage", journal_study_url, "--check", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["n_trials"] == 16 and summary["n_shown"] == 16
+
+
 def test_user_mistakes_are_one_line_and_exit_2(tmp_path):
     out = run("--storage", f"sqlite:///{tmp_path / 'none.db'}", "--check")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "not found" in out.stderr

@@ -140,7 +140,7 @@ REPORT = {
     "layers": [
         {"name": "fc1", "kind": "linear", "shape": [4, 6], "nnz": 3, "sparsity": 0.875,
          "cycles": 100, "stall_cycles": {"imbalance": 10, "dram": 20, "readout": 5},
-         "utilization": 0.5, "energy_uj": 0.25, "pe_busy_cycles": [60, 65], "dram_bound": True},
+         "utilization": 0.5, "busy": 0.6, "energy_uj": 0.25, "pe_busy_cycles": [60, 65], "dram_bound": True},
         {"name": "fc2", "kind": "linear", "shape": [2, 4], "nnz": 8, "sparsity": 0.0,
          "cycles": 40, "stall_cycles": {"imbalance": 0, "dram": 0, "readout": 4},
          "utilization": 0.9, "energy_uj": 0.05, "pe_busy_cycles": [36]},
@@ -157,9 +157,11 @@ def test_layers_info_by_hand():
     assert row["shape"] == "4 x 6" and row["sparsity (%)"] == 87.5 and row["DRAM-bound"] == "yes"
     assert row["waiting on broadcast / FIFO / imbalance (cycles)"] == 10
     assert row["PE busy max/mean"] == round(65 / 62.5, 2) and info.rows[1]["DRAM-bound"] == "no"
+    assert row["utilization (%)"] == 50.0 and row["busy (%)"] == 60.0  # both, named apart
+    assert "busy (%)" not in info.rows[1]  # a report without it: no column made up
     fig = validated(plot_layers(info))
     assert [t.name for t in fig.data] == [
-        "busy", "waiting on broadcast / FIFO / imbalance", "waiting on DRAM", "readout", "energy",
+        "not stalled", "waiting on broadcast / FIFO / imbalance", "waiting on DRAM", "readout", "energy",
     ]  # fmt: skip
     split = {"layers": [{"name": "a", "cycles": 9, "stall_cycles": {"fifo": 1, "broadcast": 2}}]}
     assert list(_get_layers_info(split).stalls) == ["broadcast", "fifo"]  # the report's causes
