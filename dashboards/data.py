@@ -1,3 +1,5 @@
+# Over 400 lines: StudySource's opening, incremental polling, cache and notes share one
+# lock and one cache of the study; the row-building helpers above it are its own.
 """Read a sweep study (contract 3) into a pandas frame, through :class:`codesign.study.StudyStore`.
 
 :class:`StudySource` opens the storage read-only (``StudyStore``'s ``write=False``

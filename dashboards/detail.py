@@ -1,3 +1,5 @@
+# Over 400 lines: the drill-down of one design point, its tables and its figures, all
+# read from one trial at once (the front figures are in figures.py).
 """Drill-down and comparison figures of single designs: numbers first, drawing second.
 
 Inputs are contract-2 reports (``hw_report``) and contract-3 training reports

@@ -1,3 +1,5 @@
+# Over 400 lines: the views, the study-wide colours and the marker grouping are the 2-D
+# front's own inputs, read together with it; the 3-D front, which borrows them, is apart.
 """Pareto-front figures: ``_get_*_info`` computes the numbers, ``plot_*`` only draws.
 
 Accuracy is maximized; area, latency and energy are minimized (a study's own
@@ -12,10 +14,6 @@ e.g. baselines trained once whatever the regularizer) are drawn as one marker
 whose hover counts them and lists their knobs; ``customdata`` is
 ``[first trial, count, "all trial numbers"]``. Colours are fixed per study
 (:func:`colour_spec` over the whole study, not the filtered rows).
-
-(About 480 lines: the views, the study-wide colours and the marker grouping are
-the 2-D front's own inputs and are read together with it; the 3-D front, which
-only borrows them, is in :mod:`dashboards.figures_3d`.)
 """
 
 from __future__ import annotations
