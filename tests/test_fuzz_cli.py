@@ -139,6 +139,9 @@ def scratch(tmp_path_factory):
         "sparsity_nan": _sweep().replace("sparsity = 0.8", "sparsity = nan"),
         "shapes_bad": _sweep().replace(SHAPES, '"nope"'),
         "shapes_neg": _sweep().replace("in = 48", "in = -48"),
+        "weights_truncated": _sweep()
+        .replace("shapes = " + SHAPES, 'weights = "truncated.npz"')
+        .replace("sparsity = 0.8", ""),
         "workload_seed_big": _sweep().replace("sparsity = 0.8", "sparsity = 0.8\nseed = 1e30"),
     }
     for name, text in sweeps.items():
@@ -173,6 +176,7 @@ CASES = [
     ("sim-clock-nan", "simulate --workload lfc --set clock_mhz=nan", "clock_mhz"),
     ("sim-clock-neg", "simulate --workload lfc --set clock_mhz=-5", "clock_mhz"),
     ("sim-dram-tiny", "simulate --workload lfc --set dram_bytes_per_cycle=1e-300", "dram_bytes"),
+    ("sim-dram-tiny-no-sram", "simulate --workload lfc --set dram_bytes_per_cycle=1e-300 --set weight_sram_kib_per_pe=0", "dram_bytes"),
     ("sim-npe-huge", "simulate --workload lfc --set n_pe=1000000000", "n_pe"),
     ("sim-npe-float", "simulate --workload lfc --set n_pe=1e9", "n_pe"),
     ("sim-npe-zero", "simulate --workload lfc --set n_pe=0", "n_pe"),
@@ -247,6 +251,7 @@ CASES = [
     ("sweep-sparsity-nan", "sweep sparsity_nan.toml --storage sqlite:///n23.db", "sparsity"),
     ("sweep-shapes-bad", "sweep shapes_bad.toml --storage sqlite:///n24.db", "nope"),
     ("sweep-shapes-neg", "sweep shapes_neg.toml --storage sqlite:///n25.db", "in"),
+    ("sweep-weights-truncated", "sweep weights_truncated.toml --storage sqlite:///n27.db", "truncated.npz"),
     ("sweep-wl-seed-big", "sweep workload_seed_big.toml --storage sqlite:///n26.db", "seed"),
     ("sweep-jobs-0", "sweep ok.toml --storage sqlite:///study.db --jobs 0", "jobs"),
     ("sweep-jobs-huge", "sweep ok.toml --storage sqlite:///study.db --jobs 100000", "jobs"),
@@ -450,7 +455,9 @@ def test_any_sweep_file_through_the_cli_runs_or_is_refused_creating_nothing(
         search=f'"{axis}" = {_toml_value(choices)}',
     ).replace('"hw.n_pe" = [1, 2]\n', "")
     (d / "f.toml").write_text(text)
-    rc, err = run_cli(d, ["sweep", "f.toml", "--storage", "sqlite:///f.db", "--no-progress"], capsys)
+    rc, err = run_cli(
+        d, ["sweep", "f.toml", "--storage", "sqlite:///f.db", "--no-progress"], capsys
+    )
     if rc != 0:
         assert_clean_refusal(rc, err)
         assert not (d / "f.db").exists(), err
