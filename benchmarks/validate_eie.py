@@ -230,7 +230,8 @@ def main() -> int:
     )
     print(
         f"  dynamic {dyn_mw:.1f} mW ({s['dynamic_power_over_eie']:.3f}x EIE's total), "
-        f"leakage {total_mw - dyn_mw:.1f} mW (an assumed 10 mW/mm^2, tech45.toml)"
+        f"leakage {total_mw - dyn_mw:.1f} mW (SRAM {power_mw['leakage_sram']:.2f}: CACTI 7 "
+        f"LSTP; logic {power_mw['leakage_logic']:.2f}: NanGate 45; tech45.toml [leakage])"
     )
     print(f"  {'group':8} {'ours %':>7} {'EIE %':>7} {'ratio':>6}   (EIE: Table II, one PE)")
     for g in GROUPS:
