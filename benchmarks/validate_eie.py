@@ -24,6 +24,11 @@ Sources (read for this script):
   64 PEs, 45 nm, 800 MHz, 40.8 mm^2, 0.59 W), as extracted with Tabula from the
   arXiv PDF in https://github.com/cucapra/fodlam (raw/eie-raw.csv,
   data/eie-layers.csv).
+
+Area and leakage come from the bundled technology table (accelerators/data/tech45.toml):
+SRAM density and leakage from CACTI 7 runs at 45 nm with the Accelergy/hwcomponents
+CACTI plug-in's default configuration (output rows: accelerators/data/cacti45_sram.csv),
+logic leakage from the NanGate 45nm Liberty file's cell_leakage_power / area.
 """
 
 from __future__ import annotations
