@@ -46,9 +46,9 @@ Energy of one inference (uJ), **dynamic** components (pJ per action x count):
   pointer registers) at the table's clock energy per bit per cycle (no gating);
 
 and **leakage** (static) components, area x leakage per mm^2 per us x
-``cycles / clock_mhz``: ``leakage_sram`` (the SRAM macros' area) and
-``leakage_logic`` (everything else). Their keys start with ``leakage_``
-(:data:`LEAKAGE_COMPONENTS`); ``energy_uj`` is dynamic + leakage.
+``cycles / clock_mhz``: ``leakage_sram`` (the SRAM macros' area, at the table's SRAM
+leakage) and ``leakage_logic`` (everything else, at its logic leakage). Their keys
+start with ``leakage_`` (:data:`LEAKAGE_COMPONENTS`); ``energy_uj`` is dynamic + leakage.
 
 ``padding_entries`` costs nothing of its own: a padding entry's SRAM bits and
 index decode are already in ``weight_sram_read_bits`` and ``index_decodes``.
@@ -253,6 +253,6 @@ def energy_breakdown_uj(
     run_us = cycles / config.clock_mhz
     sram = sum(v for k, v in area_mm2.items() if k in SRAM_AREA)
     logic = sum(v for k, v in area_mm2.items() if k not in SRAM_AREA)
-    uj["leakage_sram"] = sram * t.leakage_uj_per_mm2_us * run_us
-    uj["leakage_logic"] = logic * t.leakage_uj_per_mm2_us * run_us
+    uj["leakage_sram"] = sram * t.leakage_sram_uj_per_mm2_us * run_us
+    uj["leakage_logic"] = logic * t.leakage_logic_uj_per_mm2_us * run_us
     return {k: float(uj[k]) for k in ENERGY_COMPONENTS}

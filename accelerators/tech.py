@@ -84,7 +84,8 @@ class TechTable:
     lnzd_ge_per_act_bit: float = _f("decoder", "lnzd_ge_per_act_bit", _FIXED)
     accumulator_rows: float = _f("design", "accumulator_rows", _FIXED)
     control_overhead_fraction: float = _f("design", "control_overhead_fraction", _FIXED)
-    leakage_uj_per_mm2_us: float = _f("leakage", "energy_uj_per_mm2_us", _FIXED)
+    leakage_sram_uj_per_mm2_us: float = _f("leakage", "sram_energy_uj_per_mm2_us", _FIXED)
+    leakage_logic_uj_per_mm2_us: float = _f("leakage", "logic_energy_uj_per_mm2_us", _FIXED)
     source: str = "accelerators/data/tech45.toml"
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,7 +189,8 @@ def scale_to_node(tech: TechTable, node_nm: float) -> TechTable:
       so ``V**2`` does not help (full Dennard scaling would give ``s**3``, which
       no node since 90 nm has delivered);
     - DRAM energy per bit: unchanged (off chip, set by the DRAM interface);
-    - leakage per mm^2: unchanged (so leakage power follows the area, ``s**2``);
+    - leakage per mm^2 (SRAM and logic): unchanged (so leakage power follows the
+      area, ``s**2``);
     - bit widths, counts and the control fraction: unchanged.
 
     >>> t = scale_to_node(load_tech(), 22.5)      # s = 0.5

@@ -24,10 +24,16 @@ Sources (read for this script):
   64 PEs, 45 nm, 800 MHz, 40.8 mm^2, 0.59 W), as extracted with Tabula from the
   arXiv PDF in https://github.com/cucapra/fodlam (raw/eie-raw.csv,
   data/eie-layers.csv).
+
+Area and leakage come from the bundled technology table (accelerators/data/tech45.toml):
+SRAM density and leakage from CACTI 7 runs at 45 nm with the Accelergy/hwcomponents
+CACTI plug-in's default configuration (output rows: accelerators/data/cacti45_sram.csv),
+logic leakage from the NanGate 45nm Liberty file's cell_leakage_power / area.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import statistics
 import sys
@@ -35,9 +41,17 @@ from pathlib import Path
 
 import numpy as np
 
-from accelerators import LayerTensor, area_breakdown_mm2, load_hw, simulate, workload_from_tensors
+from accelerators import (
+    LayerTensor,
+    area_breakdown_mm2,
+    load_hw,
+    load_tech,
+    simulate,
+    workload_from_tensors,
+)
 
 OUT = Path(__file__).parent / "results" / "validate_eie.json"
+CACTI = Path(__file__).parents[1] / "accelerators" / "data" / "cacti45_sram.csv"
 
 # [T3]: (rows = outputs, cols = inputs, weight density, activation density)
 LAYERS = {
@@ -100,6 +114,15 @@ MODULES = {
 }
 
 
+def cacti_leakage_mw_per_mm2(device: str, kib: int = 128) -> float:
+    """CACTI's standby leakage over area of one macro (accelerators/data/cacti45_sram.csv)."""
+    lines = [ln for ln in CACTI.read_text().splitlines() if not ln.startswith("#")]
+    for r in csv.DictReader(lines, skipinitialspace=True):
+        if r["device"] == device and int(r["Capacity (bytes)"]) == kib * 1024:
+            return float(r["Standby leakage per bank(mW)"]) / float(r["Area (mm2)"])
+    raise KeyError(device)
+
+
 def eie_layer(name: str, seed: int = 0) -> LayerTensor:
     rows, cols, w_density, a_density = LAYERS[name]
     rng = np.random.default_rng([seed, rows, cols])
@@ -160,6 +183,14 @@ def main() -> int:
     area_total = sum(area.values())
     mem_area = area["weight_sram"] + area["pointer_sram"] + area["act_sram"]
     dyn_mw = total_mw - power_mw["leakage_sram"] - power_mw["leakage_logic"]
+    # The SRAM device decides the leakage: the same total with CACTI's other devices'
+    # leakage per mm^2 (leakage is linear in it), for the comparison in validation.md.
+    table_sram_mw_per_mm2 = load_tech().leakage_sram_uj_per_mm2_us * 1e3
+    if_device = {
+        d: total_mw
+        + power_mw["leakage_sram"] * (cacti_leakage_mw_per_mm2(d) / table_sram_mw_per_mm2 - 1)
+        for d in ("itrs-lstp", "itrs-lop", "itrs-hp")
+    }
     summary = {
         "layers_simulated": list(LAYERS),
         "layers_not_simulated": [n for n in EIE_TIME_US if n not in LAYERS],
@@ -176,6 +207,7 @@ def main() -> int:
         "power_over_eie": total_mw / (CHIP_POWER_W * 1e3),
         "dynamic_power_over_eie": dyn_mw / (CHIP_POWER_W * 1e3),
         "power_breakdown_mw": power_mw,
+        "power_mw_if_sram_device": if_device,
         "group_share": share,
         "eie_group_share": eie_share,
         "group_share_ratio": {g: share[g] / eie_share[g] for g in GROUPS},
@@ -230,7 +262,14 @@ def main() -> int:
     )
     print(
         f"  dynamic {dyn_mw:.1f} mW ({s['dynamic_power_over_eie']:.3f}x EIE's total), "
-        f"leakage {total_mw - dyn_mw:.1f} mW (an assumed 10 mW/mm^2, tech45.toml)"
+        f"leakage {total_mw - dyn_mw:.1f} mW (SRAM {power_mw['leakage_sram']:.2f}: CACTI 7 "
+        f"LSTP; logic {power_mw['leakage_logic']:.2f}: NanGate 45; tech45.toml [leakage])"
+    )
+    print(
+        "  with CACTI's other SRAM devices' leakage (128 KiB macro, per mm^2): "
+        + ", ".join(
+            f"{d} {mw:.0f} mW ({mw / (CHIP_POWER_W * 1e3):.2f}x)" for d, mw in if_device.items()
+        )
     )
     print(f"  {'group':8} {'ours %':>7} {'EIE %':>7} {'ratio':>6}   (EIE: Table II, one PE)")
     for g in GROUPS:

@@ -137,8 +137,12 @@ def test_tech_file_is_used(capsys, tmp_path, shapes_file):
 
     text = resources.files("accelerators").joinpath("data/tech45.toml").read_text()
     tech = tmp_path / "noleak.toml"
-    tech.write_text(text.replace("energy_uj_per_mm2_us = 0.01", "energy_uj_per_mm2_us = 0.0"))
-    assert load_tech(tech).leakage_uj_per_mm2_us == 0.0
+    text = text.replace("sram_energy_uj_per_mm2_us = 0.0000078", "sram_energy_uj_per_mm2_us = 0.0")
+    tech.write_text(
+        text.replace("logic_energy_uj_per_mm2_us = 0.0154", "logic_energy_uj_per_mm2_us = 0.0")
+    )
+    assert load_tech(tech).leakage_sram_uj_per_mm2_us == 0.0
+    assert load_tech(tech).leakage_logic_uj_per_mm2_us == 0.0
     r = run_json(capsys, ["--workload", shapes_file, *SMALL_HW, "--tech", str(tech)])
     assert r["energy_leakage_uj"] == 0.0
     r2 = run_json(capsys, ["--workload", shapes_file, *SMALL_HW])
