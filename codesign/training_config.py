@@ -26,6 +26,8 @@ from typing import NamedTuple
 from accelerators import InputError
 
 __all__ = [
+    "Rule",
+    "check_rule",
     "DATASETS",
     "DEVICES",
     "FIELDS",
@@ -105,7 +107,15 @@ def _in_range(v: float, rule: Rule) -> bool:
 
 def check_field(name: str, value):
     """Return ``value`` normalised (ints as int, floats as float) or raise ``InputError``."""
-    rule = FIELDS[name]
+    return check_rule(name, value, FIELDS[name])
+
+
+def check_rule(name: str, value, rule: Rule):
+    """``value`` checked against ``rule`` (named ``name`` in the error), normalised.
+
+    >>> check_rule("study.seed", 3.0, Rule("int", 0, 9))
+    3
+    """
     bad = InputError(name, value, _allowed(rule))
     if rule.kind == "choice":
         if value not in rule.choices:

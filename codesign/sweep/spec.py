@@ -55,14 +55,13 @@ from typing import Any
 
 from accelerators import InputError
 from codesign.study.contract import section as _section
-from codesign.training_config import DEVICES
+from codesign.training_config import DEVICES, MAX_SEED, Rule, check_rule
 
 from .checks import (
     check_hw,
     check_train,
     check_workload,
     check_workload_params,
-    is_int,
     unknown_keys,
 )
 from .knobs import (
@@ -90,16 +89,16 @@ __all__ = [
     "parse_spec",
 ]
 
-_STUDY_KEYS = (
-    "name",
-    "objectives",
-    "sampler",
-    "trials",
-    "seed",
-    "fidelity",
-    "storage",
-    "population",
-)
+#: the [study] table's scalar keys: (rule, default). ``name``, ``objectives`` and
+#: ``trials`` have defaults that depend on the rest of the file (see parse_spec).
+STUDY_FIELDS: dict[str, tuple[Rule, Any]] = {
+    "sampler": (Rule("choice", choices=tuple(SAMPLERS)), "tpe"),
+    "seed": (Rule("int", 0, MAX_SEED), 0),
+    "fidelity": (Rule("choice", choices=tuple(FIDELITIES)), "analytical"),
+    "storage": (Rule("str"), None),
+    "population": (Rule("int", 2, 10_000), None),
+}
+_STUDY_KEYS = ("name", "objectives", "trials", *STUDY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -238,21 +237,14 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
             "area_mm2, latency_us or energy_uj in a simulate-only sweep",
         )
 
-    sampler = study.get("sampler", "tpe")
-    if sampler not in SAMPLERS:
-        raise InputError("study.sampler", sampler, "one of " + ", ".join(SAMPLERS))
-    seed = study.get("seed", 0)
-    if not is_int(seed) or not 0 <= seed < 2**32:
-        raise InputError("study.seed", seed, "an integer from 0 to 2**32 - 1")
-    fidelity = study.get("fidelity", "analytical")
-    if fidelity not in FIDELITIES:
-        raise InputError("study.fidelity", fidelity, "simpy or analytical")
-    storage = study.get("storage")
-    if storage is not None and (not isinstance(storage, str) or "://" not in storage):
+    knobs = {}
+    for key, (rule, default) in STUDY_FIELDS.items():
+        value = study.get(key, default)
+        knobs[key] = value if value is None else check_rule(f"study.{key}", value, rule)
+    sampler, seed, fidelity = knobs["sampler"], knobs["seed"], knobs["fidelity"]
+    storage, population = knobs["storage"], knobs["population"]
+    if storage is not None and "://" not in storage:
         raise InputError("study.storage", storage, "a database URL such as sqlite:///runs/x.db")
-    population = study.get("population")
-    if population is not None and (not is_int(population) or not 2 <= population <= 10_000):
-        raise InputError("study.population", population, "an integer from 2 to 10000")
 
     hw = dict(raw.get("hw", {}))
     hw.setdefault("preset", "default")
@@ -270,10 +262,7 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
                 "[search]", f"{n_grid:.3g} grid points", f"at most {MAX_GRID_POINTS} grid points"
             )
         trials = n_grid if trials is None else trials
-    if not is_int(trials) or not 1 <= trials <= MAX_TRIALS:
-        raise InputError(
-            "study.trials", trials, f"an integer from 1 to {MAX_TRIALS} (finished trials wanted)"
-        )
+    trials = check_rule("study.trials", trials, Rule("int", 1, MAX_TRIALS))
     if sampler == "grid":
         trials = min(trials, n_grid)
     elif params and all(p.choices is not None or p.is_int for p in params):
