@@ -14,7 +14,10 @@ from typing import Any
 
 from ._errors import InputError
 
-__all__ = ["read_text", "read_toml", "read_json"]
+__all__ = ["MAX_TEXT_BYTES", "read_text", "read_toml", "read_json"]
+
+#: the largest user file read as text (a sweep file, a hardware or tech table, shapes)
+MAX_TEXT_BYTES = 16 * 2**20
 
 
 def read_text(path: str | os.PathLike, what: str) -> str:
@@ -24,9 +27,16 @@ def read_text(path: str | os.PathLike, what: str) -> str:
         raise InputError.plain(f"{what} {name!r} not found")
     if os.path.isdir(name):
         raise InputError.plain(f"{what} {name!r} is a directory, not a file")
+    if not os.path.isfile(name):  # /dev/zero would never end, a FIFO would block
+        raise InputError.plain(f"{what} {name!r} is a device, FIFO or socket, not a file")
     try:
-        with open(name, encoding="utf-8") as fh:
-            return fh.read()
+        with open(name, "rb") as fh:
+            data = fh.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            raise InputError.plain(
+                f"{what} {name!r} is larger than {MAX_TEXT_BYTES // 2**20} MiB; not read"
+            )
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError.plain(f"{what} {name!r} is not UTF-8 text: {exc.reason}") from None
     except OSError as exc:

@@ -22,6 +22,7 @@ key                 dtype       meaning
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from ._errors import InputError
 __all__ = ["LayerTensor", "save_ternary_npz", "load_ternary_npz"]
 
 KINDS = ("linear", "conv2d")
+MAX_WEIGHTS = 2**28  # weights of one layer (256 MiB as int8)
 MAX_PIXELS = 16_777_216  # output pixels of one layer (a 4096 x 4096 feature map)
 
 
@@ -127,6 +129,17 @@ def save_ternary_npz(path: str | os.PathLike, layers: list[LayerTensor]) -> None
     np.savez(path, **arrays)
 
 
+def _declared_count(path: str, member: str) -> int:
+    """Elements the ``.npy`` header of ``member`` declares, read without its data."""
+    with zipfile.ZipFile(path) as zf, zf.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, _, _ = np.lib.format.read_array_header_2_0(f)
+    return math.prod(shape)
+
+
 def load_ternary_npz(path: str | os.PathLike) -> list[LayerTensor]:
     """Read a ``ternary.npz``; any problem with the file is one :class:`InputError`.
 
@@ -156,6 +169,10 @@ def load_ternary_npz(path: str | os.PathLike) -> list[LayerTensor]:
             absent = [f"w{i}" for i in range(n) if f"w{i}" not in z.files]
             if absent:
                 raise bad(f"weight arrays {absent} are missing ({n} layers named)")
+            for i in range(n):  # before numpy allocates what a header claims
+                count = _declared_count(name, f"w{i}.npy")
+                if count > MAX_WEIGHTS:
+                    raise bad(f"w{i} claims {count:,} weights (at most {MAX_WEIGHTS:,})")
             weights = [z[f"w{i}"] for i in range(n)]
     except InputError:
         raise

@@ -56,7 +56,7 @@ import numpy as np
 
 from ._errors import InputError
 from ._files import read_json, read_toml
-from .tensors import MAX_PIXELS, LayerTensor, load_ternary_npz
+from .tensors import MAX_PIXELS, MAX_WEIGHTS, LayerTensor, load_ternary_npz
 
 __all__ = [
     "BUILTIN_SHAPES",
@@ -140,9 +140,16 @@ def layers_of(g: nx.DiGraph) -> list[LayerTensor]:
     return [g.nodes[n]["tensor"] for n in g.graph["order"]]
 
 
-def random_ternary(shape: tuple[int, ...], sparsity: float, rng: np.random.Generator) -> np.ndarray:
-    """Exactly ``round((1 - sparsity) * size)`` nonzeros at random places, random signs."""
-    size = int(np.prod(shape))
+def random_ternary(
+    shape: tuple[int, ...], sparsity: float, rng: np.random.Generator, name: str = "shape"
+) -> np.ndarray:
+    """Exactly ``round((1 - sparsity) * size)`` nonzeros at random places, random signs.
+
+    A shape of more than :data:`MAX_WEIGHTS` weights is refused (``InputError``).
+    """
+    size = math.prod(int(d) for d in shape)
+    if size > MAX_WEIGHTS:
+        raise InputError(name, list(shape), f"at most {MAX_WEIGHTS:,} weights in one layer")
     k = int(round((1.0 - sparsity) * size))
     w = np.zeros(size, dtype=np.int8)
     idx = rng.choice(size, size=k, replace=False)
@@ -152,7 +159,6 @@ def random_ternary(shape: tuple[int, ...], sparsity: float, rng: np.random.Gener
 
 MAX_DIM = 1_048_576  # in / out of one layer
 MAX_KERNEL = 64  # kh / kw of one conv layer
-MAX_WEIGHTS = 2**28  # weights of one layer (256 MiB as int8)
 
 
 def _int_in(name: str, v, lo: int, hi: int) -> int:

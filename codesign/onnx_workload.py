@@ -87,7 +87,8 @@ def workload_from_onnx(
         else:
             from accelerators.workload import random_ternary
 
-            q, scale = random_ternary(lay.shape, float(sparsity), rng), 1.0
+            q = random_ternary(lay.shape, float(sparsity), rng, name=f"{lay.name}.shape")
+            scale = 1.0
         d = act_density if act_density is not None else density.get(lay.name, 1.0)
         out.append(
             LayerTensor(lay.name, q.reshape(lay.shape), scale, lay.kind, lay.out_pixels, float(d))

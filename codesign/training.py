@@ -116,6 +116,12 @@ class _Trainer:
         self.device = device
         n = config.train_limit or len(data.x_train)
         x, y, xv, yv = split_validation(data.x_train[:n], data.y_train[:n], config.val_fraction)
+        if len(x) < 2:  # batch norm cannot train on one example
+            raise InputError(
+                "train_limit",
+                config.train_limit,
+                f"0 (all) or enough examples to leave 2 for training (here {len(x)})",
+            )
         self.x, self.y = x.to(device), y.to(device)
         self.x_val, self.y_val = xv.to(device), yv.to(device)
         self.x_test, self.y_test = data.x_test.to(device), data.y_test.to(device)

@@ -12,6 +12,7 @@ point at.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import sqlite3
 import zipfile
@@ -88,9 +89,20 @@ def scratch(tmp_path_factory):
     _write_npz(d / "missing_key.npz", **{k: v for k, v in good.items() if k != "w0"})
     _write_npz(d / "float_w.npz", **{**good, "w0": np.full((4, 3), 0.5)})
     _write_npz(d / "big_w.npz", **{**good, "w0": np.full((4, 3), 7, dtype=np.int8)})
+    with zipfile.ZipFile(d / "bomb.npz", "w") as z:  # a header claiming 10^10 weights
+        for k, v in good.items():
+            if k != "w0":
+                buf = io.BytesIO()
+                np.save(buf, v)
+                z.writestr(f"{k}.npy", buf.getvalue())
+        buf = io.BytesIO()
+        header = {"descr": "|i1", "fortran_order": False, "shape": (100_000, 100_000)}
+        np.lib.format.write_array_header_1_0(buf, header)
+        z.writestr("w0.npy", buf.getvalue() + bytes(100))
     with zipfile.ZipFile(d / "zip_not_npz.npz", "w") as z:
         z.writestr("hello.txt", "x")
     (d / "bad.toml").write_text("this is = = not toml\n")
+    (d / "huge.toml").write_text("# " + "x" * (17 * 2**20) + "\n")
     (d / "latin1.toml").write_bytes('[study]\nname = "caf\xe9"\n'.encode("latin-1"))
     (d / "hw_inf.toml").write_text("clock_mhz = inf\n")
     (d / "hw_str.toml").write_text('n_pe = "many"\n')
@@ -169,6 +181,7 @@ CASES = [
     ("sim-missing-key-npz", "simulate --weights missing_key.npz", "missing_key.npz"),
     ("sim-float-weights", "simulate --weights float_w.npz", "float_w.npz"),
     ("sim-weights-7", "simulate --weights big_w.npz", "big_w.npz"),
+    ("sim-npz-bomb", "simulate --weights bomb.npz", "10,000,000,000 weights"),
     ("sim-missing-npz", "simulate --weights nope.npz", "nope.npz"),
     ("sim-dir-npz", "simulate --weights adir", "adir"),
     ("sim-sram-inf", "simulate --workload lfc --set weight_sram_kib_per_pe=inf", "weight_sram"),
@@ -189,6 +202,11 @@ CASES = [
     ("sim-sparsity-nan", "simulate --workload lfc --sparsity nan", "sparsity"),
     ("sim-sparsity-big", "simulate --workload lfc --sparsity 1.5", "sparsity"),
     ("sim-workload-bad", "simulate --workload resnet9000", "resnet9000"),
+    ("sim-hw-dev-zero", "simulate --workload lfc --hw /dev/zero", "device"),
+    ("sim-tech-dev-zero", "simulate --workload lfc --tech /dev/zero", "device"),
+    ("sim-hw-huge-file", "simulate --workload lfc --hw huge.toml", "MiB"),
+    ("sweep-dev-zero", "sweep /dev/zero", "device"),
+    ("sweep-fifo", "sweep a_fifo", "FIFO"),
     ("sim-hw-missing", "simulate --workload lfc --hw missing.toml", "missing.toml"),
     ("sim-hw-dir", "simulate --workload lfc --hw adir", "adir"),
     ("sim-hw-bad-toml", "simulate --workload lfc --hw bad.toml", "bad.toml"),
@@ -286,6 +304,10 @@ CASES = [
     # dash (fails before serving)
     ("dash-host-bad", "dash --storage sqlite:///study.db --host 999.1.1.1 --port 8123", "999.1.1.1"),
     ("dash-host-unknown", "dash --storage sqlite:///study.db --host no.such.host.invalid", "host"),
+    ("dash-refresh-inf", "dash --check --storage sqlite:///study.db --refresh-s inf", "refresh"),
+    ("dash-refresh-nan", "dash --check --storage sqlite:///study.db --refresh-s nan", "refresh"),
+    ("train-limit-1", "train --dataset digits --model mlp --hidden 4 --epochs 1 --train-limit 1 --out r11", "train_limit"),
+    ("train-limit-val", "train --dataset digits --model mlp --hidden 4 --epochs 1 --train-limit 2 --val-fraction 0.5 --out r12", "train_limit"),
     ("dash-port-0", "dash --storage sqlite:///study.db --port 0", "port"),
     ("dash-port-huge", "dash --storage sqlite:///study.db --port 70000", "port"),
     ("dash-missing", "dash --check --storage sqlite:///nope.db --port 8124", "nope.db"),

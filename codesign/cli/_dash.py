@@ -159,8 +159,8 @@ def _print_summary(s: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise InputError("--port", args.port, "an integer in 1..65535")
-    if not args.refresh_s > 0:
-        raise InputError("--refresh-s", args.refresh_s, "a number of seconds > 0")
+    if not 0 < args.refresh_s <= 86_400:  # nan and inf fail too
+        raise InputError("--refresh-s", args.refresh_s, "a number of seconds in (0, 86400]")
     if args.check:
         summary = _summary(args)
         if args.json:

@@ -49,11 +49,11 @@ import itertools
 import json
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 from accelerators import InputError
+from accelerators._files import read_toml
 from codesign.study.contract import section as _section
 from codesign.training_config import DEVICES, MAX_SEED, Rule, check_rule
 
@@ -185,17 +185,7 @@ class SweepSpec:
 def load_spec(path: str | os.PathLike) -> SweepSpec:
     """Read and validate a sweep file; any problem is one :class:`InputError`."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError.plain(f"sweep file {path!r} not found")
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.loads(f.read().decode("utf-8"))
-    except OSError as exc:
-        raise InputError.plain(f"sweep file {path!r} cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError.plain(f"sweep file {path!r} is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError.plain(f"sweep file {path!r} is not valid TOML: {exc}") from None
+    raw = read_toml(path, "sweep file")
     default_name = os.path.splitext(os.path.basename(path))[0]
     base_dir = os.path.dirname(os.path.abspath(path))
     return parse_spec(raw, default_name=default_name, base_dir=base_dir)

@@ -199,7 +199,20 @@ def _bad_files(tmp_path):
         ["N", 1, "H", "W"],
         ["N", 4, "H2", "W2"],
     )
+    g = helper.make_graph(  # declared, not stored: 10^12 weights would be made up
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "huge",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1_000_000]),
+            helper.make_tensor_value_info("w", TensorProto.FLOAT, [1_000_000, 1_000_000]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1_000_000])],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, tmp_path / "huge.onnx")
     return {
+        "huge": "is not allowed",  # simulate: too many weights; train: not the data set's input
         "trunc": "truncated or not a valid ONNX model",
         "text": "truncated or not a valid ONNX model",
         "unsup": "Sigmoid, Tanh",
