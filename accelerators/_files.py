@@ -50,6 +50,8 @@ def read_toml(path: str | os.PathLike, what: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError.plain(f"{what} {os.fspath(path)!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError.plain(f"{what} {os.fspath(path)!r} nests too deeply to read") from None
 
 
 def read_json(path: str | os.PathLike, what: str) -> Any:
@@ -63,3 +65,5 @@ def read_json(path: str | os.PathLike, what: str) -> Any:
         return json.loads(text, parse_constant=_no_constants)
     except ValueError as exc:
         raise InputError.plain(f"{what} {os.fspath(path)!r} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError.plain(f"{what} {os.fspath(path)!r} nests too deeply to read") from None

@@ -35,6 +35,7 @@ __all__ = ["LayerTensor", "save_ternary_npz", "load_ternary_npz"]
 
 KINDS = ("linear", "conv2d")
 MAX_WEIGHTS = 2**28  # weights of one layer (256 MiB as int8)
+MAX_LAYERS = 10_000  # layers of one network
 MAX_PIXELS = 16_777_216  # output pixels of one layer (a 4096 x 4096 feature map)
 
 
@@ -168,7 +169,10 @@ def load_ternary_npz(path: str | os.PathLike) -> list[LayerTensor]:
             n = _check_meta(meta, bad)
             absent = [f"w{i}" for i in range(n) if f"w{i}" not in z.files]
             if absent:
-                raise bad(f"weight arrays {absent} are missing ({n} layers named)")
+                shown = ", ".join(absent[:5]) + (
+                    f" ... ({len(absent)} in all)" if len(absent) > 5 else ""
+                )
+                raise bad(f"weight arrays {shown} are missing ({n} layers named)")
             for i in range(n):  # before numpy allocates what a header claims
                 count = _declared_count(name, f"w{i}.npy")
                 if count > MAX_WEIGHTS:
@@ -220,4 +224,6 @@ def _check_meta(meta: dict[str, np.ndarray], bad) -> int:
     n = lengths["names"]
     if n == 0:
         raise bad("it holds no layers")
+    if n > MAX_LAYERS:
+        raise bad(f"it names {n:,} layers (at most {MAX_LAYERS:,})")
     return n

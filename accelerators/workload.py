@@ -56,7 +56,7 @@ import numpy as np
 
 from ._errors import InputError
 from ._files import read_json, read_toml
-from .tensors import MAX_PIXELS, MAX_WEIGHTS, LayerTensor, load_ternary_npz
+from .tensors import MAX_LAYERS, MAX_PIXELS, MAX_WEIGHTS, LayerTensor, load_ternary_npz
 
 __all__ = [
     "BUILTIN_SHAPES",
@@ -118,8 +118,8 @@ def workload_from_tensors(
     are shared by every layer here that is the very same :class:`LayerTensor`
     object (what-if variants of a network that change one layer recompute only it).
     """
-    if len(layers) == 0:
-        raise InputError("layers", [], "at least one layer")
+    if not 1 <= len(layers) <= MAX_LAYERS:
+        raise InputError("layers", f"{len(layers):,} layers", f"1 to {MAX_LAYERS:,} layers")
     g = nx.DiGraph(name=name, order=[lt.name for lt in layers])
     for i, lt in enumerate(layers):
         if not isinstance(lt, LayerTensor):
@@ -225,6 +225,8 @@ def workload_from_shapes(
         specs, name = BUILTIN_SHAPES[name_or_shapes], name_or_shapes
     else:
         specs, name = list(name_or_shapes), "shapes"
+    if not 1 <= len(specs) <= MAX_LAYERS:  # before any random weights are drawn
+        raise InputError("layers", f"{len(specs):,} layers", f"1 to {MAX_LAYERS:,} layers")
     if isinstance(sparsity, int | float):
         sparsity = [float(sparsity)] * len(specs)
     if not isinstance(sparsity, Sequence) or len(sparsity) != len(specs):

@@ -315,6 +315,6 @@ def read_onnx(path: str | os.PathLike) -> OnnxNet:
         if p.key == META_DENSITY:
             try:
                 density = {str(k): float(v) for k, v in json.loads(p.value).items()}
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 density = {}
     return OnnxNet(path, layers, tuple(in_shape[1:]), notes, density, list(g.node), consts, shapes)

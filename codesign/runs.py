@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from accelerators import InputError, LayerTensor, save_ternary_npz
+from accelerators._files import read_json
 
 from .bridge import ternary_layers
 from .files import atomic_path, check_writable_dir, load_weights
@@ -150,11 +151,7 @@ def load_run(run_dir: str | os.PathLike) -> TrainResult:
     report: dict = {}
     rpath = os.path.join(run_dir, "report.json")
     if os.path.isfile(rpath):
-        try:
-            with open(rpath) as f:
-                report = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise InputError.plain(f"{rpath!r} is not valid JSON: {exc}") from None
+        report = read_json(rpath, "run report")
     npz = os.path.join(run_dir, "ternary.npz")
     layers = load_weights(npz) if os.path.isfile(npz) else ternary_layers(model)
     return TrainResult(report, model, layers, config, shape, n_classes)

@@ -102,6 +102,22 @@ def scratch(tmp_path_factory):
     with zipfile.ZipFile(d / "zip_not_npz.npz", "w") as z:
         z.writestr("hello.txt", "x")
     (d / "bad.toml").write_text("this is = = not toml\n")
+    (d / "many_layers.json").write_text(
+        '{"layers": [' + ", ".join(['{"kind": "linear", "in": 2, "out": 2}'] * 20_000) + "]}"
+    )
+    n = 20_000
+    _write_npz(
+        d / "many_layers.npz",
+        names=np.array([f"l{i}" for i in range(n)]),
+        kinds=np.array(["linear"] * n),
+        scale=np.ones(n, dtype=np.float32),
+        out_pixels=np.ones(n, dtype=np.int64),
+        act_density=np.ones(n),
+        w0=np.zeros((2, 2), dtype=np.int8),
+    )
+    (d / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (d / "deep.toml").write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (d / "deep.log").write_text("[" * 60_000 + "\n")
     (d / "huge.toml").write_text("# " + "x" * (17 * 2**20) + "\n")
     (d / "latin1.toml").write_bytes('[study]\nname = "caf\xe9"\n'.encode("latin-1"))
     (d / "hw_inf.toml").write_text("clock_mhz = inf\n")
@@ -207,6 +223,12 @@ CASES = [
     ("sim-hw-huge-file", "simulate --workload lfc --hw huge.toml", "MiB"),
     ("sweep-dev-zero", "sweep /dev/zero", "device"),
     ("sweep-fifo", "sweep a_fifo", "FIFO"),
+    ("sim-many-layers-json", "simulate --workload many_layers.json", "10,000 layers"),
+    ("sim-many-layers-npz", "simulate --weights many_layers.npz", "10,000"),
+    ("sim-workload-deep-json", "simulate --workload deep.json", "deep"),
+    ("sim-hw-deep-toml", "simulate --workload lfc --hw deep.toml", "deep"),
+    ("sweep-deep-toml", "sweep deep.toml", "deep"),
+    ("export-deep-journal", "export --storage journal://{d}/deep.log --out x10.csv", "journal"),
     ("sim-hw-missing", "simulate --workload lfc --hw missing.toml", "missing.toml"),
     ("sim-hw-dir", "simulate --workload lfc --hw adir", "adir"),
     ("sim-hw-bad-toml", "simulate --workload lfc --hw bad.toml", "bad.toml"),

@@ -238,7 +238,7 @@ def _open_journal(url: str, write: bool):
         try:
             op = json.loads(head)
             ok = isinstance(op, dict) and "op_code" in op
-        except ValueError:
+        except (ValueError, RecursionError):
             ok = False
         if not ok:
             raise InputError.plain(

@@ -50,10 +50,10 @@ class TrainCache:
     def load(self, key: str) -> tuple[list, dict]:
         """``(layers, report)`` of a cached run."""
         from accelerators import load_ternary_npz
+        from accelerators._files import read_json
 
         d = self.path(key)
-        with open(os.path.join(d, "report.json")) as f:
-            report = json.load(f)
+        report = read_json(os.path.join(d, "report.json"), "cached run report")
         return load_ternary_npz(os.path.join(d, "ternary.npz")), report
 
     def store(self, key: str, result) -> str:
