@@ -149,11 +149,19 @@ def _layers_table(r: dict[str, Any]) -> str:
 def _totals_rows(r: dict[str, Any], weight_kib: float, bounds: bool = False) -> list[list[Any]]:
     """``[label, value, unit]`` rows; ``bounds`` adds the analytical cycle bounds (or "-")."""
     rows = [
-        ["cycles", r["cycles"], "cycles"],
-        ["latency", r["latency_us"], "us"],
-        ["throughput", r["throughput_inf_s"], "inf/s"],
-        ["utilization", 100 * r["utilization"], "%"],
+        ["cycles, steady state", r["cycles"], "cycles"],
+        ["latency, steady state (weights on chip)", r["latency_us"], "us"],
     ]
+    if "first_inference_latency_us" in r:
+        rows += [
+            ["latency, first inference (weights from DRAM)", r["first_inference_latency_us"], "us"]
+        ]
+    rows += [
+        ["throughput, steady state", r["throughput_inf_s"], "inf/s"],
+        ["utilization (useful products)", 100 * r["utilization"], "%"],
+    ]
+    if "busy" in r:
+        rows += [["busy (lane-cycles doing any entry)", 100 * r["busy"], "%"]]
     rows += [[f"{c} stalls", r["stall_cycles"].get(c, 0), "cycles"] for c in STALL_CAUSES]
     if bounds or "cycles_lower" in r:
         rows += [["cycles lower bound", r.get("cycles_lower", "-"), "cycles"]]
@@ -161,6 +169,9 @@ def _totals_rows(r: dict[str, Any], weight_kib: float, bounds: bool = False) -> 
     rows += [["area", r["area_mm2"], "mm^2"]]
     rows += [[f"  {k}", v, "mm^2"] for k, v in r["area_breakdown_mm2"].items()]
     rows += [["energy", r["energy_uj"], "uJ"]]
+    if "energy_dynamic_uj" in r:
+        rows += [["  (dynamic)", r["energy_dynamic_uj"], "uJ"]]
+        rows += [["  (leakage)", r["energy_leakage_uj"], "uJ"]]
     rows += [[f"  {k}", v, "uJ"] for k, v in r["energy_breakdown_uj"].items()]
     rows += [["weight storage", weight_kib, "KiB"]]
     return rows

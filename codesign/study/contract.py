@@ -44,7 +44,7 @@ METRIC_LABELS = {
     "accuracy": "accuracy",
     "sparsity": "weight sparsity",
     "area_mm2": "area (mm^2)",
-    "latency_us": "latency (us)",
+    "latency_us": "latency, steady state (us)",
     "energy_uj": "energy (uJ)",
     "cycles": "cycles",
     "size_kib": "weight storage (KiB)",

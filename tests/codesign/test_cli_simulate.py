@@ -241,3 +241,18 @@ def test_real_subprocess(tmp_path, shapes_file):
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
     assert "n_pe = -3" in bad.stderr
+
+
+def test_table_names_what_each_figure_means(capsys):
+    """Steady state vs first inference, useful vs busy, dynamic vs leakage: each named."""
+    assert main(["simulate", "--workload", "lfc", "--fidelity", "analytical"]) == 0
+    out = capsys.readouterr().out
+    for label in (
+        "latency, steady state (weights on chip)",
+        "latency, first inference (weights from DRAM)",
+        "utilization (useful products)",
+        "busy (lane-cycles doing any entry)",
+        "(dynamic)",
+        "(leakage)",
+    ):
+        assert label in out, label

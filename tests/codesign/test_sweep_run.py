@@ -289,7 +289,7 @@ def test_cli_json_summary_and_dashboard_hint(tmp_path):
     assert s["storage"] == "sqlite:///runs/tiny.db" and s["trials_done"] == 8 and s["front"]
     assert (tmp_path / "runs" / "tiny.db").is_file()
     text = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120).stdout
-    assert "codesign dash --storage sqlite:///runs/tiny.db" in text and "latency (us)" in text
+    assert "codesign dash --storage sqlite:///runs/tiny.db" in text and "latency, steady state (us)" in text
 
 
 def test_a_trial_claimed_by_a_process_that_died_before_leasing_it_is_recovered(tmp_path):
