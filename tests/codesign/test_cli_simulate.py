@@ -118,7 +118,7 @@ def test_table_for_people_carries_units(capsys, shapes_file):
     text = capsys.readouterr().out
     for unit in ("cycles", " us", "inf/s", "mm^2", "uJ", "KiB", "%"):
         assert unit in text, unit
-    for part in ("pe_logic", "weight_sram", "leakage", "imbalance stall cycles", "dense binary"):
+    for part in ("pe_logic", "weight_sram", "leakage", "broadcast/FIFO/imbalance stall cycles", "dense binary"):
         assert part in text, part
     assert "DRAM-bound: no" in text
 
