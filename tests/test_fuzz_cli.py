@@ -296,6 +296,7 @@ CASES = [
     ("sweep-jobs-0", "sweep ok.toml --storage sqlite:///study.db --jobs 0", "jobs"),
     ("sweep-jobs-huge", "sweep ok.toml --storage sqlite:///study.db --jobs 100000", "jobs"),
     ("sweep-storage-word", "sweep ok.toml --storage nonsense", "storage"),
+    ("sweep-storage-memory", "sweep ok.toml --storage sqlite:///:memory:", "memory"),
     ("sweep-storage-dir", "sweep ok.toml --storage sqlite:///adir", "adir"),
     ("sweep-storage-device", "sweep ok.toml --storage sqlite:////dev/null", "device"),
     ("sweep-journal-device", "sweep ok.toml --storage journal:///dev/null", "device"),

@@ -66,8 +66,15 @@ def quiet_optuna():
 
 
 def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``, with the first line of its cause when it has one
+    (Optuna wraps every database error in a generic "An exception is raised during
+    the commit ..." whose cause says what went wrong)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause).strip():
+        line += f" ({str(cause).strip().splitlines()[0]})"
+    return line
 
 
 def storage_file(url: str) -> str | None:
@@ -260,6 +267,10 @@ def open_storage(url: str, *, write: bool = False):
     if url.startswith("journal:"):
         return _open_journal(url, write)
     path = _sqlite_path(url)
+    if path == "":
+        raise InputError(
+            "--storage", url, "a SQLite file (sqlite:///path/x.db): in memory, nothing is kept"
+        )
     try:
         if path is not None:
             return _open_sqlite(url, path, write)
