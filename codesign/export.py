@@ -26,7 +26,7 @@ import os
 
 from accelerators import InputError
 from codesign.files import atomic_path
-from codesign.study import ATTR, StudyStore
+from codesign.study import ATTR, StudyStore, storage_file
 
 __all__ = ["FORMATS", "export_trials", "trials_table"]
 
@@ -94,12 +94,12 @@ def _same_file(a: str, b: str) -> bool:
 
 def _storage_files(storage_url: str) -> list[str]:
     """The files a storage URL keeps its study in (with SQLite's -wal/-shm)."""
-    if storage_url.startswith("journal://"):
-        return [storage_url[len("journal://") :]]
-    if storage_url.startswith("sqlite:///"):
-        path = storage_url[len("sqlite:///") :].split("?")[0]
-        return [path, path + "-wal", path + "-shm", path + "-journal"]
-    return []
+    path = storage_file(storage_url)
+    if path is None:
+        return []
+    if storage_url.startswith("journal:"):
+        return [path]
+    return [path, path + "-wal", path + "-shm", path + "-journal"]
 
 
 def check_out(out: str, storage_url: str, overwrite: bool) -> None:
