@@ -26,6 +26,7 @@ two-sided 95 % Student-t interval. Target: >= 20 %, interval excluding 0.
         --strengths 0.0003,0.001,0.003,0.01,0.03             # cnn 16,32, ~12 min
     python benchmarks/feedback_pays.py --model cnn ... --per-row   # per-row coefficients
     python benchmarks/feedback_pays.py --markdown benchmarks/results/X.json [--replot]
+                                           # (adds the latency floor to an older result)
     python benchmarks/feedback_pays.py --quick --seeds 0     # 2 strengths, 1+1 epochs
 
 Writes benchmarks/results/<name>.json and <name>.png (name:
@@ -233,6 +234,48 @@ def _sweep_points(args, hw_cfg, seed, strengths):
     return spec, points
 
 
+def latency_floor(dataset: str, model: str, hidden: str, hw: dict) -> dict:
+    """The network's steady-state latency with every weight zero: what no regularizer beats.
+
+    An all-zero CSC stream holds no entries at all (a padding entry only ever
+    precedes a nonzero), and a tile's cycles never fall when a (PE, column) gets
+    more entries (the max-plus recurrence of :mod:`accelerators.sim.timing` is
+    monotone). Without activation skipping (the ``default`` preset) the pushed
+    columns do not depend on the weights either, so this latency, simulated by
+    SimPy on ``hw`` (a result's hardware dict), is a lower bound for any ternary
+    weights of this shape on it: ``1 - floor / latency`` bounds the reduction
+    any regularizer can give a point. (With activation skipping it uses the
+    zeroed network's activations on 100 training images.)
+
+    Returns ``{"latency_us": ..., "layer_cycles": {layer: cycles}}``.
+    """
+    import dataclasses
+
+    import numpy as np
+    import torch
+
+    from accelerators import load_hw, simulate, workload_from_tensors
+    from codesign.bridge import ternary_layers
+    from codesign.data import load_dataset
+    from codesign.models import build_model
+
+    data = load_dataset(dataset)
+    widths = tuple(int(h) for h in hidden.split(","))
+    net = build_model(model, data.input_shape, data.n_classes, hidden_units=widths)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+    layers = ternary_layers(net, data.x_train[:100])
+    zero = [dataclasses.replace(t, weight=np.zeros_like(t.weight)) for t in layers]
+    fields = {k: v for k, v in hw.items() if k != "preset"}
+    cfg = load_hw(hw.get("preset", "default")).replace(**fields)
+    report = simulate(workload_from_tensors(zero), cfg).to_dict()
+    return {
+        "latency_us": report["latency_us"],
+        "layer_cycles": {lay["name"]: lay["cycles"] for lay in report["layers"]},
+    }
+
+
 def summarize(points, seeds, key, tol=0.005):
     """Per seed: fronts chosen on ``key`` (validation), matched on ``key``, reported on test.
 
@@ -277,32 +320,60 @@ def summarize(points, seeds, key, tol=0.005):
     return rows, per_seed, summary
 
 
+def add_floor(result: dict) -> dict:
+    """Put :func:`latency_floor` into a result, and each matched point's ``max_reduction``.
+
+    ``max_reduction = 1 - floor / latency`` of the uniform point: the most any
+    weights could cut it; over seeds as ``summary["max_reduction"]`` (mean of the
+    per-seed means, with its 95 % t-interval).
+    """
+    model, hidden = result["model"].split()
+    floor = result.get("latency_floor") or latency_floor(
+        result["dataset"], model, hidden, result["hw"]
+    )
+    result["latency_floor"] = floor
+    per_seed = {}
+    for row in result["matched"]:
+        row["max_reduction"] = 1 - floor["latency_us"] / row["uniform"]["latency_us"]
+        if row["hardware"] is not None:
+            per_seed.setdefault(row["seed"], []).append(row["max_reduction"])
+    for s in result["per_seed"]:
+        s["mean_max_reduction"] = sum(per_seed[s["seed"]]) / len(per_seed[s["seed"]])
+    m, h = mean_ci([s["mean_max_reduction"] for s in result["per_seed"]])
+    result["summary"]["max_reduction"], result["summary"]["max_reduction_ci95"] = m, h
+    return result
+
+
 def markdown(result: dict) -> str:
     """The per-seed table and the summary line of a result JSON, as Markdown (for docs/sweep.md)."""
     label = result.get("chosen_on", "test")
     lines = [
         f"| seed | uniform front ({label} / test acc %, latency us) | best hardware point "
-        f"({label} / test acc %, latency us) | latency reduction |",
-        "|---|---|---|---|",
+        f"({label} / test acc %, latency us) | latency reduction | most any weights could give |",
+        "|---|---|---|---|---|",
     ]
     key = "val_accuracy" if label == "validation" else "accuracy"
     for r in result["matched"]:
         u, h = r["uniform"], r["hardware"]
         cell_u = f"{100 * u[key]:.2f} / {100 * u['accuracy']:.2f} @ {u['latency_us']:.2f}"
         if h is None:
-            lines.append(f"| {r['seed']} | {cell_u} | none within 0.5 points | - |")
+            lines.append(f"| {r['seed']} | {cell_u} | none within 0.5 points | - | - |")
             continue
         cell_h = f"{100 * h[key]:.2f} / {100 * h['accuracy']:.2f} @ {h['latency_us']:.2f}"
-        lines.append(f"| {r['seed']} | {cell_u} | {cell_h} | {100 * r['reduction']:+.1f} % |")
+        lines.append(
+            f"| {r['seed']} | {cell_u} | {cell_h} | {100 * r['reduction']:+.1f} % "
+            f"| {100 * r['max_reduction']:.1f} % |"
+        )
     lines += [
         "",
-        "| seed | mean reduction | best reduction | test acc hardware - uniform (points) |",
+        "| seed | mean reduction | best reduction | test acc hardware - uniform (points) "
+        "| most any weights could give (mean) |",
     ]
-    lines += ["|---|---|---|---|"]
+    lines += ["|---|---|---|---|---|"]
     for p in result["per_seed"]:
         lines.append(
             f"| {p['seed']} | {100 * p['mean_reduction']:+.1f} % | {100 * p['best_reduction']:+.1f} % "
-            f"| {100 * p['mean_test_acc_diff']:+.2f} |"
+            f"| {100 * p['mean_test_acc_diff']:+.2f} | {100 * p['mean_max_reduction']:.1f} % |"
         )
     s = result["summary"]
 
@@ -314,8 +385,16 @@ def markdown(result: dict) -> str:
     lines.append(
         f"| mean +- 95 % t-interval | {ci(s['mean_reduction'], s['mean_reduction_ci95'])} % "
         f"| {ci(s['best_reduction'], s['best_reduction_ci95'])} % "
-        f"| {ci(s['test_acc_diff'], s['test_acc_diff_ci95'])} |"
+        f"| {ci(s['test_acc_diff'], s['test_acc_diff_ci95'])} "
+        f"| {ci(s['max_reduction'], s['max_reduction_ci95'])} % |"
     )
+    floor = result["latency_floor"]
+    cycles = ", ".join(f"{k} {v:,}" for k, v in floor["layer_cycles"].items())
+    lines += [
+        "",
+        f"Latency floor (every weight zero, SimPy): {floor['latency_us']:.2f} us "
+        f"(cycles per layer: {cycles}).",
+    ]
     return "\n".join(lines)
 
 
@@ -369,6 +448,10 @@ def main() -> None:
     if args.markdown:
         with open(args.markdown) as f:
             result = json.load(f)
+        if "latency_floor" not in result:  # an older result: add the floor and keep it
+            add_floor(result)
+            with open(args.markdown, "w") as f:
+                json.dump(result, f, indent=2)
         print(markdown(result))
         if args.replot:
             hw = result["hw"]
@@ -486,6 +569,13 @@ def main() -> None:
         "wall_s": wall,
         "load_avg": os.getloadavg(),
     }
+    add_floor(result)
+    s = result["summary"]
+    print(
+        f"latency floor (every weight zero, SimPy): {result['latency_floor']['latency_us']:.3f} us; "
+        f"the most any weights could cut the matched uniform points: "
+        f"{fmt(s['max_reduction'], s['max_reduction_ci95'])}"
+    )
     with open(os.path.join(OUT, f"{name}.json"), "w") as f:
         json.dump(result, f, indent=2)
 
