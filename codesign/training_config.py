@@ -49,7 +49,7 @@ MAX_WIDTH = 65536
 
 
 class Rule(NamedTuple):
-    """One field's rule: ``kind`` is int | float | choice | str | widths."""
+    """One field's rule: ``kind`` is int | float | choice | str | widths | bool."""
 
     kind: str
     lo: float | None = None
@@ -57,6 +57,7 @@ class Rule(NamedTuple):
     choices: tuple[str, ...] = ()
     lo_open: bool = False  # lo excluded
     hi_open: bool = False  # hi excluded
+    optional: bool = False  # None allowed too (a ``str`` always allows None)
 
 
 #: field -> rule. Every numeric knob is finite and bounded.
@@ -86,6 +87,13 @@ FIELDS: dict[str, Rule] = {
 
 
 def _allowed(rule: Rule) -> str:
+    text = _allowed_value(rule)
+    return text + " or None" if rule.optional else text
+
+
+def _allowed_value(rule: Rule) -> str:
+    if rule.kind == "bool":
+        return "true or false"
     if rule.kind == "choice":
         return " | ".join(rule.choices)
     if rule.kind == "str":
@@ -117,6 +125,12 @@ def check_rule(name: str, value, rule: Rule):
     3
     """
     bad = InputError(name, value, _allowed(rule))
+    if value is None and rule.optional:
+        return None
+    if rule.kind == "bool":
+        if not isinstance(value, bool):
+            raise bad
+        return value
     if rule.kind == "choice":
         if value not in rule.choices:
             raise bad

@@ -16,10 +16,16 @@ import math
 import os
 
 from accelerators import InputError
+from codesign.training_config import MAX_SEED, Rule, check_rule
 
-from .knobs import FEEDBACK_KNOBS, FEEDBACK_OBJECTIVES, FEEDBACKS
+from .knobs import FEEDBACK_KNOBS, FEEDBACK_RULES
 
 WORKLOAD_KEYS = ("shapes", "sparsity", "seed", "weights")
+#: [workload] scalars, with shapes (a ``workload.sparsity`` axis follows its rule too)
+WORKLOAD_RULES = {
+    "sparsity": Rule("float", 0.0, 1.0, hi_open=True),
+    "seed": Rule("int", 0, MAX_SEED),
+}
 
 
 def unknown_keys(table: dict, allowed, where: str) -> None:
@@ -101,10 +107,8 @@ def check_workload(w: dict, base_dir: str) -> dict:
     else:
         w.setdefault("sparsity", 0.9)
         w.setdefault("seed", 0)
-        if not is_num(w["sparsity"]) or not 0 <= w["sparsity"] < 1:
-            raise InputError("workload.sparsity", w["sparsity"], "a fraction in [0, 1)")
-        if not is_int(w["seed"]) or not 0 <= w["seed"] < 2**32:
-            raise InputError("workload.seed", w["seed"], "an integer from 0 to 2**32 - 1")
+        for key, rule in WORKLOAD_RULES.items():
+            w[key] = check_rule(f"workload.{key}", w[key], rule)
     return w
 
 
@@ -115,8 +119,7 @@ def check_workload_params(spec) -> None:
         if p.name != "workload.sparsity" or spec.workload.get("weights"):
             raise InputError(f'search."{p.name}"', "", "workload.sparsity, with [workload] shapes")
         for v in param_values(p):
-            if not is_num(v) or not 0 <= v < 1:
-                raise InputError(f'search."{p.name}"', v, "a fraction in [0, 1)")
+            check_rule(f'search."{p.name}"', v, WORKLOAD_RULES["sparsity"])
     # build the base workload once so a bad shapes value fails now, not in a trial
     from .workloads import build_workload
 
@@ -124,21 +127,8 @@ def check_workload_params(spec) -> None:
 
 
 def check_feedback(knobs: dict, where: str) -> None:
-    checks = {
-        "feedback": (lambda v: v in FEEDBACKS, "none, simpy or analytical"),
-        "feedback_objective": (lambda v: v in FEEDBACK_OBJECTIVES, "latency, energy or area"),
-        "feedback_period_steps": (
-            lambda v: v is None or (is_int(v) and 1 <= v <= 10**9),
-            "an integer from 1 to 10**9",
-        ),
-        "feedback_per_row": (lambda v: isinstance(v, bool), "true or false"),
-        "target_latency_us": (lambda v: is_num(v) and v > 0, "a number > 0 (us)"),
-        "target_energy_uj": (lambda v: is_num(v) and v > 0, "a number > 0 (uJ)"),
-    }
     for k, v in knobs.items():
-        ok, allowed = checks[k]
-        if not ok(v):
-            raise InputError(where.format(k), v, allowed)
+        check_rule(where.format(k), v, FEEDBACK_RULES[k])
 
 
 def check_train(spec) -> None:

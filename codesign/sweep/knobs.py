@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from codesign.study.contract import OBJECTIVES
+from codesign.training_config import Rule
 
 __all__ = [
     "FEEDBACKS",
     "FEEDBACK_KNOBS",
+    "FEEDBACK_RULES",
     "FEEDBACK_OBJECTIVES",
     "FIDELITIES",
     "MAX_GRID_POINTS",
@@ -19,15 +21,17 @@ SAMPLERS = ("grid", "random", "tpe", "nsga2")
 FIDELITIES = ("simpy", "analytical")
 FEEDBACKS = ("none", "simpy", "analytical")
 FEEDBACK_OBJECTIVES = ("latency", "energy", "area")
-#: knobs under [train] / train.* that configure hardware feedback, not TrainConfig
-FEEDBACK_KNOBS = (
-    "feedback",
-    "feedback_objective",
-    "feedback_period_steps",
-    "feedback_per_row",
-    "target_latency_us",
-    "target_energy_uj",
-)
+#: knobs under [train] / train.* that configure hardware feedback, not TrainConfig,
+#: and their rules (targets in us and uJ)
+FEEDBACK_RULES = {
+    "feedback": Rule("choice", choices=FEEDBACKS),
+    "feedback_objective": Rule("choice", choices=FEEDBACK_OBJECTIVES),
+    "feedback_period_steps": Rule("int", 1, 10**9, optional=True),
+    "feedback_per_row": Rule("bool"),
+    "target_latency_us": Rule("float", 0.0, 1e12, lo_open=True),
+    "target_energy_uj": Rule("float", 0.0, 1e12, lo_open=True),
+}
+FEEDBACK_KNOBS = tuple(FEEDBACK_RULES)
 #: the largest grid a sweep may queue (each point is a trial row in the study)
 MAX_GRID_POINTS = 100_000
 #: the most finished trials a sweep may ask for

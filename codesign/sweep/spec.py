@@ -252,6 +252,11 @@ def parse_spec(raw: dict, default_name: str = "sweep", base_dir: str = ".") -> S
                 "[search]", f"{n_grid:.3g} grid points", f"at most {MAX_GRID_POINTS} grid points"
             )
         trials = n_grid if trials is None else trials
+    if trials is None:
+        raise InputError.plain(
+            f"study.trials is missing: sampler {sampler} needs trials = N "
+            f"(an integer in 1..{MAX_TRIALS}); only grid counts its own points"
+        )
     trials = check_rule("study.trials", trials, Rule("int", 1, MAX_TRIALS))
     if sampler == "grid":
         trials = min(trials, n_grid)

@@ -69,6 +69,10 @@ def test_ranges_become_int_or_float_axes():
         ({"workload": {"shapes": "lfc", "sparsity": 1.5}}, "workload.sparsity"),
         ({"workload": {"shapes": "vgg"}}, "vgg"),
         ({"workload": {"weights": "/nonexistent/ternary.npz"}}, "not found"),
+        ({"workload": {"shapes": "lfc", "seed": -1}}, "workload.seed = -1"),
+        ({"workload": {"shapes": "lfc", "seed": 2**32}}, "0..4294967295"),
+        ({"search": {"workload.sparsity": [0.5, 1.0]}}, 'search."workload.sparsity" = 1.0'),
+        ({"study": {"name": "t", "sampler": "random"}}, "sampler random needs trials = N"),
     ],
 )
 def test_bad_sweep_files_raise_one_input_error_naming_the_problem(over, needle):
@@ -123,3 +127,30 @@ def test_cli_bad_file_is_one_line_and_exit_2(tmp_path):
     assert out.returncode == 2, out.stderr
     assert out.stderr.count("\n") == 1 and "throughput" in out.stderr
     assert not (tmp_path / "runs").exists()  # nothing was created
+
+
+TRAIN = {"dataset": "digits", "model": "mlp", "hidden_units": [8], "epochs": 1}
+
+
+@pytest.mark.parametrize(
+    "knob, value, allowed",
+    [
+        ("feedback", "cycles", "none | simpy | analytical"),
+        ("feedback_objective", "power", "latency | energy | area"),
+        ("feedback_period_steps", 0, "an integer in 1..1000000000 or None"),
+        ("feedback_per_row", 1, "true or false"),
+        ("target_latency_us", 0.0, "a finite number in (0, 1e+12]"),
+        ("target_energy_uj", -2.0, "a finite number in (0, 1e+12]"),
+    ],
+)
+def test_feedback_knobs_follow_their_rules_in_train_and_in_search(knob, value, allowed):
+    study = {"name": "t", "objectives": ["accuracy", "latency_us"], "sampler": "grid"}
+    search = {"train.reg_strength": [0.1]}
+    for raw, field in (
+        ({"study": study, "train": {**TRAIN, knob: value}, "search": search}, f"train.{knob}"),
+        ({"study": study, "train": TRAIN, "search": {**search, f"train.{knob}": [value]}},
+         f'search."train.{knob}"'),
+    ):  # fmt: skip
+        with pytest.raises(InputError) as exc:
+            parse_spec(raw)
+        assert exc.value.field == field and exc.value.allowed == allowed
