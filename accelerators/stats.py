@@ -46,7 +46,8 @@ class LayerStats:
     two pointer reads (Han et al., ISCA 2016, Sec. IV, "Pointer Read Unit": both
     pointers p_j, p_j+1 are read in one cycle), so an empty column costs one.
     ``padding`` (n_pe, cols) the padding among the entries; ``col_entries``,
-    ``col_padding`` (cols,): their column sums; ``col_max`` (cols,) the largest
+    ``col_padding``, ``col_slots`` (cols,): column sums of the entries, padding and
+    slots (int64); ``col_max`` (cols,) the largest
     PE's slots per column; ``pe_hist`` (n_pe, v_max + 1): how many columns give PE
     ``p`` exactly ``v`` slots; ``nnz_col`` (cols,): nonzero weights per column;
     ``pe_entries`` (n_pe,) stored entries per PE, ``pe_slots`` (n_pe,) slots per
@@ -58,6 +59,7 @@ class LayerStats:
     padding: np.ndarray
     col_entries: np.ndarray
     col_padding: np.ndarray
+    col_slots: np.ndarray
     col_max: np.ndarray
     pe_hist: np.ndarray
     nnz_col: np.ndarray
@@ -97,6 +99,7 @@ def layer_stats(
             padding=pad,
             col_entries=entries.sum(axis=0),
             col_padding=pad.sum(axis=0),
+            col_slots=slots.sum(axis=0, dtype=np.int64),
             col_max=slots.max(axis=0),
             pe_hist=hist,
             nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),

@@ -83,6 +83,8 @@ class LayerPlan:
     patterns: np.ndarray | None  # (P, cols) bool pushed columns per tile; None = all
     readout_cycles: int
     acts: np.ndarray | None = None  # (tiles, cols) bool nonzero activations; None = all
+    cache: dict | None = None  # the layer's workload cache (derived arrays kept across configs)
+    seed: int = 0  # the seed of ``acts``
 
     @property
     def tiles(self) -> int:
@@ -112,7 +114,7 @@ class LayerPlan:
     def slot_col(self) -> np.ndarray:
         """Entry slots per column, all PEs (:attr:`work` summed; the ideal bound's work)."""
         if self.skip_weights:
-            return self.stats.slots.sum(axis=0, dtype=np.int64)
+            return self.stats.col_slots
         return np.full(self.cols, self.rows, np.int64)
 
     @cached_property
@@ -251,11 +253,29 @@ class LayerPlan:
 
     @cached_property
     def pe_cost_pushed(self) -> np.ndarray:
-        """(P, n_pe) each PE's cycles over each pattern's pushed columns."""
+        """(P, n_pe) each PE's cycles over each pattern's pushed columns (kept in the
+        workload cache: :meth:`kept`)."""
         if self.patterns is None:
             return self.pe_cost_all[None, :]
         per_column = -(-int(self.stats.col_max.max(initial=0)) // self.lanes)
-        return _int_matmul(self.patterns_float, self.cost.T, bound=self.cols * per_column)
+        bound = self.cols * per_column
+        return self.kept(
+            "pe_cost_pushed", lambda: _int_matmul(self.patterns_float, self.cost.T, bound=bound)
+        )
+
+    def kept(self, name: str, make, *key):
+        """``make()``, kept in the layer's workload cache (when the plan has one) under
+        ``name``, ``key`` and all a plan's per-PE costs depend on: the statistics'
+        ``(n_pe, index_bits, scheme)``, ``lanes``, weight skipping and the seed of the
+        activation patterns (not the FIFO depth, the broadcast width or the memories)."""
+        cfg = self.cfg
+        full = (name, cfg.n_pe, cfg.index_bits, stats_scheme(cfg), self.lanes, self.skip_weights)
+        full += (self.seed, *key)
+        if self.cache is None:
+            return make()
+        if full not in self.cache:
+            self.cache[full] = make()
+        return self.cache[full]
 
 
 def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> LayerPlan:
@@ -275,6 +295,8 @@ def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> 
         patterns=acts if cfg.skip_activations else None,
         readout_cycles=_ceil_div(int(owned[0]), cfg.lanes_per_pe),
         acts=acts,
+        cache=g.nodes[name]["cache"],
+        seed=seed,
     )
 
 

@@ -1,0 +1,148 @@
+"""Windowed maxima of per-PE work, and the period paths of :mod:`accelerators.analytical`
+read from them (vectorized numpy).
+
+For a tile pushing ``m`` columns with ``c[p, k]`` PE ``p``'s cycles on pushed column
+``k``, the path formulas only ever ask one thing of the costs: the most cycles any
+PE spends on the ``L`` columns from column ``s`` (clipped at ``m``),
+
+    ``W_L[s] = max_p sum_{s <= k < min(s + L, m)} c[p, k]``    (cycles, int64 (m,)),
+
+for ``L`` in 1, 2, 4, ... below ``m`` and for ``L >= m`` (the suffix: a PE from
+``s`` to its last column). None of them depends on the FIFO depth or the broadcast
+width, so a layer's :class:`Windows` are computed once (by doubling: the window sums
+of ``2 L`` are two of ``L``, one pass each) and kept; each config then reads strided
+slices of them, ``O(m)`` per path family instead of ``O(m n_pe)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Windows", "aligned_paths", "period_lengths", "period_paths", "ride_then_work"]
+
+
+def period_lengths(m: int) -> list[int]:
+    """Segment lengths ``L`` of the period paths: 1, 2, 4, 8, ... below ``m``.
+
+    >>> period_lengths(13)
+    [1, 2, 4, 8]
+    """
+    out, k = [], 1
+    while k < m:
+        out.append(k)
+        k *= 2
+    return out
+
+
+def _sum_dtype(total: int | None):
+    """The narrowest signed integer dtype that holds per-PE sums up to ``total`` cycles."""
+    if total is None or total >= 2**31:
+        return np.int64
+    return np.int16 if total < 2**15 else np.int32
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windowed maxima of one tile's costs (module docstring), cycles, int64.
+
+    ``m``: pushed columns; ``table`` (len(period_lengths(m)), m): ``W_L`` of each
+    ``L`` of :func:`period_lengths`, a row each; ``cmax`` (m,): ``W_1``, the slowest
+    PE's cycles per column; ``suffix`` (m,): ``W_L`` for ``L >= m``, the most cycles
+    any PE spends from column ``s`` to the end.
+    """
+
+    m: int
+    table: np.ndarray
+    cmax: np.ndarray
+    suffix: np.ndarray
+
+    def window(self, seg_len: int) -> np.ndarray:
+        """``W_L`` for ``L = seg_len``, one of :func:`period_lengths`."""
+        return self.table[seg_len.bit_length() - 1]
+
+    @classmethod
+    def of_costs(cls, cost_t: np.ndarray, total: int | None = None) -> Windows:
+        """From ``cost_t`` (m, n_pe: a pushed column per row, cycles); ``total``: the
+        largest per-PE sum if known (the window sums are then kept narrow).
+
+        >>> w = Windows.of_costs(np.array([[2, 0], [0, 0], [1, 3]]))
+        >>> w.table.tolist(), w.suffix.tolist()
+        ([[2, 0, 3], [2, 3, 3]], [3, 3, 3])
+        """
+        m = cost_t.shape[0]
+        if total is None and cost_t.size:
+            total = int(cost_t.sum(axis=0, dtype=np.int64).max())
+        sums = cost_t.astype(_sum_dtype(total), copy=True)
+        rows = [_row_max(sums)]
+        for length in period_lengths(m):  # window sums of 2 L, clipped at m
+            sums[: m - length] += sums[length:]
+            rows.append(_row_max(sums))
+        table = np.stack(rows[:-1]) if m > 1 else np.zeros((0, m), dtype=np.int64)
+        return cls(m, table, rows[0], rows[-1])
+
+
+def _row_max(sums: np.ndarray) -> np.ndarray:
+    """Per row, the largest PE's sum, int64 (0 for no PEs)."""
+    if sums.shape[1] == 0:
+        return np.zeros(sums.shape[0], dtype=np.int64)
+    return sums.max(axis=1).astype(np.int64)
+
+
+def _period_sum(seg: np.ndarray, m: int, period: int, width: int) -> float:
+    """``sum over periods of max(1 + seg, span / w)`` (cycles, a real number); every
+    period spans ``period`` columns but the last, which ends at column ``m``."""
+    n = -(-m // period)
+    last = m - (n - 1) * period
+    value = np.maximum(seg[: n - 1] + 1, period / width).sum() + max(
+        int(seg[n - 1]) + 1, last / width
+    )
+    return float(value)
+
+
+def period_paths(win: Windows, depth: int, width: int) -> tuple[int, int]:
+    """``(longest period path, its L)`` over the ladder of :func:`period_lengths`
+    (``(0, m)`` when ``m`` is 1 or less): periods of ``P = L + D - 1`` columns from
+    column 0, each worth ``max(1 + W_L[period start], floor(P / w))`` (the last period:
+    ``floor`` of its columns up to ``m``, over ``w``). Every ``L`` in one numpy pass.
+
+    >>> period_paths(Windows.of_costs(np.array([[2, 0], [0, 0], [1, 3]])), 2, 1)
+    (7, 1)
+    """
+    m, lengths = win.m, period_lengths(win.m)
+    if not lengths:
+        return 0, m
+    periods = np.array(lengths, dtype=np.int64) + (depth - 1)
+    counts = -(-m // periods)  # periods per L
+    first = np.cumsum(counts) - counts  # each L's first period in the flat arrays
+    step = np.repeat(periods, counts)
+    starts = (np.arange(int(counts.sum())) - np.repeat(first, counts)) * step
+    seg = win.table[np.repeat(np.arange(len(lengths)), counts), starts]
+    span = np.minimum(step, m - starts)  # the last period ends at column m
+    values = np.add.reduceat(np.maximum(seg + 1, span // width), first)
+    best = int(np.argmax(values))  # the first of the longest, as a strict > scan
+    return int(values[best]), lengths[best]
+
+
+def ride_then_work(win: Windows, width: int) -> int:
+    """The broadcast alone, or the broadcast up to column ``k`` then one PE from ``k`` to
+    its last column: ``max(ceil(m / w), 1 + max over k of floor(k / w) + suffix[k])``."""
+    ride = np.arange(win.m, dtype=np.int64) // width + win.suffix
+    return max(-(-win.m // width), 1 + int(ride.max()))
+
+
+def aligned_paths(win: Windows, depth: int, width: int, seg_len: int) -> float:
+    """The period paths of length ``L = seg_len`` with each period's segment at its best
+    alignment: ``sum over periods of max(1 + max over o < D of W_L[s + o], P / w)``
+    (see :func:`accelerators.analytical.aligned_paths`).
+
+    >>> aligned_paths(Windows.of_costs(np.array([[0, 0], [2, 0], [0, 0], [0, 1]])), 2, 1, 1)
+    5.0
+    """
+    m, period = win.m, seg_len + depth - 1
+    n = -(-m // period)
+    padded = np.full(n * period, -1, dtype=np.int64)
+    padded[:m] = win.window(seg_len)
+    seg = padded.reshape(n, period)[:, : min(depth, period)].max(axis=1)
+    return _period_sum(np.maximum(seg, 0), m, period, width)
