@@ -118,7 +118,7 @@ def path_bound(cost: np.ndarray, depth: int, width: int = 1) -> int:
     """
     if cost.shape[1] == 0:
         return 0
-    win = Windows.of_costs(cost.T)
+    win = Windows.of_costs(cost)
     return max(ride_then_work(win, width), period_paths(win, depth, width)[0])
 
 
@@ -141,8 +141,7 @@ def path_paths(
     (7, 7.0, 8)
     """
     if windows is None:
-        cost_t = np.ascontiguousarray(cost.T) if cost_t is None else cost_t
-        windows = Windows.of_costs(cost_t, total)
+        windows = Windows.of_costs(cost_t.T if cost is None else cost, total)
     m = windows.m
     if m == 0:
         return 0, 0.0, 0
@@ -192,16 +191,9 @@ def _windows(plan: LayerPlan, tile: int | None = None) -> Windows:
     (:meth:`~accelerators.sim.plan.LayerPlan.kept`: they do not depend on the FIFO
     depth or the broadcast width)."""
     if tile is None:
-        return plan.kept("windows", lambda: Windows.of_costs(_transposed(plan), plan.pe_cost_max))
+        return plan.kept("windows", lambda: Windows.of_costs(plan.cost, plan.pe_cost_max))
     tile = int(tile)
-    return plan.kept(
-        "windows", lambda: Windows.of_costs(_transposed(plan)[plan.patterns[tile]]), tile
-    )
-
-
-def _transposed(plan: LayerPlan) -> np.ndarray:
-    """``plan.cost`` as a contiguous (cols, n_pe) array."""
-    return np.ascontiguousarray(plan.cost.T)
+    return plan.kept("windows", lambda: Windows.of_costs(plan.cost[:, plan.patterns[tile]]), tile)
 
 
 def _pattern_fraction(plan: LayerPlan, depth: int, width: int, lower0, upper1) -> float:

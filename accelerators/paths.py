@@ -63,31 +63,31 @@ class Windows:
         return self.table[seg_len.bit_length() - 1]
 
     @classmethod
-    def of_costs(cls, cost_t: np.ndarray, total: int | None = None) -> Windows:
-        """From ``cost_t`` (m, n_pe: a pushed column per row, cycles); ``total``: the
+    def of_costs(cls, cost: np.ndarray, total: int | None = None) -> Windows:
+        """From ``cost`` (n_pe, m: cycles per PE per pushed column); ``total``: the
         largest per-PE sum if known (the window sums are then kept narrow).
 
-        >>> w = Windows.of_costs(np.array([[2, 0], [0, 0], [1, 3]]))
+        >>> w = Windows.of_costs(np.array([[2, 0, 1], [0, 0, 3]]))
         >>> w.table.tolist(), w.suffix.tolist()
         ([[2, 0, 3], [2, 3, 3]], [3, 3, 3])
         """
-        m = cost_t.shape[0]
-        if total is None and cost_t.size:
-            total = int(cost_t.sum(axis=0, dtype=np.int64).max())
-        sums = cost_t.astype(_sum_dtype(total), copy=True)
-        rows = [_row_max(sums)]
+        m = cost.shape[1]
+        if total is None and cost.size:
+            total = int(cost.sum(axis=1, dtype=np.int64).max())
+        sums = np.array(cost, dtype=_sum_dtype(total), order="C")
+        rows = [_pe_max(sums)]
         for length in period_lengths(m):  # window sums of 2 L, clipped at m
-            sums[: m - length] += sums[length:]
-            rows.append(_row_max(sums))
+            sums[:, : m - length] += sums[:, length:]
+            rows.append(_pe_max(sums))
         table = np.stack(rows[:-1]) if m > 1 else np.zeros((0, m), dtype=np.int64)
         return cls(m, table, rows[0], rows[-1])
 
 
-def _row_max(sums: np.ndarray) -> np.ndarray:
-    """Per row, the largest PE's sum, int64 (0 for no PEs)."""
-    if sums.shape[1] == 0:
-        return np.zeros(sums.shape[0], dtype=np.int64)
-    return sums.max(axis=1).astype(np.int64)
+def _pe_max(sums: np.ndarray) -> np.ndarray:
+    """Per column, the largest PE's sum, int64 (0 for no PEs)."""
+    if sums.shape[0] == 0:
+        return np.zeros(sums.shape[1], dtype=np.int64)
+    return sums.max(axis=0).astype(np.int64)
 
 
 def _period_sum(seg: np.ndarray, m: int, period: int, width: int) -> float:
@@ -107,7 +107,7 @@ def period_paths(win: Windows, depth: int, width: int) -> tuple[int, int]:
     column 0, each worth ``max(1 + W_L[period start], floor(P / w))`` (the last period:
     ``floor`` of its columns up to ``m``, over ``w``). Every ``L`` in one numpy pass.
 
-    >>> period_paths(Windows.of_costs(np.array([[2, 0], [0, 0], [1, 3]])), 2, 1)
+    >>> period_paths(Windows.of_costs(np.array([[2, 0, 1], [0, 0, 3]])), 2, 1)
     (7, 1)
     """
     m, lengths = win.m, period_lengths(win.m)
@@ -137,7 +137,7 @@ def aligned_paths(win: Windows, depth: int, width: int, seg_len: int) -> float:
     alignment: ``sum over periods of max(1 + max over o < D of W_L[s + o], P / w)``
     (see :func:`accelerators.analytical.aligned_paths`).
 
-    >>> aligned_paths(Windows.of_costs(np.array([[0, 0], [2, 0], [0, 0], [0, 1]])), 2, 1, 1)
+    >>> aligned_paths(Windows.of_costs(np.array([[0, 2, 0, 0], [0, 0, 0, 1]])), 2, 1, 1)
     5.0
     """
     m, period = win.m, seg_len + depth - 1
