@@ -56,6 +56,7 @@ columns per cycle and, when streaming, ``avail`` the DRAM arrival cycles:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import networkx as nx
@@ -84,9 +85,10 @@ _PATH_K = {2: 0.0049, 3: 0.0309, 4: 0.0204, 8: 0.0052, 16: 0.0000}
 SAMPLE_TILES = 4
 
 
+@functools.lru_cache(maxsize=64)
 def path_k(depth: int) -> float:
     """``K(D)`` of the module docstring: :data:`_PATH_K`, linear in ``log2 D`` between
-    its depths and held at the end values.
+    its depths and held at the end values (a pure function of ``depth``, memoized).
 
     >>> path_k(1)
     0.0
@@ -192,17 +194,25 @@ def _windows(plan: LayerPlan, tile: int | None = None) -> Windows:
     depth or the broadcast width)."""
     if tile is None:
         return plan.kept("windows", lambda: Windows.of_costs(plan.cost, plan.pe_cost_max))
-    tile = int(tile)
     return plan.kept("windows", lambda: Windows.of_costs(plan.cost[:, plan.patterns[tile]]), tile)
+
+
+@functools.lru_cache(maxsize=256)
+def _sample_tiles(n: int) -> tuple[int, ...]:
+    """Up to :data:`SAMPLE_TILES` evenly spaced tiles of ``n`` (memoized).
+
+    >>> _sample_tiles(900), _sample_tiles(2)
+    ((0, 300, 599, 899), (0, 1))
+    """
+    picks = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_TILES)).round().astype(int))
+    return tuple(int(i) for i in picks)
 
 
 def _pattern_fraction(plan: LayerPlan, depth: int, width: int, lower0, upper1) -> float:
     """Mean ``(estimate - lower) / (upper - lower)`` over up to :data:`SAMPLE_TILES`
     evenly spaced tiles (their path estimates on their own pushed columns)."""
-    n = plan.patterns.shape[0]
-    picks = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_TILES)).round().astype(int))
     fracs = []
-    for i in picks:
+    for i in _sample_tiles(plan.patterns.shape[0]):
         gap = int(upper1[i] - lower0[i])
         if gap <= 0:
             continue

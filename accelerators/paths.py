@@ -16,6 +16,7 @@ slices of them, ``O(m)`` per path family instead of ``O(m n_pe)``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,26 +102,38 @@ def _period_sum(seg: np.ndarray, m: int, period: int, width: int) -> float:
     return float(value)
 
 
+@functools.lru_cache(maxsize=256)
+def _ladder(m: int, depth: int) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """Where the period paths of :func:`period_paths` read ``Windows.table``, flat over
+    every ``L`` and period: ``(lengths, each L's first period, flat index into the
+    table (row L, column: the period's start), period span in columns)`` (a pure
+    function of ``m`` and ``D``, memoized; the arrays are read-only)."""
+    lengths = period_lengths(m)
+    periods = np.array(lengths, dtype=np.int64) + (depth - 1)
+    counts = -(-m // periods)  # periods per L
+    first = np.cumsum(counts) - counts
+    step = np.repeat(periods, counts)
+    starts = (np.arange(int(counts.sum())) - np.repeat(first, counts)) * step
+    flat = np.repeat(np.arange(len(lengths)), counts) * m + starts
+    span = np.minimum(step, m - starts)  # the last period ends at column m
+    for a in (first, flat, span):
+        a.flags.writeable = False
+    return lengths, first, flat, span
+
+
 def period_paths(win: Windows, depth: int, width: int) -> tuple[int, int]:
     """``(longest period path, its L)`` over the ladder of :func:`period_lengths`
     (``(0, m)`` when ``m`` is 1 or less): periods of ``P = L + D - 1`` columns from
-    column 0, each worth ``max(1 + W_L[period start], floor(P / w))`` (the last period:
-    ``floor`` of its columns up to ``m``, over ``w``). Every ``L`` in one numpy pass.
+    column 0, each worth ``max(1 + W_L[period start], floor(span / w))`` (``span``:
+    ``P``, or for the last period its columns up to ``m``). Every ``L`` in one pass.
 
     >>> period_paths(Windows.of_costs(np.array([[2, 0, 1], [0, 0, 3]])), 2, 1)
     (7, 1)
     """
-    m, lengths = win.m, period_lengths(win.m)
-    if not lengths:
-        return 0, m
-    periods = np.array(lengths, dtype=np.int64) + (depth - 1)
-    counts = -(-m // periods)  # periods per L
-    first = np.cumsum(counts) - counts  # each L's first period in the flat arrays
-    step = np.repeat(periods, counts)
-    starts = (np.arange(int(counts.sum())) - np.repeat(first, counts)) * step
-    seg = win.table[np.repeat(np.arange(len(lengths)), counts), starts]
-    span = np.minimum(step, m - starts)  # the last period ends at column m
-    values = np.add.reduceat(np.maximum(seg + 1, span // width), first)
+    if win.m <= 1:
+        return 0, win.m
+    lengths, first, flat, span = _ladder(win.m, depth)
+    values = np.add.reduceat(np.maximum(win.table.take(flat) + 1, span // width), first)
     best = int(np.argmax(values))  # the first of the longest, as a strict > scan
     return int(values[best]), lengths[best]
 
@@ -132,17 +145,32 @@ def ride_then_work(win: Windows, width: int) -> int:
     return max(-(-win.m // width), 1 + int(ride.max()))
 
 
+@functools.lru_cache(maxsize=256)
+def _aligned_index(m: int, depth: int, seg_len: int) -> np.ndarray:
+    """(D, periods) the columns ``s + o`` (``o < D``) of each period's segment starts
+    for :func:`aligned_paths`, those past the last column clipped to it (it is then
+    one of the same period's starts: no maximum changes); memoized, read-only."""
+    period = seg_len + depth - 1
+    starts = np.arange(depth)[:, None] + np.arange(0, m, period)[None, :]
+    index = np.minimum(starts, m - 1)
+    index.flags.writeable = False
+    return index
+
+
 def aligned_paths(win: Windows, depth: int, width: int, seg_len: int) -> float:
     """The period paths of length ``L = seg_len`` with each period's segment at its best
-    alignment: ``sum over periods of max(1 + max over o < D of W_L[s + o], P / w)``
-    (see :func:`accelerators.analytical.aligned_paths`).
+    alignment: ``sum over periods of max(1 + max over p and o < D of (p's cycles on
+    columns s + o .. s + o + L - 1), P / w)``, i.e. of ``max(1 + max_o W_L[s + o], P / w)``.
 
-    >>> aligned_paths(Windows.of_costs(np.array([[0, 2, 0, 0], [0, 0, 0, 1]])), 2, 1, 1)
+    A PE switch costs ``D - 1`` skipped columns, but the longest path places them
+    where the work is light: in each period it may skip ``o`` columns before its
+    segment and ``D - 1 - o`` after. Choosing ``o`` per period is exact only when
+    the offsets never decrease from one period to the next (the skip between two
+    segments is then ``>= D - 1``), so this is an estimate, not a bound.
+
+    >>> win = Windows.of_costs(np.array([[0, 2, 0, 0], [0, 0, 0, 1]]))
+    >>> aligned_paths(win, 2, 1, 1)   # periods {0, 1}: 1 + 2 at o = 1; {2, 3}: 1 + 1 at o = 1
     5.0
     """
-    m, period = win.m, seg_len + depth - 1
-    n = -(-m // period)
-    padded = np.full(n * period, -1, dtype=np.int64)
-    padded[:m] = win.window(seg_len)
-    seg = padded.reshape(n, period)[:, : min(depth, period)].max(axis=1)
-    return _period_sum(np.maximum(seg, 0), m, period, width)
+    seg = win.window(seg_len)[_aligned_index(win.m, depth, seg_len)].max(axis=0)
+    return _period_sum(seg, win.m, seg_len + depth - 1, width)
