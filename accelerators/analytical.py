@@ -253,6 +253,21 @@ def _one_pattern(
     return max(lo, a_last), max(est, a_last), max(up, a_last), onchip
 
 
+def _pattern_extent(plan: LayerPlan) -> tuple[np.ndarray, ...]:
+    """Per tile pattern, int64 (P,) each: pushed columns ``m``, first and last pushed
+    column, the depth-1 time ``m + sum of cmax`` over them (cycles) and the busiest
+    PE's cycles on them."""
+    pushed, cols = plan.patterns, plan.cols
+    m = pushed.sum(axis=1)
+    first = np.argmax(pushed, axis=1)
+    last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
+    upper1 = m + plan.pushed(plan.col_cost_max)
+    busiest = plan.pe_cost_pushed.max(axis=1)
+    for a in (m, first, last, upper1, busiest):
+        a.flags.writeable = False
+    return m, first, last, upper1, busiest
+
+
 def tile_bounds(
     plan: LayerPlan, fifo_depth: int, avail: np.ndarray | None, width: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -265,13 +280,9 @@ def tile_bounds(
     if pushed is None:
         bounds = _one_pattern(plan, depth, width, avail)
         return tuple(np.array([x], dtype=np.int64) for x in bounds)
-    w = plan.pe_cost_pushed  # (P, n_pe)
-    m = pushed.sum(axis=1)
-    first = np.argmax(pushed, axis=1)
-    last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
+    m, first, last, upper1, busiest = plan.kept("pattern_extent", lambda: _pattern_extent(plan))
     cmax = plan.col_cost_max
-    upper1 = m + plan.pushed(cmax)
-    lower0 = np.maximum(-(-m // width), 1 + w.max(axis=1))
+    lower0 = np.maximum(-(-m // width), 1 + busiest)
     if depth == 1:
         est0 = upper1
     else:
@@ -311,12 +322,13 @@ class AnalyticalLayer:
         if plan.patterns is None:  # python ints all the way
             bounds = _one_pattern(plan, depth, width, avail)
             lo, est, up, est_chip = (x * tiles for x in bounds)
-            ideal = -(-int(plan.slot_col.sum()) // slots) * tiles
+            ideal = -(-plan.slot_total // slots) * tiles
         else:
             reps = plan.pattern_repeats
             bounds = tile_bounds(plan, depth, avail, width)
             lo, est, up, est_chip = (int(x @ reps) for x in bounds)
-            ideal = int(-(-plan.pushed(plan.slot_col) // slots) @ reps)
+            pushed_slots = plan.kept("pushed_slots", lambda: plan.pushed(plan.slot_col))
+            ideal = int(-(-pushed_slots // slots) @ reps)
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
         dram_stall = max(0, est - est_chip)

@@ -51,7 +51,7 @@ class LayerStats:
     PE's slots per column; ``pe_hist`` (n_pe, v_max + 1): how many columns give PE
     ``p`` exactly ``v`` slots; ``nnz_col`` (cols,): nonzero weights per column;
     ``pe_entries`` (n_pe,) stored entries per PE, ``pe_slots`` (n_pe,) slots per
-    PE, and the totals ``total_entries``, ``total_padding``, ``nnz``.
+    PE, and the totals ``total_entries``, ``total_padding``, ``total_slots``, ``nnz``.
     """
 
     entries: np.ndarray
@@ -69,6 +69,7 @@ class LayerStats:
     col_max_hist: np.ndarray  # (v_max + 1,) how many columns have col_max == v
     total_entries: int
     total_padding: int
+    total_slots: int
     nnz: int
 
 
@@ -93,6 +94,7 @@ def layer_stats(
         flat = (np.arange(n_pe)[:, None] * width + slots).ravel()
         hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
         per_pe = entries.sum(axis=1)
+        pe_slots = slots.sum(axis=1, dtype=np.int64)
         cache[key] = LayerStats(
             entries=entries,
             slots=slots,
@@ -104,11 +106,12 @@ def layer_stats(
             pe_hist=hist,
             nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
             pe_entries=per_pe,
-            pe_slots=slots.sum(axis=1, dtype=np.int64),
+            pe_slots=pe_slots,
             col_max_hist=np.bincount(slots.max(axis=0)),
             owned=owned,
             total_entries=int(per_pe.sum()),
             total_padding=int(pad.sum()),
+            total_slots=int(pe_slots.sum()),
             nnz=lt.nnz,
         )
     return cache[key]

@@ -117,6 +117,11 @@ class LayerPlan:
             return self.stats.col_slots
         return np.full(self.cols, self.rows, np.int64)
 
+    @property
+    def slot_total(self) -> int:
+        """Entry slots over all columns and PEs (:attr:`slot_col` summed)."""
+        return self.stats.total_slots if self.skip_weights else self.rows * self.cols
+
     @cached_property
     def pad_col(self) -> np.ndarray:
         if self.skip_weights:
@@ -136,6 +141,13 @@ class LayerPlan:
         if self.cfg.sparse_format:
             return self.stats.col_entries * self.cfg.bits_per_entry
         return np.full(self.cols, self.rows * self.cfg.bits_per_entry, np.int64)
+
+    @property
+    def bits_total(self) -> int:
+        """:attr:`col_bits` summed: the layer's stored weight bits, no pointers."""
+        if self.cfg.sparse_format:
+            return self.stats.total_entries * self.cfg.bits_per_entry
+        return self.cols * self.rows * self.cfg.bits_per_entry
 
     @cached_property
     def stream_col_bits(self) -> np.ndarray:
@@ -239,11 +251,17 @@ class LayerPlan:
 
     @cached_property
     def patterns_float(self) -> dict:
-        """The patterns as float64 and float32 (for :func:`_int_matmul`), converted once."""
-        return {
-            np.float64: self.patterns.astype(np.float64),
-            np.float32: self.patterns.astype(np.float32),
-        }
+        """The patterns as float64 and float32 (for :func:`_int_matmul`), converted once
+        (:meth:`kept`)."""
+        return self.kept(
+            "patterns_float",
+            lambda: {dt: self.patterns.astype(dt) for dt in (np.float64, np.float32)},
+        )
+
+    @cached_property
+    def pushes_col(self) -> np.ndarray:
+        """(cols,) how many tiles push each column (:meth:`kept`)."""
+        return self.kept("pushes_col", lambda: self.patterns.sum(axis=0))
 
     def pushed(self, per_col: np.ndarray) -> np.ndarray:
         """Sum of a per-column quantity over each pattern's pushed columns, (P,) or (P, k)."""
@@ -265,16 +283,21 @@ class LayerPlan:
 
     def kept(self, name: str, make, *key):
         """``make()``, kept in the layer's workload cache (when the plan has one) under
-        ``name``, ``key`` and all a plan's per-PE costs depend on: the statistics'
-        ``(n_pe, index_bits, scheme)``, ``lanes``, weight skipping and the seed of the
-        activation patterns (not the FIFO depth, the broadcast width or the memories)."""
+        ``name``, ``key`` and all a plan's per-PE costs and patterns depend on: the
+        statistics' ``(n_pe, index_bits, scheme)``, ``lanes``, weight skipping and the
+        seed of the activation patterns. Only for what depends on nothing else (not
+        the FIFO depth, the broadcast width, the memories or the bits per entry).
+        Arrays come back read-only: they are shared by every plan that asks."""
         cfg = self.cfg
         full = (name, cfg.n_pe, cfg.index_bits, stats_scheme(cfg), self.lanes, self.skip_weights)
         full += (self.seed, *key)
         if self.cache is None:
             return make()
         if full not in self.cache:
-            self.cache[full] = make()
+            value = make()
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            self.cache[full] = value
         return self.cache[full]
 
 
@@ -331,23 +354,25 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
             "adds": st.total_entries if skip else rows * cols,
             "padding_entries": st.total_padding if skip else 0,
             "index_decodes": st.total_entries if cfg.sparse_format else 0,
-            "weight_sram_read_bits": int(plan.col_bits.sum()),
+            "weight_sram_read_bits": plan.bits_total,
         }
         totals = {k: v * tiles for k, v in per.items()}
         pushed = cols * tiles
         busy = plan.pe_cost_all * tiles if tiles > 1 else plan.pe_cost_all
     else:
-        mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
+        mask_total = plan.pushes_col  # tiles pushing each column
         names = ("adds", "padding_entries", "index_decodes", "weight_sram_read_bits")
         per_col = (plan.work_col, plan.pad_col, plan.decodes_col, plan.col_bits)
         sums = np.stack(per_col).astype(np.int64, copy=False) @ mask_total
         totals = dict(zip(names, sums.tolist(), strict=True))
         pushed = int(mask_total.sum())
-        busy = plan.pe_cost_pushed.sum(axis=0)
+        busy = plan.kept("pe_busy", lambda: plan.pe_cost_pushed.sum(axis=0))
     if plan.acts is None:
         totals["useful_adds"] = st.nnz * tiles
     else:
-        totals["useful_adds"] = int(plan.nnz_col @ plan.acts.sum(axis=0))
+        totals["useful_adds"] = plan.kept(
+            "useful", lambda: int(plan.nnz_col @ plan.acts.sum(axis=0))
+        )
     if not resident:
         totals["weight_sram_read_bits"] = 0
     counts = {k: int(v) for k, v in totals.items()}  # python ints (sums may be numpy)
