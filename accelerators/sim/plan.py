@@ -104,13 +104,6 @@ class LayerPlan:
 
     # -- per column (cols,) ------------------------------------------------------
     @cached_property
-    def work_col(self) -> np.ndarray:
-        """Entries retired per column, all PEs."""
-        if self.skip_weights:
-            return self.stats.col_entries
-        return np.full(self.cols, self.rows, np.int64)
-
-    @cached_property
     def slot_col(self) -> np.ndarray:
         """Entry slots per column, all PEs (:attr:`work` summed; the ideal bound's work)."""
         if self.skip_weights:
@@ -123,31 +116,11 @@ class LayerPlan:
         return self.stats.total_slots if self.skip_weights else self.rows * self.cols
 
     @cached_property
-    def pad_col(self) -> np.ndarray:
-        if self.skip_weights:
-            return self.stats.col_padding
-        return np.zeros(self.cols, np.int64)
-
-    @cached_property
-    def decodes_col(self) -> np.ndarray:
-        """Stored entries decoded per column (0 for dense formats)."""
-        if self.cfg.sparse_format:
-            return self.stats.col_entries
-        return np.zeros(self.cols, np.int64)
-
-    @cached_property
     def col_bits(self) -> np.ndarray:
         """Stored weight bits per column, all PEs (entries or dense weights; no pointers)."""
         if self.cfg.sparse_format:
             return self.stats.col_entries * self.cfg.bits_per_entry
         return np.full(self.cols, self.rows * self.cfg.bits_per_entry, np.int64)
-
-    @property
-    def bits_total(self) -> int:
-        """:attr:`col_bits` summed: the layer's stored weight bits, no pointers."""
-        if self.cfg.sparse_format:
-            return self.stats.total_entries * self.cfg.bits_per_entry
-        return self.cols * self.rows * self.cfg.bits_per_entry
 
     @cached_property
     def stream_col_bits(self) -> np.ndarray:
@@ -258,11 +231,6 @@ class LayerPlan:
             lambda: {dt: self.patterns.astype(dt) for dt in (np.float64, np.float32)},
         )
 
-    @cached_property
-    def pushes_col(self) -> np.ndarray:
-        """(cols,) how many tiles push each column (:meth:`kept`)."""
-        return self.kept("pushes_col", lambda: self.patterns.sum(axis=0))
-
     def pushed(self, per_col: np.ndarray) -> np.ndarray:
         """Sum of a per-column quantity over each pattern's pushed columns, (P,) or (P, k)."""
         if self.patterns is None:
@@ -329,6 +297,13 @@ def stats_scheme(cfg: HardwareConfig) -> str:
     return "eie" if cfg.weight_format == "eie" else "csc"
 
 
+def _pushed_entries(plan: LayerPlan) -> tuple[int, int, int]:
+    """``(stored entries, padding entries, columns)`` pushed over all of ``plan``'s tiles."""
+    mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
+    st = plan.stats
+    return int(st.col_entries @ mask_total), int(st.col_padding @ mask_total), int(mask_total.sum())
+
+
 def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[dict, np.ndarray]:
     """Counted actions of one layer (all tiles) and per-PE busy cycles (n_pe,).
 
@@ -348,25 +323,19 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
       ``eie``, reads its pointers).
     """
     st, tiles, rows, cols = plan.stats, plan.tiles, plan.rows, plan.cols
-    skip = cfg.skip_weights
     if plan.patterns is None:
-        per = {
-            "adds": st.total_entries if skip else rows * cols,
-            "padding_entries": st.total_padding if skip else 0,
-            "index_decodes": st.total_entries if cfg.sparse_format else 0,
-            "weight_sram_read_bits": plan.bits_total,
-        }
-        totals = {k: v * tiles for k, v in per.items()}
-        pushed = cols * tiles
+        entries, padding, pushed = st.total_entries * tiles, st.total_padding * tiles, cols * tiles
         busy = plan.pe_cost_all * tiles if tiles > 1 else plan.pe_cost_all
     else:
-        mask_total = plan.pushes_col  # tiles pushing each column
-        names = ("adds", "padding_entries", "index_decodes", "weight_sram_read_bits")
-        per_col = (plan.work_col, plan.pad_col, plan.decodes_col, plan.col_bits)
-        sums = np.stack(per_col).astype(np.int64, copy=False) @ mask_total
-        totals = dict(zip(names, sums.tolist(), strict=True))
-        pushed = int(mask_total.sum())
+        entries, padding, pushed = plan.kept("pushed_entries", lambda: _pushed_entries(plan))
         busy = plan.kept("pe_busy", lambda: plan.pe_cost_pushed.sum(axis=0))
+    sparse, bits = cfg.sparse_format, cfg.bits_per_entry
+    totals = {  # the stream's entries over every pushed column, or every owned pair
+        "adds": entries if cfg.skip_weights else rows * pushed,
+        "padding_entries": padding if cfg.skip_weights else 0,
+        "index_decodes": entries if sparse else 0,
+        "weight_sram_read_bits": (entries if sparse else rows * pushed) * bits,
+    }
     if plan.acts is None:
         totals["useful_adds"] = st.nnz * tiles
     else:
