@@ -281,7 +281,6 @@ def tile_bounds(
         bounds = _one_pattern(plan, depth, width, avail)
         return tuple(np.array([x], dtype=np.int64) for x in bounds)
     m, first, last, upper1, busiest = plan.kept("pattern_extent", lambda: _pattern_extent(plan))
-    cmax = plan.col_cost_max
     lower0 = np.maximum(-(-m // width), 1 + busiest)
     if depth == 1:
         est0 = upper1
@@ -289,19 +288,26 @@ def tile_bounds(
         est0 = lower0 + _pattern_fraction(plan, depth, width, lower0, upper1) * (upper1 - lower0)
     none = m == 0
     onchip = np.where(none, 0, np.clip(np.round(est0).astype(np.int64), lower0, upper1))
-    if avail is None:
-        lower, upper, est = lower0, upper1, est0
-    else:
-        a_first, a_last = avail[first], avail[last]
-        tail = a_last + 1 + cmax[last]
-        lower = np.maximum(a_first + lower0, tail)
-        upper = a_last + upper1
-        est = np.maximum(a_first + est0, tail)
-    est = np.clip(np.round(est).astype(np.int64), lower, upper)
+    if avail is None:  # the estimate is the on-chip one
+        return np.where(none, 0, lower0), onchip, np.where(none, 0, upper1), onchip
+    a_first, a_last = avail[first], avail[last]
+    tail = a_last + 1 + plan.col_cost_max[last]
+    lower = np.maximum(a_first + lower0, tail)
+    upper = a_last + upper1
+    est = np.clip(np.round(np.maximum(a_first + est0, tail)).astype(np.int64), lower, upper)
     lower, est, upper = (np.where(none, 0, x) for x in (lower, est, upper))
-    if avail is not None and cols:  # a streamed tile ends no earlier than its stream
+    if cols:  # a streamed tile ends no earlier than its stream
         lower, est, upper = (np.maximum(x, avail[-1]) for x in (lower, est, upper))
     return lower, est, upper, onchip
+
+
+def _arrivals(plan: LayerPlan, cfg: HardwareConfig) -> np.ndarray:
+    """The cycle each column of a streamed layer is on chip (:meth:`DRAM.arrivals`), kept
+    in the workload cache with the DRAM and bit-width settings it depends on."""
+    dram = DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle)
+    key = (cfg.weight_format, cfg.bits_per_entry, cfg.pointer_bits, dram.latency)
+    key += (dram.bytes_per_cycle,)
+    return plan.kept("arrivals", lambda: dram.arrivals(plan.stream_col_bits), *key)
 
 
 class AnalyticalLayer:
@@ -311,11 +317,7 @@ class AnalyticalLayer:
         self.name, self.plan, self.resident = plan.tensor.name, plan, resident
         tiles, depth, width = plan.tiles, cfg.fifo_depth, cfg.broadcast_acts_per_cycle
         readout = plan.readout_cycles * tiles
-        if resident:
-            avail = None
-        else:
-            dram = DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle)
-            avail = dram.arrivals(plan.stream_col_bits)
+        avail = None if resident else _arrivals(plan, cfg)
         self.counts, busy = layer_counts(plan, cfg, resident)
         self.pe_busy_cycles = busy.tolist()
         slots = cfg.n_pe * cfg.lanes_per_pe

@@ -141,8 +141,16 @@ def period_paths(win: Windows, depth: int, width: int) -> tuple[int, int]:
 def ride_then_work(win: Windows, width: int) -> int:
     """The broadcast alone, or the broadcast up to column ``k`` then one PE from ``k`` to
     its last column: ``max(ceil(m / w), 1 + max over k of floor(k / w) + suffix[k])``."""
-    ride = np.arange(win.m, dtype=np.int64) // width + win.suffix
+    ride = _broadcast_cycles(win.m, width) + win.suffix
     return max(-(-win.m // width), 1 + int(ride.max()))
+
+
+@functools.lru_cache(maxsize=256)
+def _broadcast_cycles(m: int, width: int) -> np.ndarray:
+    """``floor(k / w)`` for ``k = 0 .. m - 1``, int64 (memoized, read-only)."""
+    out = np.arange(m, dtype=np.int64) // width
+    out.flags.writeable = False
+    return out
 
 
 @functools.lru_cache(maxsize=256)
