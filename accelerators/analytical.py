@@ -213,12 +213,12 @@ def _pattern_fraction(plan: LayerPlan, depth: int, width: int, lower0, upper1) -
     evenly spaced tiles (their path estimates on their own pushed columns)."""
     fracs = []
     for i in _sample_tiles(plan.patterns.shape[0]):
-        gap = int(upper1[i] - lower0[i])
+        low, gap = int(lower0[i]), int(upper1[i] - lower0[i])
         if gap <= 0:
             continue
         _, best, upper = path_paths(None, depth, width, windows=_windows(plan, i))
         est = best + path_k(depth) * (upper - best)
-        fracs.append(min(max((est - lower0[i]) / gap, 0.0), 1.0))
+        fracs.append(min(max((est - low) / gap, 0.0), 1.0))
     return float(np.mean(fracs)) if fracs else 0.0
 
 
@@ -254,18 +254,19 @@ def _one_pattern(
 
 
 def _pattern_extent(plan: LayerPlan) -> tuple[np.ndarray, ...]:
-    """Per tile pattern, int64 (P,) each: pushed columns ``m``, first and last pushed
-    column, the depth-1 time ``m + sum of cmax`` over them (cycles) and the busiest
-    PE's cycles on them."""
+    """Per tile pattern, (P,) each: pushed columns ``m``, whether none is pushed, first
+    and last pushed column, the depth-1 time ``m + sum of cmax`` over them (cycles),
+    ``1 +`` the busiest PE's cycles on them and the slowest PE's on the last one."""
     pushed, cols = plan.patterns, plan.cols
     m = pushed.sum(axis=1)
     first = np.argmax(pushed, axis=1)
     last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
     upper1 = m + plan.pushed(plan.col_cost_max)
-    busiest = plan.pe_cost_pushed.max(axis=1)
-    for a in (m, first, last, upper1, busiest):
+    start = 1 + plan.pe_cost_pushed.max(axis=1)
+    out = (m, m == 0, first, last, upper1, start, plan.col_cost_max[last])
+    for a in out:
         a.flags.writeable = False
-    return m, first, last, upper1, busiest
+    return out
 
 
 def tile_bounds(
@@ -280,18 +281,19 @@ def tile_bounds(
     if pushed is None:
         bounds = _one_pattern(plan, depth, width, avail)
         return tuple(np.array([x], dtype=np.int64) for x in bounds)
-    m, first, last, upper1, busiest = plan.kept("pattern_extent", lambda: _pattern_extent(plan))
-    lower0 = np.maximum(-(-m // width), 1 + busiest)
+    m, none, first, last, upper1, start, last_cost = plan.kept(
+        "pattern_extent", lambda: _pattern_extent(plan)
+    )
+    lower0 = np.maximum(-(-m // width), start)
     if depth == 1:
         est0 = upper1
     else:
         est0 = lower0 + _pattern_fraction(plan, depth, width, lower0, upper1) * (upper1 - lower0)
-    none = m == 0
     onchip = np.where(none, 0, np.clip(np.round(est0).astype(np.int64), lower0, upper1))
     if avail is None:  # the estimate is the on-chip one
         return np.where(none, 0, lower0), onchip, np.where(none, 0, upper1), onchip
     a_first, a_last = avail[first], avail[last]
-    tail = a_last + 1 + plan.col_cost_max[last]
+    tail = a_last + 1 + last_cost
     lower = np.maximum(a_first + lower0, tail)
     upper = a_last + upper1
     est = np.clip(np.round(np.maximum(a_first + est0, tail)).astype(np.int64), lower, upper)

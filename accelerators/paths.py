@@ -103,11 +103,12 @@ def _period_sum(seg: np.ndarray, m: int, period: int, width: int) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-def _ladder(m: int, depth: int) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+def _ladder(m: int, depth: int, width: int) -> tuple[list[int], np.ndarray, ...]:
     """Where the period paths of :func:`period_paths` read ``Windows.table``, flat over
     every ``L`` and period: ``(lengths, each L's first period, flat index into the
-    table (row L, column: the period's start), period span in columns)`` (a pure
-    function of ``m`` and ``D``, memoized; the arrays are read-only)."""
+    table (row L, column: the period's start), floor(span / w) - 1)``, ``span`` the
+    period's columns (``P``, the last one's up to ``m``); a pure function of ``m``,
+    ``D`` and ``w``, memoized; the arrays are read-only."""
     lengths = period_lengths(m)
     periods = np.array(lengths, dtype=np.int64) + (depth - 1)
     counts = -(-m // periods)  # periods per L
@@ -115,10 +116,10 @@ def _ladder(m: int, depth: int) -> tuple[list[int], np.ndarray, np.ndarray, np.n
     step = np.repeat(periods, counts)
     starts = (np.arange(int(counts.sum())) - np.repeat(first, counts)) * step
     flat = np.repeat(np.arange(len(lengths)), counts) * m + starts
-    span = np.minimum(step, m - starts)  # the last period ends at column m
-    for a in (first, flat, span):
+    ride = np.minimum(step, m - starts) // width - 1
+    for a in (first, flat, ride, counts):
         a.flags.writeable = False
-    return lengths, first, flat, span
+    return lengths, first, flat, ride, counts
 
 
 def period_paths(win: Windows, depth: int, width: int) -> tuple[int, int]:
@@ -132,8 +133,9 @@ def period_paths(win: Windows, depth: int, width: int) -> tuple[int, int]:
     """
     if win.m <= 1:
         return 0, win.m
-    lengths, first, flat, span = _ladder(win.m, depth)
-    values = np.add.reduceat(np.maximum(win.table.take(flat) + 1, span // width), first)
+    lengths, first, flat, ride, counts = _ladder(win.m, depth, width)
+    # sum of max(1 + W, floor(span / w)) = periods + sum of max(W, floor(span / w) - 1)
+    values = np.add.reduceat(np.maximum(win.table.take(flat), ride), first) + counts
     best = int(np.argmax(values))  # the first of the longest, as a strict > scan
     return int(values[best]), lengths[best]
 
