@@ -1,12 +1,12 @@
-# Over 400 lines: the path bound and the path estimate are two readings of one path
-# enumeration over the same tiles, kept side by side so they cannot drift apart.
 """The analytical twin of the SimPy model: bounds and an estimate, vectorized numpy.
 
 Same template and the same :class:`~accelerators.sim.plan.LayerPlan`, so the
 counts, per-PE busy cycles, readout and DRAM placement are exactly the SimPy
 model's; only the tile cycles of the broadcast/FIFO/PE recurrence
 (:mod:`accelerators.sim.timing`) are replaced by closed forms and vectorized
-passes over the cost matrix (a Python step per path family, never per column). For a tile pushing
+passes over the cost matrix: its windowed maxima (:class:`~accelerators.paths.Windows`,
+computed once per layer, ``n_pe``, ``lanes`` and activation seed and kept in the
+workload cache) are all the path families read, a strided slice each. For a tile pushing
 ``m`` columns, with ``c[p, k]`` PE ``p``'s cycles on pushed column ``k``, ``W[p]``
 their sum, ``cmax[k] = max_p c[p, k]``, ``D`` the FIFO depth, ``w`` the broadcast's
 columns per cycle and, when streaming, ``avail`` the DRAM arrival cycles:
@@ -56,12 +56,14 @@ columns per cycle and, when streaming, ``avail`` the DRAM arrival cycles:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import networkx as nx
 import numpy as np
 
 from .config import HardwareConfig
+from .paths import Windows, aligned_paths, period_paths, ride_then_work
 from .sim.blocks import DRAM, WeightSRAM
 from .sim.plan import LayerPlan, layer_counts, plan_layer
 
@@ -83,9 +85,10 @@ _PATH_K = {2: 0.0049, 3: 0.0309, 4: 0.0204, 8: 0.0052, 16: 0.0000}
 SAMPLE_TILES = 4
 
 
+@functools.lru_cache(maxsize=64)
 def path_k(depth: int) -> float:
     """``K(D)`` of the module docstring: :data:`_PATH_K`, linear in ``log2 D`` between
-    its depths and held at the end values.
+    its depths and held at the end values (a pure function of ``depth``, memoized).
 
     >>> path_k(1)
     0.0
@@ -100,92 +103,13 @@ def path_k(depth: int) -> float:
     return float(np.interp(x, xs, [_PATH_K[d] for d in ds]))
 
 
-def _period_lengths(m: int) -> list[int]:
-    """Segment lengths ``L`` of the period paths: 1, 2, 4, 8, ... below ``m``.
-
-    >>> _period_lengths(13)
-    [1, 2, 4, 8]
-    """
-    out, k = [], 1
-    while k < m:
-        out.append(k)
-        k *= 2
-    return out
-
-
-def _cumulative(cost_t: np.ndarray, total: int | None = None) -> np.ndarray:
-    """(m + 1, n_pe) running sums of ``cost_t`` (m, n_pe: a column per row) from 0.
-
-    ``total``: the largest per-PE sum, if known; below ``2**14`` the sums are kept in
-    int16 (half the memory traffic of int32; the paths subtract and add at most ``m``).
-    """
-    m, n_pe = cost_t.shape
-    if total is not None and total < 2**14 and m < 2**14:
-        dtype = np.int16
-    else:
-        dtype = np.int32 if m < 2**16 else np.int64
-    cs = np.empty((m + 1, n_pe), dtype=dtype)
-    cs[0] = 0
-    np.cumsum(cost_t, axis=0, out=cs[1:])
-    return cs
-
-
-def _period_values(cs: np.ndarray, seg_len: int, period: int, offset: int = 0) -> np.ndarray:
-    """Per period of ``period`` columns from column 0: the most cycles any PE spends on
-    the ``seg_len`` columns from ``offset`` into the period (clipped at ``m``); strided
-    views of ``cs``, no gathers."""
-    m = cs.shape[0] - 1
-    starts = cs[offset:m:period]
-    if starts.shape[0] == 0:
-        return np.zeros(0, dtype=cs.dtype)
-    ends = cs[offset + seg_len : m + 1 : period]
-    n_full = ends.shape[0]
-    seg = (ends - starts[:n_full]).max(axis=1)
-    if n_full < starts.shape[0]:  # periods whose segment runs past the last column
-        tail = (cs[m] - starts[n_full:]).max(axis=1)
-        seg = np.concatenate([seg, tail])
-    return seg
-
-
-def _period_sum(seg: np.ndarray, m: int, period: int, width: int, exact: bool = True) -> float:
-    """``sum over periods of max(1 + seg, span / w)`` (``floor`` when ``exact``); every
-    period spans ``period`` columns but the last, which ends at column ``m``."""
-    n = -(-m // period)
-    last = m - (n - 1) * period
-    full, tail = (period // width, last // width) if exact else (period / width, last / width)
-    value = np.maximum(seg[: n - 1] + 1, full).sum() + max(int(seg[n - 1]) + 1, tail)
-    return float(value)
-
-
-def _period_paths(cs: np.ndarray, depth: int, width: int) -> tuple[int, int]:
-    """``(longest period path, its L)`` over the ladder of :func:`_period_lengths`
-    (``(0, m)`` when ``m`` is 1 or less); ``cs``: :func:`_cumulative`."""
-    m = cs.shape[0] - 1
-    best, best_len = 0, m
-    for seg_len in _period_lengths(m):
-        period = seg_len + depth - 1
-        value = int(_period_sum(_period_values(cs, seg_len, period), m, period, width))
-        if value > best:
-            best, best_len = value, seg_len
-    return best, best_len
-
-
-def _ride_then_work(cs: np.ndarray, width: int) -> int:
-    """The broadcast alone, or the broadcast up to column ``k`` then one PE from ``k`` to
-    its last column: ``max(ceil(m / w), max over p, k of floor(k / w) + 1 + (W[p] -
-    cs[k, p]))`` (``k = 0``: ``1 + max_p W[p]``); ``cs``: :func:`_cumulative`."""
-    m = cs.shape[0] - 1
-    ride = np.arange(m, dtype=cs.dtype)[:, None] // width - cs[:m]
-    return max(-(-m // width), 1 + int((ride.max(axis=0) + cs[m]).max()))
-
-
 def path_bound(cost: np.ndarray, depth: int, width: int = 1) -> int:
     """A lower bound on a tile's cycles: the longest path of the module docstring's families.
 
     ``cost``: (n_pe, m) cycles per PE per pushed column, all resident. The longest of
-    :func:`_ride_then_work` and, for each ``L`` in 1, 2, 4, ... below ``m``, the
-    period path: periods of ``P = L + D - 1`` columns from column 0, each worth
-    ``max(1 + max_p (p's cycles on its first L columns), floor(P / w))`` (the last
+    :func:`~accelerators.paths.ride_then_work` and, for each ``L`` in 1, 2, 4, ... below
+    ``m``, the period path: periods of ``P = L + D - 1`` columns from column 0, each
+    worth ``max(1 + max_p (p's cycles on its first L columns), floor(P / w))`` (the last
     period: its columns up to ``m``).
 
     >>> cost = np.array([[2, 0, 1], [0, 0, 3]])
@@ -194,38 +118,10 @@ def path_bound(cost: np.ndarray, depth: int, width: int = 1) -> int:
     >>> path_bound(cost, 2)   # L = 1, periods {0, 1}, {2}: (1 + 2) + (1 + 3)
     7
     """
-    m = cost.shape[1]
-    if m == 0:
+    if cost.shape[1] == 0:
         return 0
-    cs = _cumulative(cost.T)
-    return max(_ride_then_work(cs, width), _period_paths(cs, depth, width)[0])
-
-
-def aligned_paths(cs: np.ndarray, depth: int, width: int, seg_len: int) -> float:
-    """The period paths of length ``L = seg_len`` with each period's segment at its best
-    alignment: ``sum over periods of max(1 + max over p and o < D of (p's cycles on
-    columns s + o .. s + o + L - 1), P / w)``.
-
-    A PE switch costs ``D - 1`` skipped columns, but the longest path places them
-    where the work is light: in each period it may skip ``o`` columns before its
-    segment and ``D - 1 - o`` after. Choosing ``o`` per period is exact only when
-    the offsets never decrease from one period to the next (the skip between two
-    segments is then ``>= D - 1``), so this is an estimate, not a bound.
-
-    ``cs``: :func:`_cumulative` of the (m, n_pe) transposed costs.
-
-    >>> cs = _cumulative(np.array([[0, 2, 0, 0], [0, 0, 0, 1]]).T)
-    >>> aligned_paths(cs, 2, 1, 1)   # periods {0, 1}: 1 + 2 at o = 1; {2, 3}: 1 + 1 at o = 1
-    5.0
-    """
-    m = cs.shape[0] - 1
-    period = seg_len + depth - 1
-    n = -(-m // period)
-    seg = np.full(n, -1, dtype=np.int64)
-    for offset in range(min(depth, period)):
-        values = _period_values(cs, seg_len, period, offset)
-        np.maximum(seg[: values.shape[0]], values, out=seg[: values.shape[0]])
-    return _period_sum(np.maximum(seg, 0), m, period, width, exact=False)
+    win = Windows.of_costs(cost)
+    return max(ride_then_work(win, width), period_paths(win, depth, width)[0])
 
 
 def path_paths(
@@ -234,28 +130,30 @@ def path_paths(
     width: int = 1,
     cost_t: np.ndarray | None = None,
     total: int | None = None,
+    windows: Windows | None = None,
 ) -> tuple[int, float, int]:
     """``(B, R, U)`` of one resident tile: :func:`path_bound`, the longest of it and the
-    :func:`aligned_paths` at the best period path's ``L`` (at
+    :func:`~accelerators.paths.aligned_paths` at the best period path's ``L`` (at
     most ``U``), and the depth-1 time ``U = m + sum_k cmax[k]``. ``cost_t``: the
     same costs as an (m, n_pe) array, if at hand (``cost`` is then not read);
-    ``total``: the largest per-PE sum, if known (see :func:`_cumulative`).
+    ``total``: the largest per-PE sum, if known; ``windows``: their
+    :class:`~accelerators.paths.Windows`, if at hand (neither cost array is then read).
 
     >>> path_paths(np.array([[2, 0, 1], [0, 0, 3]]), 2)
     (7, 7.0, 8)
     """
-    cost_t = np.ascontiguousarray(cost.T) if cost_t is None else cost_t
-    m = cost_t.shape[0]
+    if windows is None:
+        windows = Windows.of_costs(cost_t.T if cost is None else cost, total)
+    m = windows.m
     if m == 0:
         return 0, 0.0, 0
-    upper = m + int(cost_t.max(axis=1).sum())
-    cs = _cumulative(cost_t, total)
-    periods, seg_len = _period_paths(cs, depth, width)
-    bound = max(_ride_then_work(cs, width), periods)
+    upper = m + int(windows.cmax.sum())
+    periods, seg_len = period_paths(windows, depth, width)
+    bound = max(ride_then_work(windows, width), periods)
     best = float(bound)
     if depth > 1:
         if seg_len < m:
-            best = max(best, aligned_paths(cs, depth, width, seg_len))
+            best = max(best, aligned_paths(windows, depth, width, seg_len))
     return bound, min(best, float(upper)), upper
 
 
@@ -281,7 +179,7 @@ def uniform_columns(m: int, cmax: int) -> int:
     ``1 + m cmax``, exactly. The slowest PE starts in cycle 1 and never waits again:
     the broadcast pushes at least one column per cycle and a column is done
     everywhere once the slowest PE is done with it, so the FIFO always holds its
-    next column (the path bound of :func:`_ride_then_work` at ``k = 0``).
+    next column (the path bound of :func:`~accelerators.paths.ride_then_work` at ``k = 0``).
 
     >>> uniform_columns(3, 3)   # PE0 owns 3 rows, 1 lane: 1 + 3 x 3
     10
@@ -289,24 +187,38 @@ def uniform_columns(m: int, cmax: int) -> int:
     return 1 + m * cmax
 
 
-def _transposed(plan: LayerPlan) -> np.ndarray:
-    """``plan.cost`` as a contiguous (cols, n_pe) array."""
-    return np.ascontiguousarray(plan.cost.T)
+def _windows(plan: LayerPlan, tile: int | None = None) -> Windows:
+    """The :class:`~accelerators.paths.Windows` of ``plan``'s costs on every column
+    (``tile``: on that tile pattern's pushed columns), kept in the workload cache
+    (:meth:`~accelerators.sim.plan.LayerPlan.kept`: they do not depend on the FIFO
+    depth or the broadcast width)."""
+    if tile is None:
+        return plan.kept("windows", lambda: Windows.of_costs(plan.cost, plan.pe_cost_max))
+    return plan.kept("windows", lambda: Windows.of_costs(plan.cost[:, plan.patterns[tile]]), tile)
+
+
+@functools.lru_cache(maxsize=256)
+def _sample_tiles(n: int) -> tuple[int, ...]:
+    """Up to :data:`SAMPLE_TILES` evenly spaced tiles of ``n`` (memoized).
+
+    >>> _sample_tiles(900), _sample_tiles(2)
+    ((0, 300, 599, 899), (0, 1))
+    """
+    picks = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_TILES)).round().astype(int))
+    return tuple(int(i) for i in picks)
 
 
 def _pattern_fraction(plan: LayerPlan, depth: int, width: int, lower0, upper1) -> float:
     """Mean ``(estimate - lower) / (upper - lower)`` over up to :data:`SAMPLE_TILES`
     evenly spaced tiles (their path estimates on their own pushed columns)."""
-    n, cost_t = plan.patterns.shape[0], _transposed(plan)
-    picks = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_TILES)).round().astype(int))
     fracs = []
-    for i in picks:
-        gap = int(upper1[i] - lower0[i])
+    for i in _sample_tiles(plan.patterns.shape[0]):
+        low, gap = int(lower0[i]), int(upper1[i] - lower0[i])
         if gap <= 0:
             continue
-        _, best, upper = path_paths(None, depth, width, cost_t[plan.patterns[i]])
+        _, best, upper = path_paths(None, depth, width, windows=_windows(plan, i))
         est = best + path_k(depth) * (upper - best)
-        fracs.append(min(max((est - lower0[i]) / gap, 0.0), 1.0))
+        fracs.append(min(max((est - low) / gap, 0.0), 1.0))
     return float(np.mean(fracs)) if fracs else 0.0
 
 
@@ -325,7 +237,7 @@ def _one_pattern(
         lower0 = uniform_columns(m, int(plan.col_cost_max[0]))
         est0 = float(lower0)
     else:
-        lower0, best, _ = path_paths(None, depth, width, _transposed(plan), plan.pe_cost_max)
+        lower0, best, _ = path_paths(None, depth, width, windows=_windows(plan))
         est0 = best + path_k(depth) * (upper1 - best)
     onchip = min(max(int(round(est0)), lower0), upper1)
     if avail is None:
@@ -341,6 +253,22 @@ def _one_pattern(
     return max(lo, a_last), max(est, a_last), max(up, a_last), onchip
 
 
+def _pattern_extent(plan: LayerPlan) -> tuple[np.ndarray, ...]:
+    """Per tile pattern, (P,) each: pushed columns ``m``, whether none is pushed, first
+    and last pushed column, the depth-1 time ``m + sum of cmax`` over them (cycles),
+    ``1 +`` the busiest PE's cycles on them and the slowest PE's on the last one."""
+    pushed, cols = plan.patterns, plan.cols
+    m = pushed.sum(axis=1)
+    first = np.argmax(pushed, axis=1)
+    last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
+    upper1 = m + plan.pushed(plan.col_cost_max)
+    start = 1 + plan.pe_cost_pushed.max(axis=1)
+    out = (m, m == 0, first, last, upper1, start, plan.col_cost_max[last])
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
 def tile_bounds(
     plan: LayerPlan, fifo_depth: int, avail: np.ndarray | None, width: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -353,32 +281,35 @@ def tile_bounds(
     if pushed is None:
         bounds = _one_pattern(plan, depth, width, avail)
         return tuple(np.array([x], dtype=np.int64) for x in bounds)
-    w = plan.pe_cost_pushed  # (P, n_pe)
-    m = pushed.sum(axis=1)
-    first = np.argmax(pushed, axis=1)
-    last = cols - 1 - np.argmax(pushed[:, ::-1], axis=1)
-    cmax = plan.col_cost_max
-    upper1 = m + plan.pushed(cmax)
-    lower0 = np.maximum(-(-m // width), 1 + w.max(axis=1))
+    m, none, first, last, upper1, start, last_cost = plan.kept(
+        "pattern_extent", lambda: _pattern_extent(plan)
+    )
+    lower0 = np.maximum(-(-m // width), start)
     if depth == 1:
         est0 = upper1
     else:
         est0 = lower0 + _pattern_fraction(plan, depth, width, lower0, upper1) * (upper1 - lower0)
-    none = m == 0
     onchip = np.where(none, 0, np.clip(np.round(est0).astype(np.int64), lower0, upper1))
-    if avail is None:
-        lower, upper, est = lower0, upper1, est0
-    else:
-        a_first, a_last = avail[first], avail[last]
-        tail = a_last + 1 + cmax[last]
-        lower = np.maximum(a_first + lower0, tail)
-        upper = a_last + upper1
-        est = np.maximum(a_first + est0, tail)
-    est = np.clip(np.round(est).astype(np.int64), lower, upper)
+    if avail is None:  # the estimate is the on-chip one
+        return np.where(none, 0, lower0), onchip, np.where(none, 0, upper1), onchip
+    a_first, a_last = avail[first], avail[last]
+    tail = a_last + 1 + last_cost
+    lower = np.maximum(a_first + lower0, tail)
+    upper = a_last + upper1
+    est = np.clip(np.round(np.maximum(a_first + est0, tail)).astype(np.int64), lower, upper)
     lower, est, upper = (np.where(none, 0, x) for x in (lower, est, upper))
-    if avail is not None and cols:  # a streamed tile ends no earlier than its stream
+    if cols:  # a streamed tile ends no earlier than its stream
         lower, est, upper = (np.maximum(x, avail[-1]) for x in (lower, est, upper))
     return lower, est, upper, onchip
+
+
+def _arrivals(plan: LayerPlan, cfg: HardwareConfig) -> np.ndarray:
+    """The cycle each column of a streamed layer is on chip (:meth:`DRAM.arrivals`), kept
+    in the workload cache with the DRAM and bit-width settings it depends on."""
+    dram = DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle)
+    key = (cfg.weight_format, cfg.bits_per_entry, cfg.pointer_bits, dram.latency)
+    key += (dram.bytes_per_cycle,)
+    return plan.kept("arrivals", lambda: dram.arrivals(plan.stream_col_bits), *key)
 
 
 class AnalyticalLayer:
@@ -388,23 +319,20 @@ class AnalyticalLayer:
         self.name, self.plan, self.resident = plan.tensor.name, plan, resident
         tiles, depth, width = plan.tiles, cfg.fifo_depth, cfg.broadcast_acts_per_cycle
         readout = plan.readout_cycles * tiles
-        if resident:
-            avail = None
-        else:
-            dram = DRAM(None, cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle)
-            avail = dram.arrivals(plan.stream_col_bits)
+        avail = None if resident else _arrivals(plan, cfg)
         self.counts, busy = layer_counts(plan, cfg, resident)
         self.pe_busy_cycles = busy.tolist()
         slots = cfg.n_pe * cfg.lanes_per_pe
         if plan.patterns is None:  # python ints all the way
             bounds = _one_pattern(plan, depth, width, avail)
             lo, est, up, est_chip = (x * tiles for x in bounds)
-            ideal = -(-int(plan.slot_col.sum()) // slots) * tiles
+            ideal = -(-plan.slot_total // slots) * tiles
         else:
             reps = plan.pattern_repeats
             bounds = tile_bounds(plan, depth, avail, width)
             lo, est, up, est_chip = (int(x @ reps) for x in bounds)
-            ideal = int(-(-plan.pushed(plan.slot_col) // slots) @ reps)
+            pushed_slots = plan.kept("pushed_slots", lambda: plan.pushed(plan.slot_col))
+            ideal = int(-(-pushed_slots // slots) @ reps)
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
         dram_stall = max(0, est - est_chip)

@@ -46,11 +46,12 @@ class LayerStats:
     two pointer reads (Han et al., ISCA 2016, Sec. IV, "Pointer Read Unit": both
     pointers p_j, p_j+1 are read in one cycle), so an empty column costs one.
     ``padding`` (n_pe, cols) the padding among the entries; ``col_entries``,
-    ``col_padding`` (cols,): their column sums; ``col_max`` (cols,) the largest
+    ``col_padding``, ``col_slots`` (cols,): column sums of the entries, padding and
+    slots (int64); ``col_max`` (cols,) the largest
     PE's slots per column; ``pe_hist`` (n_pe, v_max + 1): how many columns give PE
     ``p`` exactly ``v`` slots; ``nnz_col`` (cols,): nonzero weights per column;
     ``pe_entries`` (n_pe,) stored entries per PE, ``pe_slots`` (n_pe,) slots per
-    PE, and the totals ``total_entries``, ``total_padding``, ``nnz``.
+    PE, and the totals ``total_entries``, ``total_padding``, ``total_slots``, ``nnz``.
     """
 
     entries: np.ndarray
@@ -58,6 +59,7 @@ class LayerStats:
     padding: np.ndarray
     col_entries: np.ndarray
     col_padding: np.ndarray
+    col_slots: np.ndarray
     col_max: np.ndarray
     pe_hist: np.ndarray
     nnz_col: np.ndarray
@@ -67,6 +69,7 @@ class LayerStats:
     col_max_hist: np.ndarray  # (v_max + 1,) how many columns have col_max == v
     total_entries: int
     total_padding: int
+    total_slots: int
     nnz: int
 
 
@@ -91,21 +94,24 @@ def layer_stats(
         flat = (np.arange(n_pe)[:, None] * width + slots).ravel()
         hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
         per_pe = entries.sum(axis=1)
+        pe_slots = slots.sum(axis=1, dtype=np.int64)
         cache[key] = LayerStats(
             entries=entries,
             slots=slots,
             padding=pad,
             col_entries=entries.sum(axis=0),
             col_padding=pad.sum(axis=0),
+            col_slots=slots.sum(axis=0, dtype=np.int64),
             col_max=slots.max(axis=0),
             pe_hist=hist,
             nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
             pe_entries=per_pe,
-            pe_slots=slots.sum(axis=1, dtype=np.int64),
+            pe_slots=pe_slots,
             col_max_hist=np.bincount(slots.max(axis=0)),
             owned=owned,
             total_entries=int(per_pe.sum()),
             total_padding=int(pad.sum()),
+            total_slots=int(pe_slots.sum()),
             nnz=lt.nnz,
         )
     return cache[key]

@@ -9,7 +9,8 @@ edges in execution order (``g.graph["order"]`` lists them). Each node carries
 - ``cache``: derived statistics the models compute once and reuse (per-PE,
   per-column entry counts for a given ``(n_pe, index_bits)`` and activation zero
   masks for a given seed). Use :func:`accelerators.stats.pe_entries` and
-  :func:`accelerators.stats.act_mask`.
+  :func:`accelerators.stats.act_mask`; arrays derived from them for a given
+  ``lanes_per_pe`` too (:meth:`accelerators.sim.plan.LayerPlan.kept`).
 
 Convolutions are lowered to matrix-vector work per output pixel: the matrix has
 ``rows = out channels`` and ``cols = in * kh * kw`` and runs ``out_pixels`` times.

@@ -76,7 +76,13 @@ class WeightSRAM:
 
     def place(self, plan: LayerPlan) -> bool:
         """True (resident) when every PE's share fits in its remaining space."""
-        weights, pointers = plan.pe_bits, plan.pe_pointer_bits
+        weights = plan.pe_bits
+        if not plan.pointer_owners:  # no pointers: the pointer SRAMs stay as they are
+            if (self.used + weights).max() > self.bits_per_pe:
+                return False
+            self.used += weights
+            return True
+        pointers = plan.pe_pointer_bits
         if self.pointer_bits_per_pe == 0:
             weights, pointers = weights + pointers, np.zeros_like(pointers)
         if (self.used + weights).max() <= self.bits_per_pe and (

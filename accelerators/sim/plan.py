@@ -83,6 +83,8 @@ class LayerPlan:
     patterns: np.ndarray | None  # (P, cols) bool pushed columns per tile; None = all
     readout_cycles: int
     acts: np.ndarray | None = None  # (tiles, cols) bool nonzero activations; None = all
+    cache: dict | None = None  # the layer's workload cache (derived arrays kept across configs)
+    seed: int = 0  # the seed of ``acts``
 
     @property
     def tiles(self) -> int:
@@ -102,31 +104,16 @@ class LayerPlan:
 
     # -- per column (cols,) ------------------------------------------------------
     @cached_property
-    def work_col(self) -> np.ndarray:
-        """Entries retired per column, all PEs."""
-        if self.skip_weights:
-            return self.stats.col_entries
-        return np.full(self.cols, self.rows, np.int64)
-
-    @cached_property
     def slot_col(self) -> np.ndarray:
         """Entry slots per column, all PEs (:attr:`work` summed; the ideal bound's work)."""
         if self.skip_weights:
-            return self.stats.slots.sum(axis=0, dtype=np.int64)
+            return self.stats.col_slots
         return np.full(self.cols, self.rows, np.int64)
 
-    @cached_property
-    def pad_col(self) -> np.ndarray:
-        if self.skip_weights:
-            return self.stats.col_padding
-        return np.zeros(self.cols, np.int64)
-
-    @cached_property
-    def decodes_col(self) -> np.ndarray:
-        """Stored entries decoded per column (0 for dense formats)."""
-        if self.cfg.sparse_format:
-            return self.stats.col_entries
-        return np.zeros(self.cols, np.int64)
+    @property
+    def slot_total(self) -> int:
+        """Entry slots over all columns and PEs (:attr:`slot_col` summed)."""
+        return self.stats.total_slots if self.skip_weights else self.rows * self.cols
 
     @cached_property
     def col_bits(self) -> np.ndarray:
@@ -237,11 +224,12 @@ class LayerPlan:
 
     @cached_property
     def patterns_float(self) -> dict:
-        """The patterns as float64 and float32 (for :func:`_int_matmul`), converted once."""
-        return {
-            np.float64: self.patterns.astype(np.float64),
-            np.float32: self.patterns.astype(np.float32),
-        }
+        """The patterns as float64 and float32 (for :func:`_int_matmul`), converted once
+        (:meth:`kept`)."""
+        return self.kept(
+            "patterns_float",
+            lambda: {dt: self.patterns.astype(dt) for dt in (np.float64, np.float32)},
+        )
 
     def pushed(self, per_col: np.ndarray) -> np.ndarray:
         """Sum of a per-column quantity over each pattern's pushed columns, (P,) or (P, k)."""
@@ -251,11 +239,34 @@ class LayerPlan:
 
     @cached_property
     def pe_cost_pushed(self) -> np.ndarray:
-        """(P, n_pe) each PE's cycles over each pattern's pushed columns."""
+        """(P, n_pe) each PE's cycles over each pattern's pushed columns (kept in the
+        workload cache: :meth:`kept`)."""
         if self.patterns is None:
             return self.pe_cost_all[None, :]
         per_column = -(-int(self.stats.col_max.max(initial=0)) // self.lanes)
-        return _int_matmul(self.patterns_float, self.cost.T, bound=self.cols * per_column)
+        bound = self.cols * per_column
+        return self.kept(
+            "pe_cost_pushed", lambda: _int_matmul(self.patterns_float, self.cost.T, bound=bound)
+        )
+
+    def kept(self, name: str, make, *key):
+        """``make()``, kept in the layer's workload cache (when the plan has one) under
+        ``name``, ``key`` and all a plan's per-PE costs and patterns depend on: the
+        statistics' ``(n_pe, index_bits, scheme)``, ``lanes``, weight skipping and the
+        seed of the activation patterns. Only for what depends on nothing else (not
+        the FIFO depth, the broadcast width, the memories or the bits per entry).
+        Arrays come back read-only: they are shared by every plan that asks."""
+        cfg = self.cfg
+        full = (name, cfg.n_pe, cfg.index_bits, stats_scheme(cfg), self.lanes, self.skip_weights)
+        full += (self.seed, *key)
+        if self.cache is None:
+            return make()
+        if full not in self.cache:
+            value = make()
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            self.cache[full] = value
+        return self.cache[full]
 
 
 def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> LayerPlan:
@@ -275,6 +286,8 @@ def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> 
         patterns=acts if cfg.skip_activations else None,
         readout_cycles=_ceil_div(int(owned[0]), cfg.lanes_per_pe),
         acts=acts,
+        cache=g.nodes[name]["cache"],
+        seed=seed,
     )
 
 
@@ -282,6 +295,13 @@ def stats_scheme(cfg: HardwareConfig) -> str:
     """Which entry statistics a config needs: ``eie`` for that format, else ``csc``
     (dense formats use only their nonzero counts)."""
     return "eie" if cfg.weight_format == "eie" else "csc"
+
+
+def _pushed_entries(plan: LayerPlan) -> tuple[int, int, int]:
+    """``(stored entries, padding entries, columns)`` pushed over all of ``plan``'s tiles."""
+    mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
+    st = plan.stats
+    return int(st.col_entries @ mask_total), int(st.col_padding @ mask_total), int(mask_total.sum())
 
 
 def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[dict, np.ndarray]:
@@ -303,29 +323,25 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
       ``eie``, reads its pointers).
     """
     st, tiles, rows, cols = plan.stats, plan.tiles, plan.rows, plan.cols
-    skip = cfg.skip_weights
     if plan.patterns is None:
-        per = {
-            "adds": st.total_entries if skip else rows * cols,
-            "padding_entries": st.total_padding if skip else 0,
-            "index_decodes": st.total_entries if cfg.sparse_format else 0,
-            "weight_sram_read_bits": int(plan.col_bits.sum()),
-        }
-        totals = {k: v * tiles for k, v in per.items()}
-        pushed = cols * tiles
+        entries, padding, pushed = st.total_entries * tiles, st.total_padding * tiles, cols * tiles
         busy = plan.pe_cost_all * tiles if tiles > 1 else plan.pe_cost_all
     else:
-        mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
-        names = ("adds", "padding_entries", "index_decodes", "weight_sram_read_bits")
-        per_col = (plan.work_col, plan.pad_col, plan.decodes_col, plan.col_bits)
-        sums = np.stack(per_col).astype(np.int64, copy=False) @ mask_total
-        totals = dict(zip(names, sums.tolist(), strict=True))
-        pushed = int(mask_total.sum())
-        busy = plan.pe_cost_pushed.sum(axis=0)
+        entries, padding, pushed = plan.kept("pushed_entries", lambda: _pushed_entries(plan))
+        busy = plan.kept("pe_busy", lambda: plan.pe_cost_pushed.sum(axis=0))
+    sparse, bits = cfg.sparse_format, cfg.bits_per_entry
+    totals = {  # the stream's entries over every pushed column, or every owned pair
+        "adds": entries if cfg.skip_weights else rows * pushed,
+        "padding_entries": padding if cfg.skip_weights else 0,
+        "index_decodes": entries if sparse else 0,
+        "weight_sram_read_bits": (entries if sparse else rows * pushed) * bits,
+    }
     if plan.acts is None:
         totals["useful_adds"] = st.nnz * tiles
     else:
-        totals["useful_adds"] = int(plan.nnz_col @ plan.acts.sum(axis=0))
+        totals["useful_adds"] = plan.kept(
+            "useful", lambda: int(plan.nnz_col @ plan.acts.sum(axis=0))
+        )
     if not resident:
         totals["weight_sram_read_bits"] = 0
     counts = {k: int(v) for k, v in totals.items()}  # python ints (sums may be numpy)

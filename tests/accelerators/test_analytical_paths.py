@@ -15,7 +15,6 @@ from hypothesis.extra.numpy import arrays
 
 from accelerators.analytical import (
     _PATH_K,
-    _cumulative,
     aligned_paths,
     path_bound,
     path_estimate,
@@ -23,6 +22,7 @@ from accelerators.analytical import (
     path_paths,
     uniform_columns,
 )
+from accelerators.paths import Windows
 from accelerators.sim.timing import tile_cycles
 
 # 2 PEs x 3 columns. Exact, depth 2, one push per cycle:
@@ -53,7 +53,7 @@ def test_path_bound_and_aligned_paths_by_hand_where_offsets_matter():
     # {0, 1, 2} worth 1 + 2 (PE0), {3} worth 1 + 1 (PE1): 5
     assert path_bound(cost, 2) == 5
     # aligned, L = 1: period {0, 1} at offset 1 worth 1 + 2, {2, 3} at offset 1 worth 1 + 1
-    assert aligned_paths(_cumulative(cost.T), 2, 1, 1) == 5.0
+    assert aligned_paths(Windows.of_costs(cost), 2, 1, 1) == 5.0
     bound, best, upper = path_paths(cost, 2)
     assert (bound, best, upper) == (5, 5.0, 4 + 2 + 1)
 
