@@ -25,12 +25,12 @@ def pe_entries(
 
     ``scheme``: ``csc`` or ``eie`` (:func:`accelerators.encoding.pe_column_entries`).
     """
-    cache = g.nodes[name]["cache"]
-    key = ("entries", n_pe, index_bits, scheme)
-    if key not in cache:
-        m = g.nodes[name]["tensor"].matrix
-        cache[key] = pe_column_entries(m, n_pe, index_bits, scheme)
-    return cache[key]
+    m = g.nodes[name]["tensor"].matrix
+    return g.nodes[name]["cache"].get(
+        (n_pe, index_bits, scheme),
+        "entries",
+        lambda: pe_column_entries(m, n_pe, index_bits, scheme),
+    )
 
 
 @dataclass(frozen=True)
@@ -78,43 +78,46 @@ def layer_stats(
 ) -> LayerStats:
     """The :class:`LayerStats` of layer ``name``, computed once per ``(n_pe, index_bits,
     scheme)``."""
-    cache = g.nodes[name]["cache"]
-    key = ("stats", n_pe, index_bits, scheme)
-    if key not in cache:
-        lt = g.nodes[name]["tensor"]
-        real, pad = pe_entries(g, name, n_pe, index_bits, scheme)
-        owned = np.bincount(np.arange(lt.rows) % n_pe, minlength=n_pe)
-        entries = real + pad
-        slots = entries
-        if scheme == "eie":
-            slots = np.where(owned[:, None] > 0, np.maximum(entries, 1), 0)
-        small = slots.size == 0 or int(slots.max()) < 2**15
-        slots = slots.astype(np.int16 if small else np.int32)
-        width = int(slots.max()) + 1 if slots.size else 1
-        flat = (np.arange(n_pe)[:, None] * width + slots).ravel()
-        hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
-        per_pe = entries.sum(axis=1)
-        pe_slots = slots.sum(axis=1, dtype=np.int64)
-        cache[key] = LayerStats(
-            entries=entries,
-            slots=slots,
-            padding=pad,
-            col_entries=entries.sum(axis=0),
-            col_padding=pad.sum(axis=0),
-            col_slots=slots.sum(axis=0, dtype=np.int64),
-            col_max=slots.max(axis=0),
-            pe_hist=hist,
-            nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
-            pe_entries=per_pe,
-            pe_slots=pe_slots,
-            col_max_hist=np.bincount(slots.max(axis=0)),
-            owned=owned,
-            total_entries=int(per_pe.sum()),
-            total_padding=int(pad.sum()),
-            total_slots=int(pe_slots.sum()),
-            nnz=lt.nnz,
-        )
-    return cache[key]
+    return g.nodes[name]["cache"].get(
+        (n_pe, index_bits, scheme), "stats", lambda: _stats(g, name, n_pe, index_bits, scheme)
+    )
+
+
+def _stats(g: nx.DiGraph, name: str, n_pe: int, index_bits: int, scheme: str) -> LayerStats:
+    """:func:`layer_stats` computed (not looked up)."""
+    lt = g.nodes[name]["tensor"]
+    real, pad = pe_entries(g, name, n_pe, index_bits, scheme)
+    owned = np.bincount(np.arange(lt.rows) % n_pe, minlength=n_pe)
+    entries = real + pad
+    slots = entries
+    if scheme == "eie":
+        slots = np.where(owned[:, None] > 0, np.maximum(entries, 1), 0)
+    small = slots.size == 0 or int(slots.max()) < 2**15
+    slots = slots.astype(np.int16 if small else np.int32)
+    width = int(slots.max()) + 1 if slots.size else 1
+    flat = (np.arange(n_pe)[:, None] * width + slots).ravel()
+    hist = np.bincount(flat, minlength=n_pe * width).reshape(n_pe, width)
+    per_pe = entries.sum(axis=1)
+    pe_slots = slots.sum(axis=1, dtype=np.int64)
+    return LayerStats(
+        entries=entries,
+        slots=slots,
+        padding=pad,
+        col_entries=entries.sum(axis=0),
+        col_padding=pad.sum(axis=0),
+        col_slots=slots.sum(axis=0, dtype=np.int64),
+        col_max=slots.max(axis=0),
+        pe_hist=hist,
+        nnz_col=np.count_nonzero(lt.matrix, axis=0).astype(np.int64),
+        pe_entries=per_pe,
+        pe_slots=pe_slots,
+        col_max_hist=np.bincount(slots.max(axis=0)),
+        owned=owned,
+        total_entries=int(per_pe.sum()),
+        total_padding=int(pad.sum()),
+        total_slots=int(pe_slots.sum()),
+        nnz=lt.nnz,
+    )
 
 
 def act_mask(g: nx.DiGraph, name: str, seed: int = 0) -> np.ndarray | None:
@@ -124,15 +127,16 @@ def act_mask(g: nx.DiGraph, name: str, seed: int = 0) -> np.ndarray | None:
     Otherwise each pixel has exactly ``max(1, round(act_density * cols))`` nonzero
     activations at random places (drawn from ``seed`` and the layer's index).
     """
-    lt, cache = g.nodes[name]["tensor"], g.nodes[name]["cache"]
+    lt = g.nodes[name]["tensor"]
     if lt.act_density >= 1.0:
         return None
-    key = ("act_mask", seed)
-    if key not in cache:
+
+    def make() -> np.ndarray:
         rng = np.random.default_rng([seed, g.nodes[name]["index"]])
         k = max(1, int(round(lt.act_density * lt.cols)))
         order = np.argsort(rng.random((lt.out_pixels, lt.cols)), axis=1)
         mask = np.zeros((lt.out_pixels, lt.cols), dtype=bool)
         np.put_along_axis(mask, order[:, :k], True, axis=1)
-        cache[key] = mask
-    return cache[key]
+        return mask
+
+    return g.nodes[name]["cache"].get(("act_mask", seed), "mask", make)

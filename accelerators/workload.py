@@ -6,7 +6,8 @@ edges in execution order (``g.graph["order"]`` lists them). Each node carries
 - ``tensor``: the :class:`~accelerators.LayerTensor` (ternary weights, kind,
   ``out_pixels``, ``act_density``);
 - ``index``: its position in the execution order;
-- ``cache``: derived statistics the models compute once and reuse (per-PE,
+- ``cache``: a :class:`~accelerators.layer_cache.LayerCache` of derived statistics
+  the models compute once and reuse, for the most recent hardware settings (per-PE,
   per-column entry counts for a given ``(n_pe, index_bits)`` and activation zero
   masks for a given seed). Use :func:`accelerators.stats.pe_entries` and
   :func:`accelerators.stats.act_mask`; arrays derived from them for a given
@@ -57,6 +58,7 @@ import numpy as np
 
 from ._errors import InputError
 from ._files import read_json, read_toml
+from .layer_cache import LayerCache
 from .tensors import MAX_LAYERS, MAX_PIXELS, MAX_WEIGHTS, LayerTensor, load_ternary_npz
 
 __all__ = [
@@ -130,7 +132,12 @@ def workload_from_tensors(
         if i:
             _check_chain(layers[i - 1], lt)
         same = like is not None and lt.name in like and like.nodes[lt.name]["tensor"] is lt
-        g.add_node(lt.name, tensor=lt, index=i, cache=like.nodes[lt.name]["cache"] if same else {})
+        g.add_node(
+            lt.name,
+            tensor=lt,
+            index=i,
+            cache=like.nodes[lt.name]["cache"] if same else LayerCache(),
+        )
         if i:
             g.add_edge(layers[i - 1].name, lt.name)
     return g

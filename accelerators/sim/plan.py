@@ -37,6 +37,7 @@ import numpy as np
 
 from ..config import HardwareConfig
 from ..encoding import stored_bits
+from ..layer_cache import LayerCache
 from ..stats import LayerStats, act_mask, layer_stats
 from ..tensors import LayerTensor
 
@@ -83,7 +84,7 @@ class LayerPlan:
     patterns: np.ndarray | None  # (P, cols) bool pushed columns per tile; None = all
     readout_cycles: int
     acts: np.ndarray | None = None  # (tiles, cols) bool nonzero activations; None = all
-    cache: dict | None = None  # the layer's workload cache (derived arrays kept across configs)
+    cache: LayerCache | None = None  # the layer's workload cache (arrays kept across configs)
     seed: int = 0  # the seed of ``acts``
 
     @property
@@ -256,17 +257,20 @@ class LayerPlan:
         seed of the activation patterns. Only for what depends on nothing else (not
         the FIFO depth, the broadcast width, the memories or the bits per entry).
         Arrays come back read-only: they are shared by every plan that asks."""
-        cfg = self.cfg
-        full = (name, cfg.n_pe, cfg.index_bits, stats_scheme(cfg), self.lanes, self.skip_weights)
-        full += (self.seed, *key)
         if self.cache is None:
             return make()
-        if full not in self.cache:
+        cfg = self.cfg
+
+        def read_only():
             value = make()
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
-            self.cache[full] = value
-        return self.cache[full]
+            return value
+
+        group = (cfg.n_pe, cfg.index_bits, stats_scheme(cfg))  # as layer_stats's
+        return self.cache.get(
+            group, (name, self.lanes, self.skip_weights, self.seed, *key), read_only
+        )
 
 
 def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> LayerPlan:

@@ -120,4 +120,31 @@ def test_like_shares_the_statistics_of_the_same_tensor_objects_only():
     variant = workload_from_tensors([a, b2], like=base)
     assert layer_stats(variant, a.name, 64, 5) is st_a  # shared, not recomputed
     assert variant.nodes[b.name]["cache"] is not base.nodes[b.name]["cache"]
-    assert variant.nodes[b.name]["cache"] == {}
+    assert len(variant.nodes[b.name]["cache"]) == 0
+
+
+def test_layer_cache_keeps_the_recent_hardware_settings_and_results_do_not_change():
+    from accelerators import load_hw, simulate
+    from accelerators.layer_cache import MAX_GROUPS
+
+    shapes = [{"kind": "linear", "in": 96, "out": 40, "act_density": 0.5}]
+    base = load_hw("default").replace(zero_skip="weights+activations")
+    n_pes = list(range(1, 2 * MAX_GROUPS + 3))
+
+    def reports(g, ns):
+        out = []
+        for n in ns:
+            for fidelity in ("simpy", "analytical"):
+                r = simulate(g, base.replace(n_pe=n), fidelity=fidelity).to_dict()
+                r.pop("wall_s", None)
+                out.append(r)
+        return out
+
+    g = workload_from_shapes(shapes, sparsity=0.8, seed=1)
+    first = reports(g, n_pes)
+    cache = g.nodes[g.graph["order"][0]]["cache"]
+    assert len(cache.groups()) == MAX_GROUPS  # the least recent settings were dropped
+    assert cache.groups()[-1][0] == n_pes[-1]
+    assert reports(g, n_pes) == first  # dropped arrays come back the same
+    fresh = workload_from_shapes(shapes, sparsity=0.8, seed=1)
+    assert reports(fresh, n_pes[:2]) == first[:4]
