@@ -11,7 +11,15 @@ from dash import dash_table, dcc, html
 from .figures import ACCURACY_VIEWS
 from .filters import BUDGETS
 
-__all__ = ["TABS", "build_layout", "fill", "graph_config"]
+__all__ = [
+    "TABS",
+    "analysis_controls_style",
+    "analysis_hint",
+    "build_layout",
+    "compare_hint",
+    "fill",
+    "graph_config",
+]
 
 #: the first tabs (value, label); a simulate-only study switches them to the hardware views
 TABS = [(v.value, v.label) for v in ACCURACY_VIEWS]
@@ -35,6 +43,23 @@ ANALYSIS_TABS = [
     ("importance", "Knob importance"),
     ("slices", "Knob vs metric"),
 ]
+
+
+def analysis_hint() -> html.P:
+    """What the analysis section shows before a tab is picked."""
+    return html.P("Pick an analysis tab: parallel coordinates, history and hypervolume, "
+                  "knob importance, knob vs metric.", style={"color": "#666"})  # fmt: skip
+
+
+def compare_hint() -> list:
+    """What the comparison shows until two designs are ticked."""
+    return [html.P("Tick two or more rows of the design table to compare them.",
+                   style={"color": "#666"})]  # fmt: skip
+
+
+def analysis_controls_style(which: str) -> dict:
+    """The metric picker and Compute button: shown for the analyses that take a metric."""
+    return {"margin": "6px 0", "display": "none" if which in ("parallel", "none") else "block"}
 
 
 def graph_config(image_format: str = "png", filename: str = "codesign") -> dict:
@@ -142,7 +167,7 @@ def _main() -> html.Div:
             ),
             html.Div(id="front-status", style={**SMALL, "margin": "2px 0 6px"}),
             _design_table(),
-            html.Div(id="compare"),
+            html.Div(id="compare", children=compare_hint()),
             dcc.Tabs(
                 id="analysis-tabs",
                 value="none",  # drawn on demand: the first page of a big study stays light
@@ -158,9 +183,9 @@ def _main() -> html.Div:
                     html.Button("Compute", id="analysis-run", style={"marginLeft": "8px"}),
                 ],
                 id="analysis-controls",
-                style={"margin": "6px 0"},
+                style=analysis_controls_style("none"),
             ),  # fmt: skip
-            dcc.Loading(html.Div(id="analysis")),
+            dcc.Loading(html.Div(analysis_hint(), id="analysis")),
             html.Hr(),
             html.Div(
                 [

@@ -26,7 +26,7 @@ from .callbacks import (
 from .data import StudyLoadError, StudySource
 from .figures import view_for
 from .filters import BUDGETS, pairs
-from .layout import graph_config
+from .layout import analysis_controls_style, analysis_hint, graph_config
 from .views import compare_view, detail_view, front_mask, training_view
 
 __all__ = ["Sources", "register"]
@@ -228,6 +228,7 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         Input("version", "data"),
         State("image-format", "value"),
         study,
+        prevent_initial_call=True,  # the page starts with the hint (no request at load)
     )
     def _compare(trials, version, fmt, name):
         return compare_view(_state(sources.get(name), version), trials, fmt)
@@ -247,17 +248,15 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         *filters_ids,
         *budgets_state,
         study,
+        prevent_initial_call=True,  # the page starts with the hint, the controls hidden
     )
     def _analysis(which, _run, target, plot_sel, ticked, version, tab, schema, rvals, cvals,
                   rids, cids, *rest):  # fmt: skip
         budgets, name = budgets_of(rest[:-1]), rest[-1]
         snap = _state(sources.get(name), version)
-        show = {"margin": "6px 0",
-                "display": "none" if which in ("parallel", "none") else "block"}  # fmt: skip
+        show = analysis_controls_style(which)
         if which == "none":
-            return html.P("Pick an analysis tab: parallel coordinates, history and "
-                          "hypervolume, knob importance, knob vs metric.",
-                          style={"color": "#666"}), show  # fmt: skip
+            return analysis_hint(), show
         if snap is None or snap.frame.empty:
             return html.P("No designs yet."), show
         frame, budget = visible(snap, schema, pairs(rids, rvals), pairs(cids, cvals), budgets)
