@@ -15,6 +15,7 @@ __all__ = [
     "TABS",
     "analysis_controls_style",
     "analysis_hint",
+    "budget_row",
     "build_layout",
     "compare_hint",
     "fill",
@@ -75,16 +76,37 @@ def graph_config(image_format: str = "png", filename: str = "codesign") -> dict:
 
 
 def _budget_inputs() -> html.Div:
+    """The four usual budgets, then rows of a budget on any metric ("Add a budget")."""
     cells = [
         html.Div(
-            [html.Div(label, style=SMALL), dcc.Input(id=key, type="number", debounce=True,
+            [html.Div(label, style=SMALL), dcc.Input(id=key, type="number", min=0, debounce=True,
                                                      style={"width": "100%"})],
             style={"width": "48%", "marginBottom": "4px"},
         )
         for key, (_, _, label) in BUDGETS.items()
     ]  # fmt: skip
-    return html.Div(cells, style={"display": "flex", "flexWrap": "wrap",
-                                  "justifyContent": "space-between"})  # fmt: skip
+    return html.Div(
+        [
+            html.Div(cells, style={"display": "flex", "flexWrap": "wrap",
+                                   "justifyContent": "space-between"}),
+            html.Div(id="metric-budgets", children=[]),
+            html.Button("Add a budget on any metric", id="add-budget", style={"marginTop": "2px"}),
+        ]
+    )  # fmt: skip
+
+
+def budget_row(row: int, options: list[dict]) -> html.Div:
+    """One "budget on [metric] [value]" row; ``options`` from
+    :func:`dashboards.filters.budget_options` (each names its bound and unit)."""
+    return html.Div(
+        [
+            dcc.Dropdown(id={"type": "budget-metric", "row": row}, options=options,
+                         placeholder="budget on ...", style={"flex": "1 1 62%"}),
+            dcc.Input(id={"type": "budget-value", "row": row}, type="number", min=0,
+                      debounce=True, placeholder="value", style={"width": "36%"}),
+        ],
+        style={"display": "flex", "gap": "4px", "marginBottom": "4px", "alignItems": "center"},
+    )  # fmt: skip
 
 
 def _sidebar() -> html.Div:
