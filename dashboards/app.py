@@ -117,15 +117,14 @@ def _early_plotly(prefix: str) -> str:
 </script>"""
 
 
-#: the code-split parts of Dash's components that the first view draws (the front, the
-#: dropdowns, the filters' sliders, the design table); the rest (date pickers, markdown,
-#: upload ...) load only if a page uses them
+#: the code-split parts of Dash's components that the front and the controls beside it
+#: need (graph, dropdowns, the filters' sliders). Not the design table's: it mounts as its
+#: chunk arrives, and when that is after plotly.js has run, the front is drawn first. The
+#: rest (date pickers, markdown, upload ...) load only if a page uses them.
 FIRST_VIEW_CHUNKS = (
     "dash/dcc/async-graph.js",
     "dash/dcc/async-dropdown.js",
     "dash/dcc/async-slider.js",
-    "dash/dash_table/async-table.js",
-    "dash/dash_table/async-highlight.js",
 )
 
 
