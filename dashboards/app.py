@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -73,9 +74,10 @@ def create_app(
     app.layout = page
     if preload:
         page()  # the first page's values, computed before serving
+    prefix = app.config.requests_pathname_prefix
     app.index_string = app.index_string.replace(
-        "{%css%}", "{%css%}\n" + _early_plotly(app.config.requests_pathname_prefix)
-    )
+        "{%css%}", "{%css%}\n" + _early_plotly(prefix)
+    ).replace("{%renderer%}", "{%renderer%}\n" + _early_chunks(prefix))
     register(app, sources, webgl_above)
     app._codesign_source = sources.get(default)  # for tests and benchmarks
     return app
@@ -112,6 +114,37 @@ def _early_plotly(prefix: str) -> str:
   s.src = {url!r}; s.async = true;
   document.head.appendChild(s);
 }})();
+</script>"""
+
+
+#: the code-split parts of Dash's components that the front and the controls beside it
+#: need (graph, dropdowns, the filters' sliders). Not the design table's: it mounts as its
+#: chunk arrives, and when that is after plotly.js has run, the front is drawn first. The
+#: rest (date pickers, markdown, upload ...) load only if a page uses them.
+FIRST_VIEW_CHUNKS = (
+    "dash/dcc/async-graph.js",
+    "dash/dcc/async-dropdown.js",
+    "dash/dcc/async-slider.js",
+)
+
+
+def _early_chunks(prefix: str) -> str:
+    """A script, run once Dash's bundles have run, that preloads :data:`FIRST_VIEW_CHUNKS`.
+
+    Dash requests each chunk only once React renders a component that needs it, which on a
+    big study comes after plotly.js has been evaluated (about a second): the page then
+    waited a network round trip more before it could mount the front. Preloaded here, they
+    download while plotly.js is evaluated and are in the browser's cache by then (fetched,
+    not run: each still runs when a component needs it). Not links in the HTML, which the
+    browser would fetch at once, ahead of plotly.js.
+    """
+    urls = [f"{prefix}_dash-component-suites/{chunk}" for chunk in FIRST_VIEW_CHUNKS]
+    return f"""<script>
+{json.dumps(urls)}.forEach(function (url) {{
+  var link = document.createElement("link");
+  link.rel = "preload"; link.as = "script"; link.href = url;
+  document.head.appendChild(link);
+}});
 </script>"""
 
 

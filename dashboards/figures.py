@@ -399,6 +399,14 @@ def selection_trace(info: FrontInfo, webgl: bool = False) -> dict:
     }
 
 
+def _axis(title: str, log: bool) -> dict:
+    """A 2-D front's axis. Fixed margins (``automargin`` off, which plotly_white turns on):
+    with it, Plotly draws the whole figure a second time once it has measured the tick labels,
+    on every draw (about 0.1 s of the first render and of each filter); the margins leave room
+    for the short numeric labels of the metrics."""
+    return {"title": {"text": title}, "type": "log" if log else "linear", "automargin": False}
+
+
 def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
     """Draw a :class:`FrontInfo`: grey over-budget designs, faded dominated ones, front
     designs large with a dark outline (their own traces, so they stand out with WebGL
@@ -468,9 +476,9 @@ def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
     uirev = info.x_col if info.y_col == "accuracy" else f"{info.y_col}-vs-{info.x_col}"
     layout = {
         "title": {"text": info.title, "font": {"size": 14}, "x": 0.01},
-        "xaxis": {"title": {"text": info.x_title}, "type": "log" if info.log_x else "linear"},
-        "yaxis": {"title": {"text": info.y_title}, "type": "log" if info.log_y else "linear"},
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+        "xaxis": _axis(info.x_title, info.log_x),
+        "yaxis": _axis(info.y_title, info.log_y),
+        "margin": {"l": 72, "r": 20, "t": 40, "b": 50},
         "legend": {"orientation": "h", "y": -0.18},
         "clickmode": "event",  # a click opens the design; box/lasso select to filter the table
         "uirevision": uirev,

@@ -4,7 +4,9 @@ A *schema* (:func:`filter_schema`) says which control each column gets: a range
 slider (in shown units, over log10 when the values span more than 20x) or a
 multi-select. It follows the study: every poll that brings trials outside the
 old ranges or with new values rebuilds the controls, keeping what the user set
-(:func:`carry_values`). Budgets are hard limits on metrics (greyed out, not hidden).
+(:func:`carry_values`). Budgets are hard limits on metrics (greyed out, not hidden):
+the four of :data:`BUDGETS`, and one on any metric of the study (:func:`budget_options`),
+keyed ``"max:<metric>"`` (a minimized metric) or ``"min:<metric>"`` (a maximized one).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from .figures import AXES, use_log
 __all__ = [
     "BUDGETS",
     "apply_budgets",
+    "budget_options",
     "budget_text",
     "carry_values",
     "filter_controls",
     "filter_mask",
     "filter_schema",
     "pairs",
+    "row_budgets",
 ]
 
 OBJECTIVE_FILTERS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
@@ -185,28 +189,66 @@ def pairs(ids, values) -> dict:
 
 
 def _number(value):
+    """``value`` as a finite number >= 0 (every metric is), else None: a budget typed as
+    text, left empty or negative is no budget."""
     try:
         value = float(value)
     except (TypeError, ValueError):
         return None
-    return value if math.isfinite(value) else None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _limit(key) -> tuple[str, str, str] | None:
+    """(metric, "max" or "min", label with unit) of a budget key: an input id of
+    :data:`BUDGETS` or ``"max:<metric>"`` / ``"min:<metric>"``; None for anything else."""
+    if key in BUDGETS:
+        return BUDGETS[key]
+    kind, _, col = str(key).partition(":")
+    if kind not in ("max", "min") or not col:
+        return None
+    title = AXES.get(col, (col,))[0]
+    return col, kind, f"{kind} {title[:1].lower()}{title[1:]}"
+
+
+def budget_options(metrics, maximize) -> list[dict]:
+    """Dropdown options for a budget on any of ``metrics`` (directions ``maximize``): an
+    upper bound on a minimized metric, a lower bound on a maximized one, in shown units.
+
+    >>> budget_options(["accuracy", "size_kib"], [True, False])[1]
+    {'label': 'max weight storage (KiB)', 'value': 'max:size_kib'}
+    """
+    keys = [f"{'min' if up else 'max'}:{col}" for col, up in zip(metrics, maximize, strict=True)]
+    return [{"label": _limit(key)[2], "value": key} for key in keys]
+
+
+def row_budgets(keys, values) -> dict:
+    """``{budget key: value}`` of the budget rows (a metric picked, a valid value typed);
+    of two rows on one metric the stricter counts."""
+    out: dict = {}
+    for key, value in zip(keys or [], values or [], strict=False):
+        limit, v = _limit(key), _number(value)
+        if limit is None or v is None:
+            continue
+        old = out.get(key)
+        out[key] = v if old is None else (min(old, v) if limit[1] == "max" else max(old, v))
+    return out
 
 
 def apply_budgets(frame: pd.DataFrame, budgets: dict | None = None) -> np.ndarray:
-    """Mask of rows within ``budgets``: ``{input id of BUDGETS: value in shown units or None}``.
-
-    A budget on a metric the study lacks (accuracy in a simulate-only study) is ignored.
+    """Mask of rows within ``budgets``: ``{budget key: value in shown units or None}``, keys
+    as :func:`_limit` reads them. A budget on a metric the study lacks (accuracy in a
+    simulate-only study) is ignored, and so is a value that is not a number >= 0.
     """
     ok = np.ones(len(frame), dtype=bool)
-    limits = []
     for key, value in (budgets or {}).items():
-        if key in BUDGETS and (v := _number(value)) is not None:
-            col, kind, _ = BUDGETS[key]
-            limits.append((col, kind, v / AXES.get(col, (col, 1.0))[1]))
-    for col, kind, v in limits:
+        limit, v = _limit(key), _number(value)
+        if limit is None or v is None:
+            continue
+        col, kind, _ = limit
         if col not in frame or not frame[col].notna().any():
             continue
         values = frame[col].to_numpy(dtype=float)
+        v /= AXES.get(col, (col, 1.0))[1]
         ok &= (values <= v) if kind == "max" else (values >= v)
     return ok
 
@@ -215,8 +257,8 @@ def budget_text(budgets: dict | None) -> str:
     """The budgets in force, as words: ``"max area 2 mm², min accuracy 90 %"``."""
     parts = []
     for key, value in (budgets or {}).items():
-        if key in BUDGETS and (v := _number(value)) is not None:
-            col, kind, label = BUDGETS[key]
-            unit = label.split("(")[-1].rstrip(")")
-            parts.append(f"{label.split(' (')[0]} {v:g} {unit}")
+        limit, v = _limit(key), _number(value)
+        if limit is not None and v is not None:
+            name, _, unit = limit[2].partition(" (")
+            parts.append(f"{name} {v:g} {unit.rstrip(')')}".rstrip())
     return ", ".join(parts)

@@ -11,7 +11,16 @@ from dash import dash_table, dcc, html
 from .figures import ACCURACY_VIEWS
 from .filters import BUDGETS
 
-__all__ = ["TABS", "build_layout", "fill", "graph_config"]
+__all__ = [
+    "TABS",
+    "analysis_controls_style",
+    "analysis_hint",
+    "budget_row",
+    "build_layout",
+    "compare_hint",
+    "fill",
+    "graph_config",
+]
 
 #: the first tabs (value, label); a simulate-only study switches them to the hardware views
 TABS = [(v.value, v.label) for v in ACCURACY_VIEWS]
@@ -37,6 +46,23 @@ ANALYSIS_TABS = [
 ]
 
 
+def analysis_hint() -> html.P:
+    """What the analysis section shows before a tab is picked."""
+    return html.P("Pick an analysis tab: parallel coordinates, history and hypervolume, "
+                  "knob importance, knob vs metric.", style={"color": "#666"})  # fmt: skip
+
+
+def compare_hint() -> list:
+    """What the comparison shows until two designs are ticked."""
+    return [html.P("Tick two or more rows of the design table to compare them.",
+                   style={"color": "#666"})]  # fmt: skip
+
+
+def analysis_controls_style(which: str) -> dict:
+    """The metric picker and Compute button: shown for the analyses that take a metric."""
+    return {"margin": "6px 0", "display": "none" if which in ("parallel", "none") else "block"}
+
+
 def graph_config(image_format: str = "png", filename: str = "codesign") -> dict:
     """Plotly modebar config: the camera button saves ``filename.png`` or ``.svg``; no
     button offers to send the chart to a cloud service."""
@@ -50,16 +76,37 @@ def graph_config(image_format: str = "png", filename: str = "codesign") -> dict:
 
 
 def _budget_inputs() -> html.Div:
+    """The four usual budgets, then rows of a budget on any metric ("Add a budget")."""
     cells = [
         html.Div(
-            [html.Div(label, style=SMALL), dcc.Input(id=key, type="number", debounce=True,
+            [html.Div(label, style=SMALL), dcc.Input(id=key, type="number", min=0, debounce=True,
                                                      style={"width": "100%"})],
             style={"width": "48%", "marginBottom": "4px"},
         )
         for key, (_, _, label) in BUDGETS.items()
     ]  # fmt: skip
-    return html.Div(cells, style={"display": "flex", "flexWrap": "wrap",
-                                  "justifyContent": "space-between"})  # fmt: skip
+    return html.Div(
+        [
+            html.Div(cells, style={"display": "flex", "flexWrap": "wrap",
+                                   "justifyContent": "space-between"}),
+            html.Div(id="metric-budgets", children=[]),
+            html.Button("Add a budget on any metric", id="add-budget", style={"marginTop": "2px"}),
+        ]
+    )  # fmt: skip
+
+
+def budget_row(row: int, options: list[dict]) -> html.Div:
+    """One "budget on [metric] [value]" row; ``options`` from
+    :func:`dashboards.filters.budget_options` (each names its bound and unit)."""
+    return html.Div(
+        [
+            dcc.Dropdown(id={"type": "budget-metric", "row": row}, options=options,
+                         placeholder="budget on ...", style={"flex": "1 1 62%"}),
+            dcc.Input(id={"type": "budget-value", "row": row}, type="number", min=0,
+                      debounce=True, placeholder="value", style={"width": "36%"}),
+        ],
+        style={"display": "flex", "gap": "4px", "marginBottom": "4px", "alignItems": "center"},
+    )  # fmt: skip
 
 
 def _sidebar() -> html.Div:
@@ -142,7 +189,7 @@ def _main() -> html.Div:
             ),
             html.Div(id="front-status", style={**SMALL, "margin": "2px 0 6px"}),
             _design_table(),
-            html.Div(id="compare"),
+            html.Div(id="compare", children=compare_hint()),
             dcc.Tabs(
                 id="analysis-tabs",
                 value="none",  # drawn on demand: the first page of a big study stays light
@@ -158,9 +205,9 @@ def _main() -> html.Div:
                     html.Button("Compute", id="analysis-run", style={"marginLeft": "8px"}),
                 ],
                 id="analysis-controls",
-                style={"margin": "6px 0"},
+                style=analysis_controls_style("none"),
             ),  # fmt: skip
-            dcc.Loading(html.Div(id="analysis")),
+            dcc.Loading(html.Div(analysis_hint(), id="analysis")),
             html.Hr(),
             html.Div(
                 [

@@ -29,7 +29,7 @@ from .detail import (
     plot_training,
 )
 from .figures import AXES
-from .layout import graph_config
+from .layout import compare_hint, graph_config
 
 __all__ = [
     "compare_view",
@@ -189,8 +189,7 @@ def training_view(source: StudySource, selected, image_format: str = "png") -> l
 def compare_view(snap: Snapshot | None, trials, image_format: str = "png") -> list:
     """Side-by-side table (metrics, then the params that differ) and bars."""
     if snap is None or not trials or len(trials) < 2:
-        return [html.P("Tick two or more rows of the design table to compare them.",
-                       style={"color": "#666"})]  # fmt: skip
+        return compare_hint()
     info = _get_compare_info(snap.frame, list(trials), snap.params)
     return [
         _table(info.table, "compare-table"),

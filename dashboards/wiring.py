@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, html
 
 from . import analysis
 from .callbacks import (
@@ -25,8 +25,8 @@ from .callbacks import (
 )
 from .data import StudyLoadError, StudySource
 from .figures import view_for
-from .filters import BUDGETS, pairs
-from .layout import graph_config
+from .filters import BUDGETS, budget_options, pairs, row_budgets
+from .layout import analysis_controls_style, analysis_hint, budget_row, graph_config
 from .views import compare_view, detail_view, front_mask, training_view
 
 __all__ = ["Sources", "register"]
@@ -66,12 +66,16 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         State({"type": "frange", "col": ALL}, "id"),
         State({"type": "fcats", "col": ALL}, "id"),
     ]
-    budgets_in = [Input(key, "value") for key in BUDGETS]
-    budgets_state = [State(key, "value") for key in BUDGETS]
+    rows = [{"type": "budget-metric", "row": ALL}, {"type": "budget-value", "row": ALL}]
+    budgets_in = [Input(key, "value") for key in BUDGETS] + [Input(i, "value") for i in rows]
+    budgets_state = [State(key, "value") for key in BUDGETS] + [State(i, "value") for i in rows]
+    n_budgets = len(budgets_in)
     study = State("study-picker", "value")
 
     def budgets_of(values) -> dict:
-        return dict(zip(BUDGETS, values, strict=True))
+        """The budgets' values: the four inputs', then the rows' (metric, value) lists."""
+        fixed = dict(zip(BUDGETS, values[: len(BUDGETS)], strict=True))
+        return {**fixed, **row_budgets(*values[len(BUDGETS) :])}
 
     @app.callback(
         Output("version", "data"),
@@ -111,8 +115,8 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         prevent_initial_call=True,  # the first poll's version draws it (once, not per filter)
     )
     def _front(version, tab, color_by, rvals, cvals, *rest):
-        budgets = budgets_of(rest[: len(BUDGETS)])
-        selected, ticked, schema, rids, cids, name = rest[len(BUDGETS) :]
+        budgets = budgets_of(rest[:n_budgets])
+        selected, ticked, schema, rids, cids, name = rest[n_budgets:]
         ring = [t for t in [selected, *(ticked or [])] if t is not None]
         snap = _state(sources.get(name), version)
         return front_view(snap, tab, color_by, schema, pairs(rids, rvals), pairs(cids, cvals),
@@ -143,6 +147,17 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         State("image-format", "value"),
         prevent_initial_call=True,
     )
+
+    @app.callback(
+        Output("metric-budgets", "children"),
+        Input("add-budget", "n_clicks"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _add_budget(n, name):
+        rows = Patch()
+        rows.append(budget_row(int(n or 0), metric_budget_options(sources.get(name))))
+        return rows
 
     @app.callback(
         Output("tabs", "children"),
@@ -216,8 +231,8 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         prevent_initial_call=True,
     )
     def _table(version, tab, rvals, cvals, *rest):
-        budgets = budgets_of(rest[: len(BUDGETS)])
-        plot_sel, page, sort_by, query, size, schema, rids, cids, name = rest[len(BUDGETS) :]
+        budgets = budgets_of(rest[:n_budgets])
+        plot_sel, page, sort_by, query, size, schema, rids, cids, name = rest[n_budgets:]
         snap = _state(sources.get(name), version)
         return table_view(snap, tab, schema, pairs(rids, rvals), pairs(cids, cvals), budgets,
                           plot_sel, page, size, sort_by, query)  # fmt: skip
@@ -228,6 +243,7 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         Input("version", "data"),
         State("image-format", "value"),
         study,
+        prevent_initial_call=True,  # the page starts with the hint (no request at load)
     )
     def _compare(trials, version, fmt, name):
         return compare_view(_state(sources.get(name), version), trials, fmt)
@@ -247,17 +263,15 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         *filters_ids,
         *budgets_state,
         study,
+        prevent_initial_call=True,  # the page starts with the hint, the controls hidden
     )
     def _analysis(which, _run, target, plot_sel, ticked, version, tab, schema, rvals, cvals,
                   rids, cids, *rest):  # fmt: skip
         budgets, name = budgets_of(rest[:-1]), rest[-1]
         snap = _state(sources.get(name), version)
-        show = {"margin": "6px 0",
-                "display": "none" if which in ("parallel", "none") else "block"}  # fmt: skip
+        show = analysis_controls_style(which)
         if which == "none":
-            return html.P("Pick an analysis tab: parallel coordinates, history and "
-                          "hypervolume, knob importance, knob vs metric.",
-                          style={"color": "#666"}), show  # fmt: skip
+            return analysis_hint(), show
         if snap is None or snap.frame.empty:
             return html.P("No designs yet."), show
         frame, budget = visible(snap, schema, pairs(rids, rvals), pairs(cids, cvals), budgets)
@@ -291,6 +305,15 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         budgets, name = budgets_of(rest[:-1]), rest[-1]
         snap = sources.get(name).current()
         return export_csv(snap, tab, schema, pairs(rids, rvals), pairs(cids, cvals), budgets)
+
+
+def metric_budget_options(source: StudySource) -> list[dict]:
+    """Budget options for every metric of the study as last read (none before it is read)."""
+    snap = source.current()
+    if snap is None:
+        return []
+    metrics = [m for m in snap.metrics if m in snap.frame]
+    return budget_options(metrics, snap.maximize(metrics))
 
 
 def _analysis_view(which, snap, frame, on_front, ticked, target, trigger):

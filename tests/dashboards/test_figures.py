@@ -14,7 +14,7 @@ from dashboards.detail import (
 )
 from dashboards.figures import _get_front_info, colour_spec, plot_front, use_log
 from dashboards.figures_3d import _get_front_3d_info, plot_front_3d
-from dashboards.filters import apply_budgets
+from dashboards.filters import apply_budgets, budget_options, budget_text, row_budgets
 
 
 def validated(fig):
@@ -59,6 +59,27 @@ def test_budgets_grey_out_and_the_front_is_recomputed():
     assert budget.tolist() == [False, True, True, False, False, False]
     budget = apply_budgets(frame(), {"min-accuracy": 85, "max-energy": "2.2"})  # shown units
     assert budget.tolist() == [False, True, True, False, False, False]
+
+
+def test_a_budget_on_any_metric_and_bad_values():
+    """A budget row on any metric: an upper bound on a minimized one, a lower bound on a
+    maximized one, in shown units; text, an empty box or a negative value is no budget."""
+    opts = budget_options(["hw.n_pe", "accuracy"], [False, True])
+    assert [o["value"] for o in opts] == ["max:hw.n_pe", "min:accuracy"]
+    assert opts[1]["label"] == "min accuracy (%)"
+    budgets = row_budgets(["max:hw.n_pe", "max:hw.n_pe", None, "max:energy_uj"], [16, 8, 3, "x"])
+    assert budgets == {"max:hw.n_pe": 8.0}  # the stricter of two rows on one metric
+    assert apply_budgets(frame(), budgets).tolist() == [True, False, False, True, False, True]
+    assert apply_budgets(frame(), {"min:accuracy": 85}).tolist() == [False, True, True, False,
+                                                                      True, False]  # fmt: skip
+    assert (
+        budget_text({"max:energy_uj": 2, "min-accuracy": 90})
+        == "max energy 2 µJ, min accuracy 90 %"
+    )
+    for bad in ("abc", -1, float("nan"), None):
+        assert apply_budgets(frame(), {"max-area": bad, "max:energy_uj": bad}).all()
+        assert budget_text({"max-area": bad, "max:energy_uj": bad}) == ""
+    assert apply_budgets(frame(), {"max:no_such_metric": 1, "bogus": 1}).all()
 
 
 def test_use_log():
