@@ -25,11 +25,11 @@ def pe_entries(
 
     ``scheme``: ``csc`` or ``eie`` (:func:`accelerators.encoding.pe_column_entries`).
     """
-    m = g.nodes[name]["tensor"].matrix
+    lt = g.nodes[name]["tensor"]
     return g.nodes[name]["cache"].get(
         (n_pe, index_bits, scheme),
         "entries",
-        lambda: pe_column_entries(m, n_pe, index_bits, scheme),
+        lambda: pe_column_entries(lt.matrix, n_pe, index_bits, scheme),
     )
 
 
