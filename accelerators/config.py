@@ -116,6 +116,7 @@ class HardwareConfig:
     dram_mib: float = 4096.0
     zero_skip: str = "weights"
     weight_format: str = "csc"
+    skip_empty_columns: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -131,6 +132,8 @@ class HardwareConfig:
                 object.__setattr__(self, f.name, float(v))
             elif f.type == "str" and not isinstance(v, str):
                 raise InputError(f.name, v, "a string")
+            elif f.type == "bool" and not isinstance(v, bool):
+                raise InputError(f.name, v, "true or false")
             if f.name in LIMITS:
                 lo, hi, _, open_lo = LIMITS[f.name]
                 v = getattr(self, f.name)
@@ -244,12 +247,21 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
             raise InputError("hw override", item, "KEY=VALUE")
         if key not in types:
             raise InputError("hw key", key, "one of " + ", ".join(types))
-        conv = {"int": int, "float": float, "str": str}[types[key]]
+        conv = {"int": int, "float": float, "str": str, "bool": _parse_bool}[types[key]]
         try:
             out[key] = conv(raw)
         except ValueError:
-            raise InputError(key, raw, f"a value of type {types[key]}") from None
+            allowed = "true or false" if types[key] == "bool" else f"a value of type {types[key]}"
+            raise InputError(key, raw, allowed) from None
     return out
+
+
+def _parse_bool(text: str) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``, any case) -> bool."""
+    value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if text.lower() not in value:
+        raise ValueError(text)
+    return value[text.lower()]
 
 
 def preset_names() -> list[str]:

@@ -26,11 +26,9 @@ from . import costs
 from ._errors import InputError
 from .analytical import analytical_layers
 from .config import HardwareConfig, load_hw
-from .encoding import stored_bits
 from .report import STALL_CAUSES, LayerReport, Report
 from .sim.accelerator import run_simpy
-from .sim.plan import stats_scheme
-from .stats import layer_stats
+from .stats import config_stats, layer_stored_bits
 from .tensors import LayerTensor
 from .workload import workload_from_tensors
 
@@ -92,15 +90,10 @@ def weight_bits_stored(g: nx.DiGraph, cfg: HardwareConfig) -> dict[str, int]:
     >>> weight_bits_stored(g, HardwareConfig(zero_skip="none", weight_format="dense-binary"))
     {'linear0': 8}
     """
-    out = {}
-    for name in g.graph["order"]:
-        lt = g.nodes[name]["tensor"]
-        entries = 0
-        if cfg.sparse_format:
-            entries = layer_stats(g, name, cfg.n_pe, cfg.index_bits, stats_scheme(cfg))
-            entries = entries.total_entries
-        out[name] = stored_bits(entries, lt.rows, lt.cols, cfg)
-    return out
+    return {
+        name: layer_stored_bits(config_stats(g, name, cfg), g.nodes[name]["tensor"].rows, cfg)
+        for name in g.graph["order"]
+    }
 
 
 def _check_fits_dram(g: nx.DiGraph, cfg: HardwareConfig) -> None:
@@ -143,7 +136,8 @@ def _report(records, cfg: HardwareConfig, tech, fidelity: str, wall: float, even
         cycles += rec.cycles
         lower += getattr(rec, "cycles_lower", rec.cycles)
         upper += getattr(rec, "cycles_upper", rec.cycles)
-        resident_bits += plan.stored_bits if rec.resident else 0
+        # loaded before the first inference: resident weights, every live-column mask
+        resident_bits += plan.stored_bits if rec.resident else plan.stats.mask_bits
         energy = costs.energy_breakdown_uj(c, rec.cycles, cfg, tech, area_mm2=area)
         slots = lane_slots * rec.cycles
         layers.append(

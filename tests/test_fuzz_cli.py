@@ -153,6 +153,8 @@ def scratch(tmp_path_factory):
         "hw_npe_huge": _sweep(hw="n_pe = 1000000000"),
         "hw_fifo_huge": _sweep(hw="fifo_depth = 1000000000000"),
         "hw_unknown": _sweep(hw="warp_drive = true"),
+        "hw_skip_cols_str": _sweep(hw='skip_empty_columns = "yes"'),
+        "hw_skip_cols_axis": _sweep(search='"hw.skip_empty_columns" = [true, 2]'),
         "grid_1e10": _sweep(
             search="\n".join(f'"hw.fifo_depth{i}" = {{low = 1, high = 100}}' for i in range(5))
         ).replace('"hw.fifo_depth0"', '"hw.fifo_depth"'),
@@ -213,6 +215,7 @@ CASES = [
     ("sim-fifo-huge", "simulate --workload lfc --set fifo_depth=1000000000000", "fifo_depth"),
     ("sim-set-unknown", "simulate --workload lfc --set warp=9", "warp"),
     ("sim-set-no-eq", "simulate --workload lfc --set n_pe", "n_pe"),
+    ("sim-skip-cols-word", "simulate --workload lfc --set skip_empty_columns=maybe", "skip_empty"),
     ("sim-seed-neg", "simulate --workload lfc --seed -1", "seed"),
     ("sim-seed-huge", "simulate --workload lfc --seed 100000000000000000000000", "seed"),
     ("sim-sparsity-nan", "simulate --workload lfc --sparsity nan", "sparsity"),
@@ -279,6 +282,8 @@ CASES = [
     ("sweep-hw-npe-huge", "sweep hw_npe_huge.toml --storage sqlite:///n12.db", "n_pe"),
     ("sweep-hw-fifo-huge", "sweep hw_fifo_huge.toml --storage sqlite:///n13.db", "fifo_depth"),
     ("sweep-hw-unknown", "sweep hw_unknown.toml --storage sqlite:///n14.db", "warp_drive"),
+    ("sweep-skip-cols-str", "sweep hw_skip_cols_str.toml --storage sqlite:///n28.db", "skip_empty"),
+    ("sweep-skip-cols-axis", "sweep hw_skip_cols_axis.toml --storage sqlite:///n29.db", "skip_empty"),
     ("sweep-grid-1e10", "sweep grid_1e10.toml --storage sqlite:///n15.db", "grid points"),
     ("sweep-grid-big", "sweep grid_big.toml --storage sqlite:///n16.db", "grid points"),
     ("sweep-objective-bad", "sweep objective_bad.toml --storage sqlite:///n17.db", "speed"),

@@ -20,6 +20,12 @@ mostly needs per-PE and per-column totals, the SimPy model the full ``cost`` mat
   activation skipping (or with ``act_density`` 1) every column is pushed and all
   ``out_pixels`` tiles share one pattern; with it, each pixel has its own mask of
   nonzero activations (:func:`accelerators.stats.act_mask`).
+- ``skip_empty_columns``: the plan covers the layer's live columns only (``cols``
+  counts them; ``patterns`` and ``acts`` are restricted to them). The live-column
+  mask (:mod:`accelerators.stats`; one bit per input column) is loaded with the
+  network (it is in the stored bits) and kept beside the layer's input activations
+  in the activation SRAM, where the broadcast reads it once per tile; it takes no
+  weight SRAM and is not re-streamed with the weights of a streamed layer.
 - ``readout_cycles``: ``ceil(ceil(rows / n_pe) / lanes_per_pe)`` per tile: each PE
   reads out, scales, activates and writes back ``lanes_per_pe`` accumulators per
   cycle, all PEs in parallel.
@@ -36,9 +42,15 @@ import networkx as nx
 import numpy as np
 
 from ..config import HardwareConfig
-from ..encoding import stored_bits
 from ..layer_cache import LayerCache
-from ..stats import LayerStats, act_mask, layer_stats
+from ..stats import (
+    LayerStats,
+    act_mask,
+    config_stats,
+    layer_stored_bits,
+    stats_group,
+    stats_scheme,
+)
 from ..tensors import LayerTensor
 
 __all__ = ["LayerPlan", "plan_layer", "layer_counts", "stats_scheme"]
@@ -136,8 +148,9 @@ class LayerPlan:
 
     @cached_property
     def stored_bits(self) -> int:
-        """The layer's stored weight bits (:func:`accelerators.encoding.stored_bits`)."""
-        return stored_bits(self.stats.total_entries, self.rows, self.cols, self.cfg)
+        """The layer's stored weight bits (:func:`accelerators.encoding.stored_bits`), and
+        the live-column mask when empty columns are skipped."""
+        return layer_stored_bits(self.stats, self.rows, self.cfg)
 
     @cached_property
     def col_cost_max(self) -> np.ndarray:
@@ -253,7 +266,7 @@ class LayerPlan:
     def kept(self, name: str, make, *key):
         """``make()``, kept in the layer's workload cache (when the plan has one) under
         ``name``, ``key`` and all a plan's per-PE costs and patterns depend on: the
-        statistics' ``(n_pe, index_bits, scheme)``, ``lanes``, weight skipping and the
+        statistics' group (:func:`accelerators.stats.stats_group`), ``lanes``, weight skipping and the
         seed of the activation patterns. Only for what depends on nothing else (not
         the FIFO depth, the broadcast width, the memories or the bits per entry).
         Arrays come back read-only: they are shared by every plan that asks."""
@@ -267,23 +280,23 @@ class LayerPlan:
                 value.flags.writeable = False
             return value
 
-        group = (cfg.n_pe, cfg.index_bits, stats_scheme(cfg))  # as layer_stats's
-        return self.cache.get(
-            group, (name, self.lanes, self.skip_weights, self.seed, *key), read_only
-        )
+        key = (name, self.lanes, self.skip_weights, self.seed, *key)
+        return self.cache.get(stats_group(cfg), key, read_only)
 
 
 def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> LayerPlan:
     """The :class:`LayerPlan` of layer ``name`` on ``cfg``."""
     lt = g.nodes[name]["tensor"]
-    rows, cols = int(lt.weight.shape[0]), int(lt.weight.size // lt.weight.shape[0])
-    st = layer_stats(g, name, cfg.n_pe, cfg.index_bits, stats_scheme(cfg))
+    st = config_stats(g, name, cfg)
     owned = st.owned
     acts = act_mask(g, name, seed)
+    if acts is not None and cfg.skip_empty_columns:
+        key = ("live_acts", seed)
+        acts = g.nodes[name]["cache"].get(stats_group(cfg), key, lambda: acts[:, st.live_cols])
     return LayerPlan(
         tensor=lt,
-        rows=rows,
-        cols=cols,
+        rows=int(lt.rows),
+        cols=st.cols,
         stats=st,
         owned=owned,
         cfg=cfg,
@@ -293,12 +306,6 @@ def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> 
         cache=g.nodes[name]["cache"],
         seed=seed,
     )
-
-
-def stats_scheme(cfg: HardwareConfig) -> str:
-    """Which entry statistics a config needs: ``eie`` for that format, else ``csc``
-    (dense formats use only their nonzero counts)."""
-    return "eie" if cfg.weight_format == "eie" else "csc"
 
 
 def _pushed_entries(plan: LayerPlan) -> tuple[int, int, int]:
@@ -320,8 +327,11 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
       column per PE owning rows (``eie``); ``dram_read_bits``: all the layer's stored
       bits, per tile (streamed layers), in ``dram_transactions`` (one per tile);
     - ``act_sram_read_bits``: ``cols x act_bits`` per tile (the broadcast scans every
-      activation); ``act_sram_write_bits``: ``rows x act_bits`` per tile;
-    - ``broadcast_pushes``, ``fifo_pushes`` (= pushes x ``n_pe``), ``skipped_activations``;
+      activation of a live column) plus, when empty columns are skipped, the
+      live-column mask (one bit per input column) per tile;
+      ``act_sram_write_bits``: ``rows x act_bits`` per tile;
+    - ``broadcast_pushes``, ``fifo_pushes`` (= pushes x ``n_pe``), ``skipped_activations``
+      (input activations not pushed: zero ones and those of empty columns);
     - ``readout_ops``: ``rows`` per tile.
     - busy cycles: cycles in which a PE works on a column (retires entries or, for
       ``eie``, reads its pointers).
@@ -353,13 +363,13 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
         pointer_sram_read_bits=pushed * 2 * plan.pointer_owners * cfg.pointer_bits
         if resident
         else 0,
-        dram_read_bits=0 if resident else plan.stored_bits * tiles,
+        dram_read_bits=0 if resident else (plan.stored_bits - st.mask_bits) * tiles,
         dram_transactions=0 if resident else tiles,
-        act_sram_read_bits=cols * tiles * cfg.act_bits,
+        act_sram_read_bits=(cols * cfg.act_bits + st.mask_bits) * tiles,
         act_sram_write_bits=rows * tiles * cfg.act_bits,
         broadcast_pushes=pushed,
         fifo_pushes=pushed * cfg.n_pe,
-        skipped_activations=cols * tiles - pushed,
+        skipped_activations=plan.tensor.cols * tiles - pushed,
         readout_ops=rows * tiles,
     )
     return counts, busy
