@@ -2,7 +2,10 @@
 
 The key is a content hash of everything training depends on: the full
 training config, plus the feedback settings and the hardware config when
-hardware feedback is on (then the network depends on the hardware). A cached
+hardware feedback is on (then the network depends on the hardware), and the
+version of the code that trains (:func:`code_version`: a hash of the
+``codesign`` and ``accelerators`` sources), so a changed regularizer or
+simulator never serves a network the old code trained. A cached
 run is a directory ``<root>/<key>/`` written by ``TrainResult.save``; it holds
 ``ternary.npz`` and the report. Writes go to a temporary directory renamed into
 place, so a reader never sees half a run and two workers training the same
@@ -11,13 +14,31 @@ key at once both succeed (the second rename loses and is discarded).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
 import uuid
+from pathlib import Path
 
-__all__ = ["TrainCache", "train_key"]
+__all__ = ["TrainCache", "code_version", "train_key"]
+
+
+@functools.cache
+def code_version() -> str:
+    """16 hex digits of SHA-256 over the ``.py`` and ``.toml`` files of the
+    ``codesign`` and ``accelerators`` packages (names and contents), once per process."""
+    import accelerators
+    import codesign
+
+    h = hashlib.sha256()
+    for pkg in (accelerators, codesign):
+        root = Path(pkg.__file__).parent
+        for f in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".toml")):
+            h.update(f.relative_to(root.parent).as_posix().encode() + b"\0")
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def train_key(
@@ -30,7 +51,12 @@ def train_key(
     >>> train_key({"epochs": 1}) == train_key({"epochs": 1}, {"feedback": "simpy"}, {"n_pe": 8})
     False
     """
-    payload = {"train": train_config, "feedback": feedback, "hw": hw_config}
+    payload = {
+        "train": train_config,
+        "feedback": feedback,
+        "hw": hw_config,
+        "code": code_version(),
+    }
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
