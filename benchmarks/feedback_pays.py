@@ -174,6 +174,7 @@ def _sweep_points(args, hw_cfg, seed, strengths):
         f"{args.name}_seed{seed}"
         + ("_quick" if args.quick else "")
         + ("_rows" if args.per_row else "")
+        + ("_cols" if args.per_column else "")
     )
     storage = args.storage or f"sqlite:///runs/{args.name}.db"
     raw = {
@@ -195,6 +196,7 @@ def _sweep_points(args, hw_cfg, seed, strengths):
             "val_fraction": args.val_fraction,
             "feedback_objective": "latency",
             "feedback_per_row": args.per_row,
+            "feedback_per_column": args.per_column,
             **({"feedback_period_steps": args.period_steps} if args.period_steps else {}),
         },
         "hw": hw_cfg,
@@ -419,6 +421,18 @@ def main() -> None:
     ap.add_argument(
         "--per-row", action="store_true", help="per-row coefficients for the hardware arm"
     )
+    ap.add_argument(
+        "--per-column",
+        action="store_true",
+        help="per-column coefficients for the hardware arm (see codesign/hardware_cost.py)",
+    )
+    ap.add_argument(
+        "--hw-set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a hardware field for both arms, e.g. skip_empty_columns=true",
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sram-kib", type=float, default=None, help="weight SRAM per PE (KiB)")
     ap.add_argument("--n-pe", type=int, default=None, help="PEs (default: the preset's)")
@@ -479,6 +493,9 @@ def main() -> None:
     ):
         if v is not None:
             hw_cfg[field] = v
+    from accelerators import parse_overrides
+
+    hw_cfg.update(parse_overrides(args.hw_set))
     if args.quick:
         args.epochs, args.retrain_epochs, args.strengths, args.thresholds = 1, 1, "0.1,1.0", "0.2"
     import torch
@@ -536,7 +553,12 @@ def main() -> None:
     met = bool(m is not None and h is not None and m >= 0.2 and m - h > 0)
     print(f"target (>= 20 % lower latency, interval excluding 0): {'met' if met else 'missed'}")
     os.makedirs(OUT, exist_ok=True)
-    name = args.name + ("_quick" if args.quick else "") + ("_rows" if args.per_row else "")
+    name = (
+        args.name
+        + ("_quick" if args.quick else "")
+        + ("_rows" if args.per_row else "")
+        + ("_cols" if args.per_column else "")
+    )
     import dataclasses
 
     hw_desc = {**hw_cfg, **dataclasses.asdict(spec.hw_config())} if spec else hw_cfg

@@ -8,7 +8,9 @@ Our form (the seed paper's exact form is not available to us)::
 ``delta_l`` is layer ``l``'s current ternary threshold (``t * max|W_l|`` or
 ``0.7 * mean|W_l|``), taken as a constant in the gradient; ``c_{l, r}`` is the
 coefficient of layer ``l`` for output row (channel) ``r``: one float for the
-whole layer or one per row, from the cost provider (1 for :class:`UniformCost`).
+whole layer, one per row, or one per weight (an array of the layer's
+(rows, cols) matrix shape, e.g. per input column), from the cost provider (1 for
+:class:`UniformCost`).
 The stage-1 loss is ``CE + (l2 / 2) * sum w^2 + reg_strength * R``.
 
 Each weight in its capture zone feels a constant pull ``reg_strength * c``
@@ -25,6 +27,9 @@ the threshold, which is what lifts sparsity from ~90 % to ~98 %.
 >>> c = torch.tensor([1.0, 2.0])   # zone |w| < 0.25: 1 * (0.05 + 0.2) + 2 * (0.01 + 0.08)
 >>> round(float(capture_penalty(w, delta=0.1, capture=2.5, coeff=c)), 6)
 0.43
+>>> cw = torch.tensor([[0.0, 1.0, 3.0], [1.0, 1.0, 1.0]])   # per weight: 0.05 + 0.6 + 0.01 + 0.08
+>>> round(float(capture_penalty(w, delta=0.1, capture=2.5, coeff=cw)), 6)
+0.74
 
 Training adds the gradient of ``strength * R`` straight into ``w.grad``
 (:func:`add_capture_grad_`, cheaper than autograd through the penalty):
@@ -50,14 +55,17 @@ def capture_penalty(
 ) -> torch.Tensor:
     """``sum_{|w_i| < capture * delta} c_{r(i)} * |w_i|`` for one layer (differentiable in ``w``).
 
-    ``coeff`` is a float or a tensor of shape (rows,) = one per output row of ``w``
-    (``w.shape[0]``).
+    ``coeff`` is a float, a tensor of shape (rows,) = one per output row of ``w``
+    (``w.shape[0]``), or one of shape (rows, cols) = one per weight of the layer's
+    matrix (``w.reshape(rows, -1)``).
     """
     a = w.abs()
     zone = a.detach() < capture * delta
-    per = (a * zone).reshape(w.shape[0], -1).sum(dim=1)
-    if isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
+    per = (a * zone).reshape(w.shape[0], -1)
+    if isinstance(coeff, torch.Tensor) and coeff.ndim == 2:
         return (per * coeff).sum()
+    if isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
+        return (per.sum(dim=1) * coeff).sum()
     return per.sum() * float(coeff)
 
 
@@ -76,7 +84,9 @@ def add_capture_grad_(
     """
     g = torch.sign(w)
     g.mul_(w.abs() < capture * delta)
-    if isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
+    if isinstance(coeff, torch.Tensor) and coeff.ndim == 2:
+        g.mul_(coeff.reshape(w.shape) * strength)
+    elif isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
         g.mul_(coeff.reshape(-1, *([1] * (w.ndim - 1))) * strength)
     else:
         g.mul_(float(coeff) * strength)

@@ -140,14 +140,17 @@ class _Trainer:
         for name, layer in self.layers:
             c = coefficients.get(name, 1.0)
             rows = layer.weight.shape[0]
+            cols = layer.weight[0].numel()
             arr = np.asarray(c, dtype=np.float64)
             if arr.ndim == 0:
                 value: float | torch.Tensor = float(arr)
-            elif arr.shape == (rows,):
+            elif arr.shape in ((rows,), (rows, cols)):
                 value = torch.as_tensor(arr, dtype=torch.float32, device=self.device)
             else:
                 raise InputError(
-                    f"coefficients[{name!r}]", arr.shape, f"a float or an array of shape ({rows},)"
+                    f"coefficients[{name!r}]",
+                    arr.shape,
+                    f"a float or an array of shape ({rows},) or ({rows}, {cols})",
                 )
             if not np.isfinite(arr).all() or (arr < 0).any():
                 raise InputError(f"coefficients[{name!r}]", c, "finite numbers >= 0")

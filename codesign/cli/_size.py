@@ -50,7 +50,9 @@ def add_parser(subparsers, help_: str) -> None:
     p.add_argument(
         "--set", action="append", default=[], metavar="FIELD=VALUE", help="override a base field"
     )
-    p.add_argument("--max-latency-us", type=float, help="latency budget (us, steady state: weights on chip)")
+    p.add_argument(
+        "--max-latency-us", type=float, help="latency budget (us, steady state: weights on chip)"
+    )
     p.add_argument("--max-area-mm2", type=float, help="area budget (mm^2)")
     p.add_argument("--max-energy-uj", type=float, help="energy budget per inference (uJ)")
     p.add_argument(

@@ -28,6 +28,7 @@ FEEDBACK_RULES = {
     "feedback_objective": Rule("choice", choices=FEEDBACK_OBJECTIVES),
     "feedback_period_steps": Rule("int", 1, 10**9, optional=True),
     "feedback_per_row": Rule("bool"),
+    "feedback_per_column": Rule("bool"),
     "target_latency_us": Rule("float", 0.0, 1e12, lo_open=True),
     "target_energy_uj": Rule("float", 0.0, 1e12, lo_open=True),
 }

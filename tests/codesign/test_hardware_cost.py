@@ -11,6 +11,7 @@ from accelerators import InputError, LayerTensor, load_hw, simulate, workload_fr
 from codesign.hardware_cost import (
     HardwareCost,
     add_feedback_arguments,
+    drop_columns,
     marginal_costs,
     provider_from_args,
     thin,
@@ -80,6 +81,46 @@ def test_weighted_mean_coefficient_is_always_1(d, per_row):
     mean = (np.mean(c["A"]) * 12 + np.mean(c["B"]) * 8) / 20
     assert mean == pytest.approx(1.0)
     assert all(np.all(np.asarray(v) >= 0) for v in c.values())
+
+
+def test_per_column_coefficients_by_hand():
+    # A's columns hold 2, 1, 1 nonzeros; B's 1, 1, 0, 0. d = (2, 0.5), a = (6, 2):
+    # d_A,j = 2 + 6 / (2, 1, 1) = (5, 8, 8); d_B,j = 0.5 + 2 / max(1, nnz) = 2.5 for all.
+    # Mean over the 6 nonzeros: (2 * 5 + 8 + 8 + 2 * 2.5) / 6 = 31 / 6.
+    diffs, over = {"latency": {"A": 2.0, "B": 0.5}}, {"latency": {"A": 6.0, "B": 2.0}}
+    c = marginal_costs([A, B], diffs, N, "latency", overheads=over)
+    col_a = [0.1 + 0.9 * d / (31 / 6) for d in (5.0, 8.0, 8.0)]  # 0.970968, 1.493548 (x2)
+    col_b = 0.1 + 0.9 * 2.5 / (31 / 6)  # 0.535484
+    # never less than the per-layer rule: c_A = 1.385714, c_B = 0.421429 (test above)
+    layer_a, layer_b = 0.1 + 0.9 * 2.0 / 1.4, 0.1 + 0.9 * 0.5 / 1.4
+    assert c["A"].shape == (4, 3) and c["B"].shape == (2, 4)
+    assert np.allclose(c["A"], np.tile([layer_a, col_a[1], col_a[2]], (4, 1)))
+    assert np.allclose(c["B"], max(layer_b, col_b))
+    # with per_row too, each row is scaled by its PE's load (PE 0: 3 of A's nonzeros)
+    r = marginal_costs([A, B], diffs, N, "latency", per_row=True, overheads=over)
+    assert r["A"][0, 0] / r["A"][1, 0] == pytest.approx(3.0)
+
+
+def test_column_overheads_come_from_emptied_columns_and_need_the_knob():
+    rng = np.random.default_rng(1)
+    w = rng.choice([-1, 0, 1], size=(32, 64), p=[0.02, 0.96, 0.02])  # ~1.3 nonzeros per column
+    layers = [LayerTensor("fc", w)]
+    hw = load_hw("default").replace(n_pe=8, lanes_per_pe=1)
+    on = HardwareCost(hw.replace(skip_empty_columns=True), "simpy", per_column=True)
+    fb = on.feedback(layers)
+    emptier, k, removed = drop_columns(layers[0])
+    base = on.last_report["cycles"]
+    cyc = simulate(workload_from_tensors([emptier]), on.config).cycles
+    d = max(0.0, fb.figures["d_latency.fc"])
+    assert fb.figures["a_latency.fc"] == pytest.approx(max(0.0, (base - cyc - d * removed) / k))
+    # an emptied column saves its push (a quarter cycle: 4 pushes per cycle) and its
+    # padding only when the hardware skips it; without the knob it is still pushed
+    off = HardwareCost(hw, "simpy", per_column=True).feedback(layers)
+    assert fb.figures["a_latency.fc"] > 0.15 > 2 * off.figures["a_latency.fc"]
+    assert fb.coefficients["fc"].shape == (32, 64)
+    # the columns with one nonzero are pulled harder than those with three
+    nnz = np.count_nonzero(w, axis=0)
+    assert fb.coefficients["fc"][0, nnz == 1].min() > fb.coefficients["fc"][0, nnz == 3].max()
 
 
 def _tiny_net(seed=0):
@@ -159,6 +200,7 @@ def test_train_cli_flags_build_the_provider():
                 "--feedback-objective",
                 "latency=2,energy=1",
                 "--feedback-per-row",
+                "--feedback-per-column",
                 "--feedback-period-steps",
                 "5",
                 "--target-latency-us",
@@ -167,5 +209,6 @@ def test_train_cli_flags_build_the_provider():
         )
     )
     assert prov.fidelity == "analytical" and prov.config.n_pe == 4 and prov.per_row
+    assert prov.per_column
     assert prov.objective == {"latency": 2.0, "energy": 1.0} and prov.period_steps == 5
     assert prov.target_latency_us == 3.0

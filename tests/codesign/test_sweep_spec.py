@@ -139,6 +139,7 @@ TRAIN = {"dataset": "digits", "model": "mlp", "hidden_units": [8], "epochs": 1}
         ("feedback_objective", "power", "latency | energy | area"),
         ("feedback_period_steps", 0, "an integer in 1..1000000000 or None"),
         ("feedback_per_row", 1, "true or false"),
+        ("feedback_per_column", "yes", "true or false"),
         ("target_latency_us", 0.0, "a finite number in (0, 1e+12]"),
         ("target_energy_uj", -2.0, "a finite number in (0, 1e+12]"),
     ],

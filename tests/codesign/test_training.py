@@ -147,12 +147,29 @@ def test_per_row_coefficients_and_step_periods():
     assert (w[16:] != 0).sum() < (w[:16] != 0).sum()
 
 
+class ColumnCost(CostProvider):
+    """Per-weight coefficients: fc1's input columns 32..63 dear, 0..31 free."""
+
+    name = "columns"
+
+    def feedback(self, layers):
+        cols = np.where(np.arange(64) < 32, 0.0, 8.0)
+        return Feedback({"fc1": np.tile(cols, (32, 1)), "fc2": 1.0})
+
+
+def test_per_weight_coefficients_pull_the_dear_columns():
+    res = train(tiny_config(epochs=1, reg_strength=1e-2), cost_provider=ColumnCost())
+    assert res.report["feedback"][0]["coefficients"]["fc1"] == 4.0
+    w = dict(quant_layers(res.model))["fc1"].ternary_weight()
+    assert (w[:, 32:] != 0).sum() < (w[:, :32] != 0).sum()
+
+
 def test_coefficient_of_the_wrong_shape_is_refused():
     class Bad(CostProvider):
         def feedback(self, layers):
             return Feedback({"fc1": np.ones(7)})
 
-    with pytest.raises(InputError, match=r"coefficients\['fc1'\].*shape \(32,\)"):
+    with pytest.raises(InputError, match=r"coefficients\['fc1'\].*shape \(32,\) or \(32, 64\)"):
         train(tiny_config(epochs=1), cost_provider=Bad())
 
 
