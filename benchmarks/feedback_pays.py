@@ -25,12 +25,16 @@ two-sided 95 % Student-t interval. Target: >= 20 %, interval excluding 0.
     python benchmarks/feedback_pays.py --model cnn --epochs 3 --retrain-epochs 1 \
         --strengths 0.0003,0.001,0.003,0.01,0.03             # cnn 16,32, ~12 min
     python benchmarks/feedback_pays.py --model cnn ... --per-row   # per-row coefficients
+    python benchmarks/feedback_pays.py --per-column --hw-set skip_empty_columns=true \
+        --strengths 0.001,0.003,0.01,0.03,0.1 --name feedback_pays_lfc_skipcols2
+                                           # per-column coefficients, empty columns skipped
     python benchmarks/feedback_pays.py --markdown benchmarks/results/X.json [--replot]
                                            # (adds the latency floor to an older result)
     python benchmarks/feedback_pays.py --quick --seeds 0     # 2 strengths, 1+1 epochs
 
 Writes benchmarks/results/<name>.json and <name>.png (name:
-``feedback_pays_<model>_default``, ``_rows`` with ``--per-row``). Results and
+``feedback_pays_<model>_default``, ``_rows`` with ``--per-row``, ``_cols`` with
+``--per-column``). Results and
 their reading: docs/sweep.md.
 
 Why the CNN is the interesting case: a convolution re-uses each nonzero for
@@ -400,6 +404,12 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _hw_words(hw: dict) -> str:
+    """The plot title's hardware: PEs x lanes, and whether empty columns are skipped."""
+    words = f"{hw['n_pe']} PEs x {hw['lanes_per_pe']} lanes"
+    return words + (", empty columns skipped" if hw.get("skip_empty_columns") else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -474,7 +484,7 @@ def main() -> None:
                 result["points"],
                 args.markdown[:-5] + ".png",
                 f"{result['dataset']}, {result['model']}, {result['epochs']}+"
-                f"{result['retrain_epochs']} epochs, {hw['n_pe']} PEs x {hw['lanes_per_pe']} lanes, "
+                f"{result['retrain_epochs']} epochs, {_hw_words(hw)}, "
                 f"seeds {','.join(map(str, result['seeds']))}\n"
                 f"{result.get('chosen_on', 'test')} accuracy vs latency: uniform vs hardware-driven",
                 key,
@@ -566,7 +576,7 @@ def main() -> None:
         points,
         os.path.join(OUT, f"{name}.png"),
         f"{args.dataset}, {args.model} {args.hidden}, {args.epochs}+{args.retrain_epochs} epochs, "
-        f"{hw_desc['n_pe']} PEs x {hw_desc['lanes_per_pe']} lanes, seeds {args.seeds}\n"
+        f"{_hw_words(hw_desc)}, seeds {args.seeds}\n"
         f"{label} accuracy vs latency: uniform vs hardware-driven",
         key,
     )
