@@ -6,7 +6,8 @@ multi-select. It follows the study: every poll that brings trials outside the
 old ranges or with new values rebuilds the controls, keeping what the user set
 (:func:`carry_values`). Budgets are hard limits on metrics (greyed out, not hidden):
 the four of :data:`BUDGETS`, and one on any metric of the study (:func:`budget_options`),
-keyed ``"max:<metric>"`` (a minimized metric) or ``"min:<metric>"`` (a maximized one).
+keyed ``"max:<metric>"`` (an upper bound: a minimized metric) or ``"min:<metric>"`` (a lower
+bound: a maximized one; either for a metric of :data:`EITHER_WAY`, such as sparsity).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .figures import AXES, use_log
 
 __all__ = [
     "BUDGETS",
+    "EITHER_WAY",
     "apply_budgets",
     "budget_options",
     "budget_text",
@@ -41,6 +43,11 @@ BUDGETS = {
     "max-energy": ("energy_uj", "max", "max energy (µJ)"),
     "min-accuracy": ("accuracy", "min", "min accuracy (%)"),
 }
+
+#: metrics with no better direction: a budget row bounds them either way. Sparsity is a
+#: means, not a cost: "at least 95 % zeros" (so the weights fit) is as common a budget as
+#: "at most 90 %" (so accuracy holds); the lower bound is offered first.
+EITHER_WAY = ("sparsity",)
 
 
 def filter_schema(frame: pd.DataFrame, params) -> dict:
@@ -212,18 +219,25 @@ def _limit(key) -> tuple[str, str, str] | None:
 
 def budget_options(metrics, maximize) -> list[dict]:
     """Dropdown options for a budget on any of ``metrics`` (directions ``maximize``): an
-    upper bound on a minimized metric, a lower bound on a maximized one, in shown units.
+    upper bound on a minimized metric, a lower bound on a maximized one, both on a metric
+    of :data:`EITHER_WAY`; each label names its bound and unit (shown units).
 
     >>> budget_options(["accuracy", "size_kib"], [True, False])[1]
     {'label': 'max weight storage (KiB)', 'value': 'max:size_kib'}
+    >>> [o["label"] for o in budget_options(["sparsity"], [False])]
+    ['min sparsity (%)', 'max sparsity (%)']
     """
-    keys = [f"{'min' if up else 'max'}:{col}" for col, up in zip(metrics, maximize, strict=True)]
+    keys = []
+    for col, up in zip(metrics, maximize, strict=True):
+        kinds = ("min", "max") if col in EITHER_WAY else ("min" if up else "max",)
+        keys += [f"{kind}:{col}" for kind in kinds]
     return [{"label": _limit(key)[2], "value": key} for key in keys]
 
 
 def row_budgets(keys, values) -> dict:
     """``{budget key: value}`` of the budget rows (a metric picked, a valid value typed);
-    of two rows on one metric the stricter counts."""
+    of two rows with one bound on one metric the stricter counts (a lower and an upper
+    bound on one metric both count: a range)."""
     out: dict = {}
     for key, value in zip(keys or [], values or [], strict=False):
         limit, v = _limit(key), _number(value)

@@ -521,7 +521,8 @@ def test_budget_on_any_metric(dash_duo, study_url):
     """Budgets on any metric: "Add a budget" gives a row whose dropdown offers every metric
     of the study with its bound and unit; a budget on weight storage (which had no budget
     input) greys out the designs over it, names itself in the title and counts in the status
-    line; emptying the box lifts it. Nothing logs an error."""
+    line; emptying the box lifts it. Sparsity is offered both ways; "min sparsity" greys out
+    the designs with fewer zeros. Nothing logs an error."""
     app = create_app(study_url, refresh_s=60)
     dash_duo.start_server(app)
     frame = app._codesign_source.current().frame
@@ -547,4 +548,27 @@ def test_budget_on_any_metric(dash_duo, study_url):
     box.send_keys(Keys.BACKSPACE, Keys.ENTER)
     dash_duo.wait_for_contains_text("#front-status", f"{len(frame)} within budget", 10)
     assert "over budget" not in trace_names(dash_duo)
+    # sparsity has no better direction: a second row offers it as a lower or an upper bound
+    # and shows the one picked; "at least" greys out the designs with fewer zeros
+    dash_duo.find_element("#add-budget").click()
+    row = "#metric-budgets > div:nth-child(2)"
+    dash_duo.wait_for_element(f"{row} .dash-dropdown", timeout=10)
+    dash_duo.find_element(f"{row} .dash-dropdown").click()
+    dash_duo.wait_for_element(".dash-dropdown-options .dash-dropdown-option", timeout=10)
+    options = {e.text: e for e in dash_duo.find_elements(".dash-dropdown-option")}
+    assert "min sparsity (%)" in options and "max sparsity (%)" in options, list(options)
+    assert "max weight storage (KiB)" in options and "min weight storage (KiB)" not in options
+    options["min sparsity (%)"].click()
+    dash_duo.wait_for_contains_text(f"{row} .dash-dropdown", "min sparsity (%)", 10)
+    budget = float(f"{100 * frame['sparsity'].median():.6g}")  # typed in %
+    over = set(frame.loc[frame["sparsity"] < budget / 100, "trial"])
+    assert 0 < len(over) < len(frame)
+    dash_duo.find_element(f"{row} input[type=number]").send_keys(str(budget), Keys.ENTER)
+    dash_duo.wait_for_contains_text("#front-status", f"{len(frame) - len(over)} within budget", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"min sparsity {budget:g} %", 10)
+    dash_duo._wait_for(
+        lambda d: {t for p in drawn(dash_duo) if p[1] == "over budget" for t in p[5]} == over,
+        timeout=10,
+        msg="the designs under the sparsity budget drawn grey",
+    )
     assert dash_duo.get_logs() == []

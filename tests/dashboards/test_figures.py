@@ -82,6 +82,29 @@ def test_a_budget_on_any_metric_and_bad_values():
     assert apply_budgets(frame(), {"max:no_such_metric": 1, "bogus": 1}).all()
 
 
+def test_a_sparsity_budget_is_a_lower_or_an_upper_bound():
+    """Sparsity has no better direction: a row offers "at least" and "at most", in %; a
+    lower and an upper bound on it both hold (a range), of two lower bounds the higher."""
+    opts = budget_options(["accuracy", "sparsity", "size_kib"], [True, False, False])
+    assert [(o["value"], o["label"]) for o in opts] == [
+        ("min:accuracy", "min accuracy (%)"),
+        ("min:sparsity", "min sparsity (%)"),
+        ("max:sparsity", "max sparsity (%)"),
+        ("max:size_kib", "max weight storage (KiB)"),
+    ]
+    f = frame().assign(sparsity=[0.90, 0.95, 0.97, 0.80, 0.99, 0.0])
+    # by hand: at least 95 % zeros keeps trials 1 (95 %), 2 (97 %) and 4 (99 %)
+    assert apply_budgets(f, {"min:sparsity": 95}).tolist() == [False, True, True, False, True,
+                                                               False]  # fmt: skip
+    # at most 90 % keeps 0 (90 %), 3 (80 %) and 5 (0 %)
+    assert apply_budgets(f, {"max:sparsity": 90}).tolist() == [True, False, False, True, False,
+                                                               True]  # fmt: skip
+    budgets = row_budgets(["min:sparsity", "max:sparsity", "min:sparsity"], [90, 98, 95])
+    assert budgets == {"min:sparsity": 95.0, "max:sparsity": 98.0}
+    assert apply_budgets(f, budgets).tolist() == [False, True, True, False, False, False]
+    assert budget_text(budgets) == "min sparsity 95 %, max sparsity 98 %"
+
+
 def test_use_log():
     assert use_log([1, 21]) and not use_log([1, 20]) and not use_log([-1, 100])
     assert not use_log([])
