@@ -107,8 +107,9 @@ def front_view(snap: Snapshot | None, tab: str, color_by=None, schema=None, rang
     maximize = tuple(snap.maximize(view.cols))
     spec = colour_spec(snap.frame, color_by)
     title = f"{snap.study_name}: {view.label}"
-    if budgets and budget_text(budgets):
-        title += f" (budget: {budget_text(budgets)})"
+    words = budget_text(budgets, snap.frame)  # budgets on a metric the study lacks: none
+    if words:
+        title += f" (budget: {words})"
     if view.z is not None:
         info = _get_front_3d_info(frame, budget, view.z, maximize, spec, selected or (), title)
         fig, markers, on_front = plot_front_3d(info), len(frame), int(info.on_front.sum())
@@ -128,7 +129,7 @@ def front_view(snap: Snapshot | None, tab: str, color_by=None, schema=None, rang
             f"{(frame[c].max() if up else frame[c].min()) * AXES[c][1]:.4g}"
             for c, up in zip(cols, snap.maximize(cols), strict=True)
         )
-        status = (f"No design meets the budget ({budget_text(budgets)}): all {len(frame)} "
+        status = (f"No design meets the budget ({words}): all {len(frame)} "
                   f"filtered designs are greyed out ({best}).")  # fmt: skip
     return fig, status
 

@@ -32,6 +32,7 @@ __all__ = [
     "filter_schema",
     "pairs",
     "row_budgets",
+    "row_options",
 ]
 
 OBJECTIVE_FILTERS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
@@ -267,12 +268,38 @@ def apply_budgets(frame: pd.DataFrame, budgets: dict | None = None) -> np.ndarra
     return ok
 
 
-def budget_text(budgets: dict | None) -> str:
-    """The budgets in force, as words: ``"max area 2 mm², min accuracy 90 %"``."""
+def row_options(options: list[dict], key, present) -> list[dict]:
+    """The options of a budget row whose picked budget is ``key``, in a study whose budget
+    options are ``options`` and whose metrics with values are ``present`` (after a study
+    switch). The study's options, and ``key`` when they lack it: as is when the study has
+    its metric (a bound the study's defaults do not offer, still a bound), else marked
+    "not in this study" and disabled (:func:`apply_budgets` skips it).
+
+    >>> opts = budget_options(["area_mm2"], [False])
+    >>> row_options(opts, "min:accuracy", ["area_mm2"])[-1]
+    {'label': 'min accuracy (%): not in this study', 'value': 'min:accuracy', 'disabled': True}
+    >>> row_options(opts, "max:area_mm2", ["area_mm2"]) == opts
+    True
+    """
+    limit = _limit(key)
+    if limit is None or any(o["value"] == key for o in options):
+        return list(options)
+    if limit[0] in present:
+        return [*options, {"label": limit[2], "value": key}]
+    return [*options, {"label": f"{limit[2]}: not in this study", "value": key, "disabled": True}]
+
+
+def budget_text(budgets: dict | None, frame: pd.DataFrame | None = None) -> str:
+    """The budgets in force, as words: ``"max area 2 mm², min accuracy 90 %"``; with
+    ``frame``, only those on a metric it has values of (the ones :func:`apply_budgets`
+    applies)."""
     parts = []
     for key, value in (budgets or {}).items():
         limit, v = _limit(key), _number(value)
-        if limit is not None and v is not None:
-            name, _, unit = limit[2].partition(" (")
-            parts.append(f"{name} {v:g} {unit.rstrip(')')}".rstrip())
+        if limit is None or v is None:
+            continue
+        if frame is not None and not (limit[0] in frame and frame[limit[0]].notna().any()):
+            continue
+        name, _, unit = limit[2].partition(" (")
+        parts.append(f"{name} {v:g} {unit.rstrip(')')}".rstrip())
     return ", ".join(parts)

@@ -25,7 +25,7 @@ from .callbacks import (
 )
 from .data import StudyLoadError, StudySource
 from .figures import view_for
-from .filters import BUDGETS, budget_options, pairs, row_budgets
+from .filters import BUDGETS, budget_options, pairs, row_budgets, row_options
 from .layout import analysis_controls_style, analysis_hint, budget_row, graph_config
 from .views import compare_view, detail_view, front_mask, training_view
 
@@ -158,6 +158,21 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         rows = Patch()
         rows.append(budget_row(int(n or 0), metric_budget_options(sources.get(name))))
         return rows
+
+    @app.callback(
+        Output({"type": "budget-metric", "row": ALL}, "options"),
+        Input("version", "data"),
+        State({"type": "budget-metric", "row": ALL}, "value"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _budget_rows(_version, keys, name):
+        """The rows follow the study shown (a study switch, new metrics): its metrics, and a
+        budget picked on a metric it lacks marked so (and not applied)."""
+        snap = sources.get(name).current()
+        present = snap.metrics if snap is not None else ()
+        options = metric_budget_options(sources.get(name))
+        return [row_options(options, key, present) for key in keys]
 
     @app.callback(
         Output("tabs", "children"),

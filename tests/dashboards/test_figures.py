@@ -14,7 +14,13 @@ from dashboards.detail import (
 )
 from dashboards.figures import _get_front_info, colour_spec, plot_front, use_log
 from dashboards.figures_3d import _get_front_3d_info, plot_front_3d
-from dashboards.filters import apply_budgets, budget_options, budget_text, row_budgets
+from dashboards.filters import (
+    apply_budgets,
+    budget_options,
+    budget_text,
+    row_budgets,
+    row_options,
+)
 
 
 def validated(fig):
@@ -103,6 +109,27 @@ def test_a_sparsity_budget_is_a_lower_or_an_upper_bound():
     assert budgets == {"min:sparsity": 95.0, "max:sparsity": 98.0}
     assert apply_budgets(f, budgets).tolist() == [False, True, True, False, False, False]
     assert budget_text(budgets) == "min sparsity 95 %, max sparsity 98 %"
+
+
+def test_a_budget_row_on_a_metric_the_study_lacks_is_marked_and_not_applied():
+    """After a study switch a row keeps its budget: offered as is when the new study has the
+    metric, else marked and disabled; it is neither applied nor named in the title."""
+    opts = budget_options(["area_mm2", "energy_uj"], [False, False])
+    marked = row_options(opts, "min:accuracy", ["area_mm2", "energy_uj"])
+    assert marked[:-1] == opts and marked[-1] == {
+        "label": "min accuracy (%): not in this study", "value": "min:accuracy", "disabled": True
+    }  # fmt: skip
+    assert row_options(opts, "max:energy_uj", ["area_mm2", "energy_uj"]) == opts
+    assert row_options(opts, None, ["area_mm2"]) == opts
+    # a bound the study's options do not hold, on a metric it has: still a bound, offered
+    assert row_options(opts, "min:area_mm2", ["area_mm2"])[-1] == {
+        "label": "min area (mm²)", "value": "min:area_mm2"
+    }  # fmt: skip
+    hw = frame().assign(accuracy=np.nan)  # a simulate-only study: no accuracy
+    budgets = {"min:accuracy": 90, "max:energy_uj": 2}
+    assert apply_budgets(hw, budgets).tolist() == [True, True, True, False, False, True]
+    assert budget_text(budgets, hw) == "max energy 2 µJ"
+    assert budget_text(budgets, frame()) == "min accuracy 90 %, max energy 2 µJ"
 
 
 def test_use_log():
