@@ -399,14 +399,28 @@ window.fetch = function (url, opts) {
 """
 
 
+# the first frame in which the front has markers, and the first with the design table in it
+FIRST_FRAMES = """
+window.__cd_first = {};
+(function loop() {
+  const f = window.__cd_first, now = performance.now();
+  if (f.front === undefined && document.querySelector('#front .scatterlayer .points path')) {
+    f.front = now;
+  }
+  if (f.table === undefined && document.getElementById('design-table')) { f.table = now; }
+  if (f.front === undefined || f.table === undefined) { requestAnimationFrame(loop); }
+})();
+"""
+
+
 def posts(dash_duo):
     return dash_duo.driver.execute_script("return window.__cd_posts || []")
 
 
 def test_first_page_and_clicks_need_no_front_from_the_server(dash_duo, study_url):
     """Issue 11 item 7: plotly.js is served compressed; the first page carries the front (no
-    callback draws it); a click opens the design and moves the ring in the browser, without
-    the server re-sending the front."""
+    callback draws it); the design table mounts only after the front is drawn; a click opens
+    the design and moves the ring in the browser, without the server re-sending the front."""
     app = create_app(study_url, refresh_s=60)
     dash_duo.start_server(app)
     wait_points(dash_duo, 16)
@@ -416,9 +430,12 @@ def test_first_page_and_clicks_need_no_front_from_the_server(dash_duo, study_url
     )
     assert 0 < sizes[0] < sizes[1] / 2  # 4.8 MB sent compressed
     dash_duo.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                                    {"source": RECORD_POSTS})  # fmt: skip
+                                    {"source": RECORD_POSTS + FIRST_FRAMES})  # fmt: skip
     dash_duo.driver.refresh()
     points = wait_points(dash_duo, 16)
+    wait_table(dash_duo, 15)  # the design table mounts once the front is drawn, then fills
+    first = dash_duo.driver.execute_script("return window.__cd_first")
+    assert first["front"] < first["table"], first
     dash_duo.wait_for_contains_text("#status", "36 of 36 trials", timeout=10)
     time.sleep(1.0)  # let every first callback finish
     assert not [p for p in posts(dash_duo) if "front.figure" in p]
