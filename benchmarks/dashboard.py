@@ -27,7 +27,8 @@ All three browser figures are stamped in the page (``performance.now()`` in a
 - ``browser_click_s``: a click on a marker (Plotly's ``plotly_click`` event, as a
   mouse click emits it) until the drill-down's title, table and figures are drawn;
 - ``server_first_page_s`` / ``first_page_json_kb``: the page's layout request, which
-  carries the filters, the front and the first table page (uncompressed size);
+  carries the filters and the front (uncompressed size; the design table mounts after
+  the front is drawn);
 - ``server_filter_s`` / ``server_click_s``: the same two callbacks without the browser.
 
 Targets at 10,000 trials: first render <= 2 s, filter <= 0.3 s, click <= 0.5 s.

@@ -10,7 +10,7 @@ import dash
 
 from .callbacks import WEBGL_ABOVE, first_page
 from .data import StudyLoadError, list_studies
-from .layout import PAGE_SIZE, build_layout, fill
+from .layout import build_layout, design_table, fill
 from .wiring import Sources, register
 
 __all__ = ["create_app"]
@@ -52,9 +52,9 @@ def create_app(
     first: dict = {}  # the first page's values for the study version last served
 
     def page():
-        """The page as served: the default study's filters, tabs, front and first table page
-        already in it (no chain of first callbacks before the front can be drawn); computed
-        once per study version."""
+        """The page as served: the default study's filters, tabs and front already in it (no
+        chain of first callbacks before the front can be drawn); computed once per study
+        version. The design table mounts once the front is drawn."""
         layout = build_layout(refresh_s, studies, default)
         source = sources.get(default)
         try:
@@ -63,14 +63,16 @@ def create_app(
             return layout  # the first poll says why
         if first.get("version") != version:
             tabs = next(c for c in layout._traverse() if getattr(c, "id", None) == "tabs")
-            values = first_page(source, tabs.children, PAGE_SIZE, webgl_above)
+            values = first_page(source, tabs.children, webgl_above)
             if ("front", "figure") in values:  # serialized once, not per page
                 values[("front", "figure")] = values[("front", "figure")].to_plotly_json()
             first.clear()
             first.update(version=version, values=values)
         return fill(layout, first["values"])
 
-    app.validation_layout = build_layout(refresh_s, studies, default)  # ids, for Dash's checks
+    app.validation_layout = dash.html.Div(  # every id, for Dash's checks
+        [build_layout(refresh_s, studies, default), design_table()]
+    )
     app.layout = page
     if preload:
         page()  # the first page's values, computed before serving
@@ -118,9 +120,9 @@ def _early_plotly(prefix: str) -> str:
 
 
 #: the code-split parts of Dash's components that the front and the controls beside it
-#: need (graph, dropdowns, the filters' sliders). Not the design table's: it mounts as its
-#: chunk arrives, and when that is after plotly.js has run, the front is drawn first. The
-#: rest (date pickers, markdown, upload ...) load only if a page uses them.
+#: need (graph, dropdowns, the filters' sliders). Not the design table's: the table mounts
+#: once the front is drawn (``layout.design_table``). The rest (date pickers, markdown,
+#: upload ...) load only if a page uses them.
 FIRST_VIEW_CHUNKS = (
     "dash/dcc/async-graph.js",
     "dash/dcc/async-dropdown.js",

@@ -107,8 +107,9 @@ def front_view(snap: Snapshot | None, tab: str, color_by=None, schema=None, rang
     maximize = tuple(snap.maximize(view.cols))
     spec = colour_spec(snap.frame, color_by)
     title = f"{snap.study_name}: {view.label}"
-    if budgets and budget_text(budgets):
-        title += f" (budget: {budget_text(budgets)})"
+    words = budget_text(budgets, snap.frame)  # budgets on a metric the study lacks: none
+    if words:
+        title += f" (budget: {words})"
     if view.z is not None:
         info = _get_front_3d_info(frame, budget, view.z, maximize, spec, selected or (), title)
         fig, markers, on_front = plot_front_3d(info), len(frame), int(info.on_front.sum())
@@ -128,7 +129,7 @@ def front_view(snap: Snapshot | None, tab: str, color_by=None, schema=None, rang
             f"{(frame[c].max() if up else frame[c].min()) * AXES[c][1]:.4g}"
             for c, up in zip(cols, snap.maximize(cols), strict=True)
         )
-        status = (f"No design meets the budget ({budget_text(budgets)}): all {len(frame)} "
+        status = (f"No design meets the budget ({words}): all {len(frame)} "
                   f"filtered designs are greyed out ({best}).")  # fmt: skip
     return fig, status
 
@@ -202,12 +203,12 @@ def table_view(snap: Snapshot | None, tab, schema=None, ranges=None, cats=None, 
 
 
 # -- the first page ---------------------------------------------------------------------------
-def first_page(source: StudySource, tabs_children, page_size: int,
-               webgl_above: int = WEBGL_ABOVE) -> dict:  # fmt: skip
-    """``{(component id, property): value}`` of the page as the first poll, the tab switch,
-    the front and the design table would leave it, computed on the server when the page is
-    requested, so the browser draws the front without waiting on a chain of callbacks.
-    Empty when the study cannot be read (the first poll then shows why)."""
+def first_page(source: StudySource, tabs_children, webgl_above: int = WEBGL_ABOVE) -> dict:
+    """``{(component id, property): value}`` of the page as the first poll, the tab switch
+    and the front would leave it, computed on the server when the page is requested, so the
+    browser draws the front without waiting on a chain of callbacks. Not the design table:
+    it is put in the page and filled once the front is drawn (``wiring``). Empty when the
+    study cannot be read (the first poll then shows why)."""
     try:
         source.snapshot()
     except StudyLoadError:
@@ -229,7 +230,4 @@ def first_page(source: StudySource, tabs_children, page_size: int,
     colour = out.get(("color-by", "value"), "method")
     fig, status = front_view(snap, tab, colour, schema, webgl_above=webgl_above)
     out[("front", "figure")], out[("front-status", "children")] = fig, status
-    data, pages, columns, status = table_view(snap, tab, schema, size=page_size)
-    out.update({("design-table", "data"): data, ("design-table", "page_count"): pages,
-                ("design-table", "columns"): columns, ("table-status", "children"): status})  # fmt: skip
     return out

@@ -6,7 +6,8 @@ multi-select. It follows the study: every poll that brings trials outside the
 old ranges or with new values rebuilds the controls, keeping what the user set
 (:func:`carry_values`). Budgets are hard limits on metrics (greyed out, not hidden):
 the four of :data:`BUDGETS`, and one on any metric of the study (:func:`budget_options`),
-keyed ``"max:<metric>"`` (a minimized metric) or ``"min:<metric>"`` (a maximized one).
+keyed ``"max:<metric>"`` (an upper bound: a minimized metric) or ``"min:<metric>"`` (a lower
+bound: a maximized one; either for a metric of :data:`EITHER_WAY`, such as sparsity).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .figures import AXES, use_log
 
 __all__ = [
     "BUDGETS",
+    "EITHER_WAY",
     "apply_budgets",
     "budget_options",
     "budget_text",
@@ -30,6 +32,7 @@ __all__ = [
     "filter_schema",
     "pairs",
     "row_budgets",
+    "row_options",
 ]
 
 OBJECTIVE_FILTERS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
@@ -41,6 +44,11 @@ BUDGETS = {
     "max-energy": ("energy_uj", "max", "max energy (µJ)"),
     "min-accuracy": ("accuracy", "min", "min accuracy (%)"),
 }
+
+#: metrics with no better direction: a budget row bounds them either way. Sparsity is a
+#: means, not a cost: "at least 95 % zeros" (so the weights fit) is as common a budget as
+#: "at most 90 %" (so accuracy holds); the lower bound is offered first.
+EITHER_WAY = ("sparsity",)
 
 
 def filter_schema(frame: pd.DataFrame, params) -> dict:
@@ -212,18 +220,25 @@ def _limit(key) -> tuple[str, str, str] | None:
 
 def budget_options(metrics, maximize) -> list[dict]:
     """Dropdown options for a budget on any of ``metrics`` (directions ``maximize``): an
-    upper bound on a minimized metric, a lower bound on a maximized one, in shown units.
+    upper bound on a minimized metric, a lower bound on a maximized one, both on a metric
+    of :data:`EITHER_WAY`; each label names its bound and unit (shown units).
 
     >>> budget_options(["accuracy", "size_kib"], [True, False])[1]
     {'label': 'max weight storage (KiB)', 'value': 'max:size_kib'}
+    >>> [o["label"] for o in budget_options(["sparsity"], [False])]
+    ['min sparsity (%)', 'max sparsity (%)']
     """
-    keys = [f"{'min' if up else 'max'}:{col}" for col, up in zip(metrics, maximize, strict=True)]
+    keys = []
+    for col, up in zip(metrics, maximize, strict=True):
+        kinds = ("min", "max") if col in EITHER_WAY else ("min" if up else "max",)
+        keys += [f"{kind}:{col}" for kind in kinds]
     return [{"label": _limit(key)[2], "value": key} for key in keys]
 
 
 def row_budgets(keys, values) -> dict:
     """``{budget key: value}`` of the budget rows (a metric picked, a valid value typed);
-    of two rows on one metric the stricter counts."""
+    of two rows with one bound on one metric the stricter counts (a lower and an upper
+    bound on one metric both count: a range)."""
     out: dict = {}
     for key, value in zip(keys or [], values or [], strict=False):
         limit, v = _limit(key), _number(value)
@@ -253,12 +268,38 @@ def apply_budgets(frame: pd.DataFrame, budgets: dict | None = None) -> np.ndarra
     return ok
 
 
-def budget_text(budgets: dict | None) -> str:
-    """The budgets in force, as words: ``"max area 2 mm², min accuracy 90 %"``."""
+def row_options(options: list[dict], key, present) -> list[dict]:
+    """The options of a budget row whose picked budget is ``key``, in a study whose budget
+    options are ``options`` and whose metrics with values are ``present`` (after a study
+    switch). The study's options, and ``key`` when they lack it: as is when the study has
+    its metric (a bound the study's defaults do not offer, still a bound), else marked
+    "not in this study" and disabled (:func:`apply_budgets` skips it).
+
+    >>> opts = budget_options(["area_mm2"], [False])
+    >>> row_options(opts, "min:accuracy", ["area_mm2"])[-1]
+    {'label': 'min accuracy (%): not in this study', 'value': 'min:accuracy', 'disabled': True}
+    >>> row_options(opts, "max:area_mm2", ["area_mm2"]) == opts
+    True
+    """
+    limit = _limit(key)
+    if limit is None or any(o["value"] == key for o in options):
+        return list(options)
+    if limit[0] in present:
+        return [*options, {"label": limit[2], "value": key}]
+    return [*options, {"label": f"{limit[2]}: not in this study", "value": key, "disabled": True}]
+
+
+def budget_text(budgets: dict | None, frame: pd.DataFrame | None = None) -> str:
+    """The budgets in force, as words: ``"max area 2 mm², min accuracy 90 %"``; with
+    ``frame``, only those on a metric it has values of (the ones :func:`apply_budgets`
+    applies)."""
     parts = []
     for key, value in (budgets or {}).items():
         limit, v = _limit(key), _number(value)
-        if limit is not None and v is not None:
-            name, _, unit = limit[2].partition(" (")
-            parts.append(f"{name} {v:g} {unit.rstrip(')')}".rstrip())
+        if limit is None or v is None:
+            continue
+        if frame is not None and not (limit[0] in frame and frame[limit[0]].notna().any()):
+            continue
+        name, _, unit = limit[2].partition(" (")
+        parts.append(f"{name} {v:g} {unit.rstrip(')')}".rstrip())
     return ", ".join(parts)

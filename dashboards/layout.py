@@ -18,6 +18,7 @@ __all__ = [
     "budget_row",
     "build_layout",
     "compare_hint",
+    "design_table",
     "fill",
     "graph_config",
 ]
@@ -134,6 +135,30 @@ def _sidebar() -> html.Div:
     )
 
 
+def design_table():
+    """The design table. It is put in the page (``design-table-slot``) once the front has
+    been drawn: mounting it (its code-split chunks, React) is work the front's first draw
+    does not need."""
+    return dash_table.DataTable(
+        id="design-table",
+        columns=[],
+        data=[],
+        row_selectable="multi",
+        selected_row_ids=[],
+        page_action="custom",
+        page_current=0,
+        page_size=PAGE_SIZE,
+        sort_action="custom",
+        sort_mode="multi",
+        sort_by=[],
+        filter_action="custom",
+        filter_query="",
+        style_cell={"fontSize": "12px", "padding": "2px 6px", "textAlign": "right"},
+        style_header={"fontWeight": "600"},
+        style_table={"overflowX": "auto"},
+    )
+
+
 def _design_table() -> html.Div:
     return html.Div(
         [
@@ -153,24 +178,7 @@ def _design_table() -> html.Div:
                 "front.",
                 style=SMALL,
             ),  # fmt: skip
-            dash_table.DataTable(
-                id="design-table",
-                columns=[],
-                data=[],
-                row_selectable="multi",
-                selected_row_ids=[],
-                page_action="custom",
-                page_current=0,
-                page_size=PAGE_SIZE,
-                sort_action="custom",
-                sort_mode="multi",
-                sort_by=[],
-                filter_action="custom",
-                filter_query="",
-                style_cell={"fontSize": "12px", "padding": "2px 6px", "textAlign": "right"},
-                style_header={"fontWeight": "600"},
-                style_table={"overflowX": "auto"},
-            ),
+            html.Div(id="design-table-slot"),  # design_table(), once the front is drawn
         ],
         style={"margin": "6px 0"},
     )
@@ -261,6 +269,8 @@ def build_layout(refresh_s: float, studies: list[str] | None = None, study: str 
             dcc.Store(id="plot-selection"),  # trial numbers of a box/lasso selection (or None)
             dcc.Store(id="ring-done"),  # output of the client-side selection ring
             dcc.Store(id="figure-done"),  # output of the client-side figure download
+            dcc.Store(id="front-drawn"),  # true once the front is painted (the table mounts)
+            dcc.Store(id="table-mounted"),  # true once the design table is in the page
         ],
         style={"fontFamily": "system-ui, sans-serif", "fontSize": "14px"},
     )

@@ -1,17 +1,19 @@
 """Bind the functions of :mod:`dashboards.callbacks`, :mod:`dashboards.views` and
 :mod:`dashboards.analysis` to the component ids of :mod:`dashboards.layout`.
 
-Three callbacks run in the browser (``assets/codesign.js``): the selection (a click,
+Four callbacks run in the browser (``assets/codesign.js``): the selection (a click,
 a box, a table row: no server round trip), the selection ring (moved with
-``Plotly.restyle`` on the front's last trace, so a click never re-sends the front)
-and the figure download (``Plotly.downloadImage`` in the chosen format, at once).
+``Plotly.restyle`` on the front's last trace, so a click never re-sends the front),
+the figure download (``Plotly.downloadImage`` in the chosen format, at once) and the
+front's first draw (``front-drawn``), after which the design table is put in the page:
+until then the callbacks read its properties as None (``allow_optional``).
 """
 
 from __future__ import annotations
 
 import threading
 
-from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, html
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, html, no_update
 
 from . import analysis
 from .callbacks import (
@@ -25,8 +27,14 @@ from .callbacks import (
 )
 from .data import StudyLoadError, StudySource
 from .figures import view_for
-from .filters import BUDGETS, budget_options, pairs, row_budgets
-from .layout import analysis_controls_style, analysis_hint, budget_row, graph_config
+from .filters import BUDGETS, budget_options, pairs, row_budgets, row_options
+from .layout import (
+    analysis_controls_style,
+    analysis_hint,
+    budget_row,
+    design_table,
+    graph_config,
+)
 from .views import compare_view, detail_view, front_mask, training_view
 
 __all__ = ["Sources", "register"]
@@ -108,7 +116,7 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         *filters_in,
         *budgets_in,
         State("selected", "data"),
-        State("design-table", "selected_row_ids"),
+        State("design-table", "selected_row_ids", allow_optional=True),
         State("schema", "data"),
         *filters_ids,
         study,
@@ -129,8 +137,8 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         Input("front", "clickData"),
         Input("front", "selectedData"),
         Input("clear-selection", "n_clicks"),
-        Input("design-table", "active_cell"),
-        Input("design-table", "selected_row_ids"),
+        Input("design-table", "active_cell", allow_optional=True),
+        Input("design-table", "selected_row_ids", allow_optional=True),
         State("selected", "data"),
         prevent_initial_call=True,
     )
@@ -138,8 +146,24 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         ClientsideFunction(namespace="codesign", function_name="ring"),
         Output("ring-done", "data"),
         Input("selected", "data"),
-        Input("design-table", "selected_row_ids"),
+        Input("design-table", "selected_row_ids", allow_optional=True),
     )
+    app.clientside_callback(
+        ClientsideFunction(namespace="codesign", function_name="drawn"),
+        Output("front-drawn", "data"),
+        Input("front", "figure"),
+        State("front-drawn", "data"),
+    )
+
+    @app.callback(
+        Output("design-table-slot", "children"),
+        Output("table-mounted", "data"),
+        Input("front-drawn", "data"),
+        prevent_initial_call=True,
+    )
+    def _mount_table(_drawn):
+        return design_table(), True
+
     app.clientside_callback(
         ClientsideFunction(namespace="codesign", function_name="download"),
         Output("figure-done", "data"),
@@ -158,6 +182,21 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         rows = Patch()
         rows.append(budget_row(int(n or 0), metric_budget_options(sources.get(name))))
         return rows
+
+    @app.callback(
+        Output({"type": "budget-metric", "row": ALL}, "options"),
+        Input("version", "data"),
+        State({"type": "budget-metric", "row": ALL}, "value"),
+        study,
+        prevent_initial_call=True,
+    )
+    def _budget_rows(_version, keys, name):
+        """The rows follow the study shown (a study switch, new metrics): its metrics, and a
+        budget picked on a metric it lacks marked so (and not applied)."""
+        snap = sources.get(name).current()
+        present = snap.metrics if snap is not None else ()
+        options = metric_budget_options(sources.get(name))
+        return [row_options(options, key, present) for key in keys]
 
     @app.callback(
         Output("tabs", "children"),
@@ -221,10 +260,11 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         *filters_in,
         *budgets_in,
         Input("plot-selection", "data"),
-        Input("design-table", "page_current"),
-        Input("design-table", "sort_by"),
-        Input("design-table", "filter_query"),
-        State("design-table", "page_size"),
+        Input("design-table", "page_current", allow_optional=True),
+        Input("design-table", "sort_by", allow_optional=True),
+        Input("design-table", "filter_query", allow_optional=True),
+        Input("table-mounted", "data"),
+        State("design-table", "page_size", allow_optional=True),
         State("schema", "data"),
         *filters_ids,
         study,
@@ -232,14 +272,16 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
     )
     def _table(version, tab, rvals, cvals, *rest):
         budgets = budgets_of(rest[:n_budgets])
-        plot_sel, page, sort_by, query, size, schema, rids, cids, name = rest[n_budgets:]
+        plot_sel, page, sort_by, query, mounted, size, schema, rids, cids, name = rest[n_budgets:]
+        if not mounted:  # not in the page yet: filled when it is
+            return no_update, no_update, no_update, no_update
         snap = _state(sources.get(name), version)
         return table_view(snap, tab, schema, pairs(rids, rvals), pairs(cids, cvals), budgets,
                           plot_sel, page, size, sort_by, query)  # fmt: skip
 
     @app.callback(
         Output("compare", "children"),
-        Input("design-table", "selected_row_ids"),
+        Input("design-table", "selected_row_ids", allow_optional=True),
         Input("version", "data"),
         State("image-format", "value"),
         study,
@@ -255,7 +297,7 @@ def register(app, sources: Sources, webgl_above: int = WEBGL_ABOVE) -> None:
         Input("analysis-run", "n_clicks"),
         Input("analysis-target", "value"),
         Input("plot-selection", "data"),
-        Input("design-table", "selected_row_ids"),
+        Input("design-table", "selected_row_ids", allow_optional=True),
         Input("version", "data"),
         State("tabs", "value"),
         State("schema", "data"),

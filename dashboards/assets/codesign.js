@@ -84,6 +84,25 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         width: gd._fullLayout.width, height: gd._fullLayout.height, scale: format === "png" ? 2 : 1
       });
       return format;
+    },
+    /* True once the front has been drawn and painted (at most 10 s after it was sent): the
+       design table is mounted then (wiring.py), so mounting it never delays the front's
+       first draw. Once true it stays: later figures change nothing. */
+    drawn: function (figure, done) {
+      if (done) { return window.dash_clientside.no_update; }
+      return new Promise(function (resolve) {
+        var finished = false;
+        var finish = function () { if (!finished) { finished = true; resolve(true); } };
+        setTimeout(finish, 10000);  /* a hidden tab draws no frames: mount the table anyway */
+        (function loop() {
+          var gd = document.querySelector("#front .js-plotly-plot");
+          if (gd && gd._fullLayout && gd.querySelector(".main-svg")) {
+            requestAnimationFrame(function () { setTimeout(finish, 0); });  /* after its paint */
+          } else if (!finished) {
+            requestAnimationFrame(loop);
+          }
+        })();
+      });
     }
   }
 });

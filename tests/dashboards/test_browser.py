@@ -9,6 +9,7 @@ import time
 import optuna
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from codesign.study.pareto import non_dominated
@@ -256,9 +257,10 @@ def test_missing_storage_shows_a_message(dash_duo, tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
-def copy_study(src_url: str, dst_url: str, numbers, name="train") -> optuna.Study:
-    """A new study at ``dst_url`` holding trials ``numbers`` of ``src_url`` (public API)."""
-    src = optuna.load_study(storage=src_url, study_name="train")
+def copy_study(src_url: str, dst_url: str, numbers, name="train", src_name="train"):
+    """A new study ``name`` at ``dst_url`` holding trials ``numbers`` of study ``src_name``
+    at ``src_url`` (public API)."""
+    src = optuna.load_study(storage=src_url, study_name=src_name)
     try:
         dst = optuna.load_study(storage=dst_url, study_name=name)
     except KeyError:
@@ -397,14 +399,28 @@ window.fetch = function (url, opts) {
 """
 
 
+# the first frame in which the front has markers, and the first with the design table in it
+FIRST_FRAMES = """
+window.__cd_first = {};
+(function loop() {
+  const f = window.__cd_first, now = performance.now();
+  if (f.front === undefined && document.querySelector('#front .scatterlayer .points path')) {
+    f.front = now;
+  }
+  if (f.table === undefined && document.getElementById('design-table')) { f.table = now; }
+  if (f.front === undefined || f.table === undefined) { requestAnimationFrame(loop); }
+})();
+"""
+
+
 def posts(dash_duo):
     return dash_duo.driver.execute_script("return window.__cd_posts || []")
 
 
 def test_first_page_and_clicks_need_no_front_from_the_server(dash_duo, study_url):
     """Issue 11 item 7: plotly.js is served compressed; the first page carries the front (no
-    callback draws it); a click opens the design and moves the ring in the browser, without
-    the server re-sending the front."""
+    callback draws it); the design table mounts only after the front is drawn; a click opens
+    the design and moves the ring in the browser, without the server re-sending the front."""
     app = create_app(study_url, refresh_s=60)
     dash_duo.start_server(app)
     wait_points(dash_duo, 16)
@@ -414,9 +430,12 @@ def test_first_page_and_clicks_need_no_front_from_the_server(dash_duo, study_url
     )
     assert 0 < sizes[0] < sizes[1] / 2  # 4.8 MB sent compressed
     dash_duo.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                                    {"source": RECORD_POSTS})  # fmt: skip
+                                    {"source": RECORD_POSTS + FIRST_FRAMES})  # fmt: skip
     dash_duo.driver.refresh()
     points = wait_points(dash_duo, 16)
+    wait_table(dash_duo, 15)  # the design table mounts once the front is drawn, then fills
+    first = dash_duo.driver.execute_script("return window.__cd_first")
+    assert first["front"] < first["table"], first
     dash_duo.wait_for_contains_text("#status", "36 of 36 trials", timeout=10)
     time.sleep(1.0)  # let every first callback finish
     assert not [p for p in posts(dash_duo) if "front.figure" in p]
@@ -521,7 +540,8 @@ def test_budget_on_any_metric(dash_duo, study_url):
     """Budgets on any metric: "Add a budget" gives a row whose dropdown offers every metric
     of the study with its bound and unit; a budget on weight storage (which had no budget
     input) greys out the designs over it, names itself in the title and counts in the status
-    line; emptying the box lifts it. Nothing logs an error."""
+    line; emptying the box lifts it. Sparsity is offered both ways; "min sparsity" greys out
+    the designs with fewer zeros. Nothing logs an error."""
     app = create_app(study_url, refresh_s=60)
     dash_duo.start_server(app)
     frame = app._codesign_source.current().frame
@@ -547,4 +567,110 @@ def test_budget_on_any_metric(dash_duo, study_url):
     box.send_keys(Keys.BACKSPACE, Keys.ENTER)
     dash_duo.wait_for_contains_text("#front-status", f"{len(frame)} within budget", 10)
     assert "over budget" not in trace_names(dash_duo)
+    # sparsity has no better direction: a second row offers it as a lower or an upper bound
+    # and shows the one picked; "at least" greys out the designs with fewer zeros
+    dash_duo.find_element("#add-budget").click()
+    row = "#metric-budgets > div:nth-child(2)"
+    dash_duo.wait_for_element(f"{row} .dash-dropdown", timeout=10)
+    dash_duo.find_element(f"{row} .dash-dropdown").click()
+    dash_duo.wait_for_element(".dash-dropdown-options .dash-dropdown-option", timeout=10)
+    options = {e.text: e for e in dash_duo.find_elements(".dash-dropdown-option")}
+    assert "min sparsity (%)" in options and "max sparsity (%)" in options, list(options)
+    assert "max weight storage (KiB)" in options and "min weight storage (KiB)" not in options
+    options["min sparsity (%)"].click()
+    dash_duo.wait_for_contains_text(f"{row} .dash-dropdown", "min sparsity (%)", 10)
+    budget = float(f"{100 * frame['sparsity'].median():.6g}")  # typed in %
+    over = set(frame.loc[frame["sparsity"] < budget / 100, "trial"])
+    assert 0 < len(over) < len(frame)
+    dash_duo.find_element(f"{row} input[type=number]").send_keys(str(budget), Keys.ENTER)
+    dash_duo.wait_for_contains_text("#front-status", f"{len(frame) - len(over)} within budget", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"min sparsity {budget:g} %", 10)
+    dash_duo._wait_for(
+        lambda d: {t for p in drawn(dash_duo) if p[1] == "over budget" for t in p[5]} == over,
+        timeout=10,
+        msg="the designs under the sparsity budget drawn grey",
+    )
+    assert dash_duo.get_logs() == []
+
+
+def row_text(dash_duo, row: int) -> str:
+    """What budget row ``row`` (from 1) shows: its dropdown's text."""
+    return dash_duo.find_element(f"#metric-budgets > div:nth-child({row}) .dash-dropdown").text
+
+
+def offered(dash_duo, row: int) -> dict:
+    """``{label: disabled}`` of the options budget row ``row`` offers (opened and closed)."""
+    dropdown = dash_duo.find_element(f"#metric-budgets > div:nth-child({row}) .dash-dropdown")
+    dropdown.click()
+    dash_duo.wait_for_element(".dash-dropdown-options .dash-dropdown-option", timeout=10)
+    out = {  # a disabled option's radio button is disabled
+        e.text: e.find_element(By.CSS_SELECTOR, "input").get_attribute("disabled") is not None
+        for e in dash_duo.find_elements(".dash-dropdown-option")
+    }
+    dropdown.send_keys(Keys.ESCAPE)
+    dash_duo._wait_for(
+        lambda d: not dash_duo.find_elements(".dash-dropdown-options"), timeout=5, msg="closed"
+    )
+    return out
+
+
+def test_budget_rows_follow_the_study_picker(dash_duo, study_url, hw_study_url, tmp_path):
+    """Budget rows added on a training study offer the metrics of the study shown after a
+    switch: on a simulate-only study a min-accuracy row is marked "not in this study" and
+    not applied (the title and status leave it out), a row on energy applies there; back on
+    the training study both apply again. Both studies written by ``run_sweep``."""
+    from dashboards.data import StudySource
+    from dashboards.wiring import metric_budget_options
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    copy_study(hw_study_url, url, range(16), name="hw", src_name="hw")
+    copy_study(study_url, url, range(36), name="train")  # the newest: shown first
+    app = create_app(url, refresh_s=60)
+    dash_duo.start_server(app)
+    train = app._codesign_source.current().frame
+    hw_source = StudySource(url, "hw")
+    hw = hw_source.snapshot().frame
+    wait_points(dash_duo, 16)
+    dash_duo.wait_for_contains_text("#status", "study 'train'", timeout=10)
+    accuracy = float(f"{100 * train['accuracy'].median():.6g}")
+    energy = float(f"{hw['energy_uj'].median():.6g}")
+    for row, (label, value) in enumerate(
+        [("min accuracy (%)", accuracy), ("max energy (µJ)", energy)], start=1
+    ):
+        dash_duo.find_element("#add-budget").click()
+        sel = f"#metric-budgets > div:nth-child({row})"
+        dash_duo.wait_for_element(f"{sel} .dash-dropdown", timeout=10)
+        dash_duo.select_dcc_dropdown(f"{sel} .dash-dropdown", label)
+        dash_duo.wait_for_contains_text(f"{sel} .dash-dropdown", label, 10)
+        dash_duo.find_element(f"{sel} input[type=number]").send_keys(str(value), Keys.ENTER)
+    within = int(((train["accuracy"] >= accuracy / 100) & (train["energy_uj"] <= energy)).sum())
+    assert 0 < within < len(train)
+    dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"min accuracy {accuracy:g} %", 10)
+
+    dash_duo.select_dcc_dropdown("#study-picker", value="hw")
+    dash_duo.wait_for_contains_text("#status", "study 'hw': 16 of 16", timeout=15)
+    dash_duo.wait_for_contains_text("#metric-budgets > div:nth-child(1)", "not in this study", 10)
+    assert row_text(dash_duo, 2) == "max energy (µJ)"
+    expected = [o["label"] for o in metric_budget_options(hw_source)]
+    assert "min accuracy (%)" not in expected and "max energy (µJ)" in expected
+    assert offered(dash_duo, 2) == dict.fromkeys(expected, False)
+    assert offered(dash_duo, 1) == {
+        **dict.fromkeys(expected, False),
+        "min accuracy (%): not in this study": True,
+    }
+    within = int((hw["energy_uj"] <= energy).sum())
+    assert 0 < within < len(hw)
+    dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"max energy {energy:g} µJ", 10)
+    assert "accuracy" not in dash_duo.find_element("#front .gtitle").text
+
+    dash_duo.select_dcc_dropdown("#study-picker", value="train")
+    dash_duo.wait_for_contains_text("#status", "study 'train': 36 of 36", timeout=15)
+    dash_duo._wait_for(
+        lambda d: row_text(dash_duo, 1) == "min accuracy (%)", timeout=10, msg="row 1 back"
+    )
+    within = int(((train["accuracy"] >= accuracy / 100) & (train["energy_uj"] <= energy)).sum())
+    dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"min accuracy {accuracy:g} %", 10)
     assert dash_duo.get_logs() == []

@@ -14,7 +14,13 @@ from dashboards.detail import (
 )
 from dashboards.figures import _get_front_info, colour_spec, plot_front, use_log
 from dashboards.figures_3d import _get_front_3d_info, plot_front_3d
-from dashboards.filters import apply_budgets, budget_options, budget_text, row_budgets
+from dashboards.filters import (
+    apply_budgets,
+    budget_options,
+    budget_text,
+    row_budgets,
+    row_options,
+)
 
 
 def validated(fig):
@@ -80,6 +86,50 @@ def test_a_budget_on_any_metric_and_bad_values():
         assert apply_budgets(frame(), {"max-area": bad, "max:energy_uj": bad}).all()
         assert budget_text({"max-area": bad, "max:energy_uj": bad}) == ""
     assert apply_budgets(frame(), {"max:no_such_metric": 1, "bogus": 1}).all()
+
+
+def test_a_sparsity_budget_is_a_lower_or_an_upper_bound():
+    """Sparsity has no better direction: a row offers "at least" and "at most", in %; a
+    lower and an upper bound on it both hold (a range), of two lower bounds the higher."""
+    opts = budget_options(["accuracy", "sparsity", "size_kib"], [True, False, False])
+    assert [(o["value"], o["label"]) for o in opts] == [
+        ("min:accuracy", "min accuracy (%)"),
+        ("min:sparsity", "min sparsity (%)"),
+        ("max:sparsity", "max sparsity (%)"),
+        ("max:size_kib", "max weight storage (KiB)"),
+    ]
+    f = frame().assign(sparsity=[0.90, 0.95, 0.97, 0.80, 0.99, 0.0])
+    # by hand: at least 95 % zeros keeps trials 1 (95 %), 2 (97 %) and 4 (99 %)
+    assert apply_budgets(f, {"min:sparsity": 95}).tolist() == [False, True, True, False, True,
+                                                               False]  # fmt: skip
+    # at most 90 % keeps 0 (90 %), 3 (80 %) and 5 (0 %)
+    assert apply_budgets(f, {"max:sparsity": 90}).tolist() == [True, False, False, True, False,
+                                                               True]  # fmt: skip
+    budgets = row_budgets(["min:sparsity", "max:sparsity", "min:sparsity"], [90, 98, 95])
+    assert budgets == {"min:sparsity": 95.0, "max:sparsity": 98.0}
+    assert apply_budgets(f, budgets).tolist() == [False, True, True, False, False, False]
+    assert budget_text(budgets) == "min sparsity 95 %, max sparsity 98 %"
+
+
+def test_a_budget_row_on_a_metric_the_study_lacks_is_marked_and_not_applied():
+    """After a study switch a row keeps its budget: offered as is when the new study has the
+    metric, else marked and disabled; it is neither applied nor named in the title."""
+    opts = budget_options(["area_mm2", "energy_uj"], [False, False])
+    marked = row_options(opts, "min:accuracy", ["area_mm2", "energy_uj"])
+    assert marked[:-1] == opts and marked[-1] == {
+        "label": "min accuracy (%): not in this study", "value": "min:accuracy", "disabled": True
+    }  # fmt: skip
+    assert row_options(opts, "max:energy_uj", ["area_mm2", "energy_uj"]) == opts
+    assert row_options(opts, None, ["area_mm2"]) == opts
+    # a bound the study's options do not hold, on a metric it has: still a bound, offered
+    assert row_options(opts, "min:area_mm2", ["area_mm2"])[-1] == {
+        "label": "min area (mm²)", "value": "min:area_mm2"
+    }  # fmt: skip
+    hw = frame().assign(accuracy=np.nan)  # a simulate-only study: no accuracy
+    budgets = {"min:accuracy": 90, "max:energy_uj": 2}
+    assert apply_budgets(hw, budgets).tolist() == [True, True, True, False, False, True]
+    assert budget_text(budgets, hw) == "max energy 2 µJ"
+    assert budget_text(budgets, frame()) == "min accuracy 90 %, max energy 2 µJ"
 
 
 def test_use_log():
