@@ -64,8 +64,9 @@ import numpy as np
 
 from .config import HardwareConfig
 from .paths import Windows, aligned_paths, period_paths, ride_then_work
+from .sim.accounting import layer_counts, onchip_stalls
 from .sim.blocks import DRAM, WeightSRAM
-from .sim.plan import LayerPlan, layer_counts, plan_layer
+from .sim.plan import LayerPlan, plan_layer
 
 __all__ = [
     "AnalyticalLayer",
@@ -322,25 +323,21 @@ class AnalyticalLayer:
         avail = None if resident else _arrivals(plan, cfg)
         self.counts, busy = layer_counts(plan, cfg, resident)
         self.pe_busy_cycles = busy.tolist()
-        slots = cfg.n_pe * cfg.lanes_per_pe
+        reps = plan.pattern_repeats
         if plan.patterns is None:  # python ints all the way
             bounds = _one_pattern(plan, depth, width, avail)
             lo, est, up, est_chip = (x * tiles for x in bounds)
-            ideal = -(-plan.slot_total // slots) * tiles
+            chip = np.array([bounds[3]], dtype=np.int64)
         else:
-            reps = plan.pattern_repeats
             bounds = tile_bounds(plan, depth, avail, width)
             lo, est, up, est_chip = (int(x @ reps) for x in bounds)
-            pushed_slots = plan.kept("pushed_slots", lambda: plan.pushed(plan.slot_col))
-            ideal = int(-(-pushed_slots // slots) @ reps)
+            chip = np.asarray(bounds[3], dtype=np.int64)
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
-        dram_stall = max(0, est - est_chip)
-        self.stall_cycles = {
-            "imbalance": max(0, self.cycles - readout - dram_stall - ideal),
-            "dram": dram_stall,
-            "readout": readout,
-        }
+        split = onchip_stalls(plan, chip, width)
+        self.stall_cycles = {k: int(v @ reps) for k, v in split.items()}
+        self.stall_cycles["dram"] = max(0, est - est_chip)
+        self.stall_cycles["readout"] = readout
 
 
 def analytical_layers(g: nx.DiGraph, cfg: HardwareConfig, seed: int = 0) -> list[AnalyticalLayer]:

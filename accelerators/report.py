@@ -31,7 +31,7 @@ from typing import Any
 
 __all__ = ["Report", "LayerReport", "STALL_CAUSES"]
 
-STALL_CAUSES = ("imbalance", "dram", "readout")
+STALL_CAUSES = ("imbalance", "column_lanes", "broadcast", "fifo", "dram", "readout")
 
 
 @dataclass

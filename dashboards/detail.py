@@ -29,13 +29,15 @@ __all__ = [
     "plot_pe_heatmap",
 ]
 
-#: what a stall cause of the report (``stall_cycles`` keys) is called on the page. The simulator
-#: counts waiting on the broadcast's push rate, FIFO back-pressure and load imbalance together
-#: under ``imbalance``: the page names all three. A cause not listed here shows by its key.
+#: what a stall cause of the report (``stall_cycles`` keys,
+#: :func:`accelerators.sim.plan.onchip_stalls`) is called on the page. Reports written
+#: before the split hold one ``imbalance`` cause for the first four together; a cause
+#: not listed here shows by its key.
 STALL_LABELS = {
-    "imbalance": "waiting on broadcast / FIFO / imbalance",
+    "imbalance": "PE load imbalance",
+    "column_lanes": "lanes idle in a column",
     "broadcast": "waiting on broadcast",
-    "fifo": "FIFO back-pressure",
+    "fifo": "FIFO back-pressure / pipeline fill",
     "dram": "waiting on DRAM",
     "readout": "readout",
 }
@@ -65,8 +67,20 @@ class LayersInfo(NamedTuple):
     pe_ratio: np.ndarray  # max / mean PE busy cycles per layer (1.0: balanced; NaN: unknown)
 
 
-def stall_label(cause: str) -> str:
-    """What the stall ``cause`` (a key of the report) is called on the page."""
+#: ``imbalance`` in a report written before the split, where it held all four on-chip causes
+COMBINED_LABEL = "waiting on broadcast / FIFO / imbalance"
+
+
+def stall_label(cause: str, causes=()) -> str:
+    """What the stall ``cause`` (a key of the report) is called on the page; ``causes``:
+    all the report's causes (an ``imbalance`` without ``column_lanes`` is the old
+    combined one).
+
+    >>> stall_label("imbalance", ["imbalance", "column_lanes"]), stall_label("imbalance", ["imbalance"])
+    ('PE load imbalance', 'waiting on broadcast / FIFO / imbalance')
+    """
+    if cause == "imbalance" and "column_lanes" not in causes:
+        return COMBINED_LABEL
     return STALL_LABELS.get(cause, cause)
 
 
@@ -121,7 +135,7 @@ def _get_layers_info(report) -> LayersInfo:
                 "nnz": int(_num(lay.get("nnz"))),
                 "sparsity (%)": round(100 * _num(lay.get("sparsity")), 2),
                 "cycles": int(cycles[i]),
-                **{f"{stall_label(c)} (cycles)": int(stalls[c][i]) for c in causes},
+                **{f"{stall_label(c, causes)} (cycles)": int(stalls[c][i]) for c in causes},
                 "PE busy max/mean": "" if not np.isfinite(ratio[i]) else round(float(ratio[i]), 2),
                 "utilization (%)": round(100 * _num(lay.get("utilization")), 1),
                 **({"busy (%)": round(100 * _num(lay.get("busy")), 1)} if "busy" in lay else {}),
@@ -141,7 +155,8 @@ def plot_layers(info: LayersInfo) -> go.Figure:
     names = list(info.names)
     traces = [{"type": "bar", "x": names, "y": info.busy, "name": "not stalled"}]
     for cause, cycles in info.stalls.items():
-        traces.append({"type": "bar", "x": names, "y": cycles, "name": stall_label(cause)})
+        label = stall_label(cause, list(info.stalls))
+        traces.append({"type": "bar", "x": names, "y": cycles, "name": label})
     traces.append({"type": "bar", "x": names, "y": info.energy_uj, "name": "energy",
                    "marker": {"color": "#8c564b"}, "xaxis": "x2", "yaxis": "y2"})  # fmt: skip
     layout = {

@@ -140,10 +140,12 @@ def detail_view(source: StudySource, selected, image_format: str = "png", note: 
         out += [
             html.H4("Per layer"),
             html.P(
-                "'waiting on broadcast / FIFO / imbalance' counts the cycles PEs wait on the "
-                "broadcast's push rate, on FIFO back-pressure and on load imbalance together "
-                "(the simulator reports them as one cause); 'PE busy max/mean' is the load "
-                "imbalance alone (1.0: balanced). 'utilization': useful products (nonzero "
+                "Stalls by cause: 'PE load imbalance' (the busiest PE holds more entries), "
+                "'lanes idle in a column' (a PE works one column at a time, so lanes idle on "
+                "columns with fewer entries than lanes), 'waiting on broadcast' (its push "
+                "rate), 'FIFO back-pressure / pipeline fill' (the rest with resident weights); "
+                "'PE busy max/mean' is the busy-cycle ratio (1.0: balanced). "
+                "'utilization': useful products (nonzero "
                 "weight x nonzero activation) over all lane-cycles; 'busy': lane-cycles that "
                 "retire any entry (padding and zeros walked included) over the same, so busy "
                 ">= utilization.",

@@ -12,11 +12,13 @@ another: each tile is one SimPy process for the PE array (its cycles from
 :func:`accelerators.sim.timing.tile_cycles`) joined with a DRAM transaction when
 the layer streams, then one readout. Measurement lives in :class:`Collector`.
 
-Per-layer stall cycles add up exactly: ``cycles = ideal + imbalance + dram +
-readout``, where per tile ``ideal = ceil(entries retired / (n_pe * lanes))``,
-``imbalance`` is the rest of the tile with resident weights (load imbalance, FIFO
-back-pressure, the broadcast's push rate, pipeline fill), ``dram`` the
-extra cycles of streaming weights, and ``readout`` the readout cycles.
+Per-layer stall cycles add up exactly: ``cycles = ideal + imbalance +
+column_lanes + broadcast + fifo + dram + readout``, where per tile ``ideal =
+ceil(entries retired / (n_pe * lanes))``; the next four split the rest of the
+tile with resident weights by cause (:func:`accelerators.sim.plan.onchip_stalls`:
+load imbalance, lanes idle within a column, the broadcast's push rate, FIFO
+back-pressure and pipeline fill), ``dram`` is the extra cycles of streaming
+weights, and ``readout`` the readout cycles.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import numpy as np
 import simpy
 
 from ..config import HardwareConfig
+from .accounting import layer_counts, onchip_stalls
 from .blocks import DRAM, Broadcast, PEArray, Readout, WeightSRAM
-from .plan import LayerPlan, layer_counts, plan_layer
+from .plan import LayerPlan, plan_layer
 
 __all__ = [
     "CountingEnvironment",
@@ -127,13 +130,10 @@ class Accelerator:
     def _account(self, rec: LayerRecord, plan: LayerPlan, onchip, timed) -> None:
         cfg, reps = self.config, plan.pattern_repeats
         rec.cycles = self.env.now - rec.start
-        work = plan.pushed(plan.slot_col)
-        ideal = -(-work // (cfg.n_pe * cfg.lanes_per_pe))
-        rec.stall_cycles = {
-            "imbalance": int((onchip - ideal) @ reps),
-            "dram": int((timed - onchip) @ reps),
-            "readout": plan.readout_cycles * plan.tiles,
-        }
+        split = onchip_stalls(plan, onchip, cfg.broadcast_acts_per_cycle)
+        rec.stall_cycles = {k: int(v @ reps) for k, v in split.items()}
+        rec.stall_cycles["dram"] = int((timed - onchip) @ reps)
+        rec.stall_cycles["readout"] = plan.readout_cycles * plan.tiles
         counts, busy = layer_counts(plan, cfg, rec.resident)
         for action, n in counts.items():
             self.sink.count(rec.name, action, n)

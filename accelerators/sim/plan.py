@@ -53,7 +53,7 @@ from ..stats import (
 )
 from ..tensors import LayerTensor
 
-__all__ = ["LayerPlan", "plan_layer", "layer_counts", "stats_scheme"]
+__all__ = ["LayerPlan", "plan_layer", "stats_scheme"]
 
 
 def _ceil_div(a, b: int):
@@ -252,6 +252,19 @@ class LayerPlan:
         return _int_matmul(self.patterns_float, per_col)
 
     @cached_property
+    def pe_slots_pushed(self) -> np.ndarray:
+        """(P, n_pe) each PE's entry slots over each pattern's pushed columns (kept)."""
+        if self.lanes == 1:
+            return self.pe_cost_pushed  # one slot per cycle
+        if self.patterns is None:
+            per_pe = self.stats.pe_slots if self.skip_weights else self.owned * self.cols
+            return np.asarray(per_pe, dtype=np.int64)[None, :]
+        bound = self.cols * max(1, int(self.stats.col_max.max(initial=0)), int(self.owned.max()))
+        return self.kept(
+            "pe_slots_pushed", lambda: _int_matmul(self.patterns_float, self.work.T, bound=bound)
+        )
+
+    @cached_property
     def pe_cost_pushed(self) -> np.ndarray:
         """(P, n_pe) each PE's cycles over each pattern's pushed columns (kept in the
         workload cache: :meth:`kept`)."""
@@ -306,70 +319,3 @@ def plan_layer(g: nx.DiGraph, name: str, cfg: HardwareConfig, seed: int = 0) -> 
         cache=g.nodes[name]["cache"],
         seed=seed,
     )
-
-
-def _pushed_entries(plan: LayerPlan) -> tuple[int, int, int]:
-    """``(stored entries, padding entries, columns)`` pushed over all of ``plan``'s tiles."""
-    mask_total = plan.patterns.sum(axis=0)  # tiles pushing each column
-    st = plan.stats
-    return int(st.col_entries @ mask_total), int(st.col_padding @ mask_total), int(mask_total.sum())
-
-
-def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[dict, np.ndarray]:
-    """Counted actions of one layer (all tiles) and per-PE busy cycles (n_pe,).
-
-    - ``adds``: entries retired (padding included; every walked pair without weight
-      skipping); ``useful_adds``: nonzero weight x nonzero input activation among all
-      the layer's products, whether or not the hardware skips the zero ones;
-    - ``padding_entries``, ``index_decodes`` (stored entries decoded, 0 for dense formats);
-    - ``weight_sram_read_bits``: stored weight bits of every pushed column, per tile
-      (resident layers); ``pointer_sram_read_bits``: two column pointers per pushed
-      column per PE owning rows (``eie``); ``dram_read_bits``: all the layer's stored
-      bits, per tile (streamed layers), in ``dram_transactions`` (one per tile);
-    - ``act_sram_read_bits``: ``cols x act_bits`` per tile (the broadcast scans every
-      activation of a live column) plus, when empty columns are skipped, the
-      live-column mask (one bit per input column) per tile;
-      ``act_sram_write_bits``: ``rows x act_bits`` per tile;
-    - ``broadcast_pushes``, ``fifo_pushes`` (= pushes x ``n_pe``), ``skipped_activations``
-      (input activations not pushed: zero ones and those of empty columns);
-    - ``readout_ops``: ``rows`` per tile.
-    - busy cycles: cycles in which a PE works on a column (retires entries or, for
-      ``eie``, reads its pointers).
-    """
-    st, tiles, rows, cols = plan.stats, plan.tiles, plan.rows, plan.cols
-    if plan.patterns is None:
-        entries, padding, pushed = st.total_entries * tiles, st.total_padding * tiles, cols * tiles
-        busy = plan.pe_cost_all * tiles if tiles > 1 else plan.pe_cost_all
-    else:
-        entries, padding, pushed = plan.kept("pushed_entries", lambda: _pushed_entries(plan))
-        busy = plan.kept("pe_busy", lambda: plan.pe_cost_pushed.sum(axis=0))
-    sparse, bits = cfg.sparse_format, cfg.bits_per_entry
-    totals = {  # the stream's entries over every pushed column, or every owned pair
-        "adds": entries if cfg.skip_weights else rows * pushed,
-        "padding_entries": padding if cfg.skip_weights else 0,
-        "index_decodes": entries if sparse else 0,
-        "weight_sram_read_bits": (entries if sparse else rows * pushed) * bits,
-    }
-    if plan.acts is None:
-        totals["useful_adds"] = st.nnz * tiles
-    else:
-        totals["useful_adds"] = plan.kept(
-            "useful", lambda: int(plan.nnz_col @ plan.acts.sum(axis=0))
-        )
-    if not resident:
-        totals["weight_sram_read_bits"] = 0
-    counts = {k: int(v) for k, v in totals.items()}  # python ints (sums may be numpy)
-    counts.update(
-        pointer_sram_read_bits=pushed * 2 * plan.pointer_owners * cfg.pointer_bits
-        if resident
-        else 0,
-        dram_read_bits=0 if resident else (plan.stored_bits - st.mask_bits) * tiles,
-        dram_transactions=0 if resident else tiles,
-        act_sram_read_bits=(cols * cfg.act_bits + st.mask_bits) * tiles,
-        act_sram_write_bits=rows * tiles * cfg.act_bits,
-        broadcast_pushes=pushed,
-        fifo_pushes=pushed * cfg.n_pe,
-        skipped_activations=plan.tensor.cols * tiles - pushed,
-        readout_ops=rows * tiles,
-    )
-    return counts, busy

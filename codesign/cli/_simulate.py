@@ -27,10 +27,16 @@ from ._table import json_default, pct, table
 __all__ = ["add_parser", "run"]
 
 
-#: what a person reads for each stall cause of the report: the simulator counts waiting
-#: on the broadcast's push rate, FIFO back-pressure and load imbalance together as
-#: ``imbalance`` (docs/simulate.md), so the table does not call it imbalance alone
-STALL_LABELS = {"imbalance": "broadcast/FIFO/imbalance", "dram": "DRAM", "readout": "readout"}
+#: what a person reads for each stall cause of the report
+#: (:func:`accelerators.sim.plan.onchip_stalls`, docs/simulate.md)
+STALL_LABELS = {
+    "imbalance": "PE load imbalance",
+    "column_lanes": "lanes idle in a column",
+    "broadcast": "broadcast rate",
+    "fifo": "FIFO/pipeline",
+    "dram": "DRAM",
+    "readout": "readout",
+}
 
 
 def add_parser(subparsers: Any, help_: str) -> None:

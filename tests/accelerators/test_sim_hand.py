@@ -43,8 +43,12 @@ def test_fifo_depth_1_log():
     lay = r["layers"][0]
     assert r["cycles"] == 10
     assert lay["pe_busy_cycles"] == [1, 5]
-    # ideal = ceil(6 entries / 2 lanes) = 3; imbalance = 8 - 3 = 5
-    assert lay["stall_cycles"] == {"imbalance": 5, "dram": 0, "readout": 2}
+    # ideal = ceil(6 entries / 2 lanes) = 3; the busiest PE (PE1) holds 5 entries: imbalance
+    # 5 - 3 = 2; one lane, so no lane idles within a column (0); 3 pushes at 1 per cycle
+    # take 3 < 5 (0); the rest, 8 - 5 = 3, is FIFO back-pressure and pipeline fill.
+    assert lay["stall_cycles"] == {
+        "imbalance": 2, "column_lanes": 0, "broadcast": 0, "fifo": 3, "dram": 0, "readout": 2
+    }  # fmt: skip
     assert r["counts"]["adds"] == 6 and r["counts"]["fifo_pushes"] == 6
     assert r["counts"]["weight_sram_read_bits"] == 18 and r["counts"]["dram_read_bits"] == 0
 
@@ -57,6 +61,20 @@ def test_fifo_depth_2_log():
     assert run(fifo_depth=3).cycles == 8
 
 
+def test_stalls_name_lanes_idle_within_a_column_and_the_push_rate():
+    # 2 lanes: PE1 needs ceil(2/2) + ceil(2/2) + ceil(1/2) = 3 cycles for its 5 entries;
+    # ideal ceil(6 / 4) = 2; busiest ceil(5 / 2) = 3: imbalance 1, lanes idle 0. With a
+    # deep FIFO the 3 pushes (cycles 0, 1, 2) bound the tile: PE1 works 1..3, tile 4.
+    lay = run(lanes_per_pe=2, fifo_depth=4).to_dict()["layers"][0]
+    assert lay["stall_cycles"]["imbalance"] == 1 and lay["stall_cycles"]["column_lanes"] == 0
+    assert lay["cycles"] - lay["stall_cycles"]["readout"] == 4
+    # one PE owning all 4 rows, 4 lanes: positions 0, 1, 3 | 5, 7 | 11; the 3 zeros 8..10
+    # need a padding entry (charged to column 2): entries 3, 2, 2 by column, one cycle
+    # each: 3 cycles, not ceil(7 / 4) = 2: one cycle of idle lanes
+    one = run(n_pe=1, lanes_per_pe=4, fifo_depth=4).to_dict()["layers"][0]["stall_cycles"]
+    assert one["imbalance"] == 0 and one["column_lanes"] == 1
+
+
 def test_dram_stream_log():
     # No weight SRAM: the layer streams. 2 bits/cycle after 2 cycles latency.
     # cumulative bits 9, 15, 18 -> avail = 2 + ceil(9/2) = 7, 2 + 8 = 10, 2 + 9 = 11.
@@ -67,7 +85,10 @@ def test_dram_stream_log():
         fifo_depth=2, weight_sram_kib_per_pe=0.0, dram_latency_cycles=2, dram_bytes_per_cycle=0.25
     ).to_dict()
     assert r["cycles"] == 16 and r["dram_bound"]
-    assert r["layers"][0]["stall_cycles"] == {"imbalance": 3, "dram": 8, "readout": 2}
+    # on chip: ideal 3, imbalance 2 (to PE1's 5 entries), then FIFO/pipeline 1 (to 6)
+    assert r["layers"][0]["stall_cycles"] == {
+        "imbalance": 2, "column_lanes": 0, "broadcast": 0, "fifo": 1, "dram": 8, "readout": 2
+    }  # fmt: skip
     assert r["counts"]["dram_read_bits"] == 18 and r["counts"]["weight_sram_read_bits"] == 0
 
 

@@ -130,7 +130,7 @@ def test_stacked_designs_open_from_the_table(dash_duo, study_url, artifacts_dir)
     row.click()
     dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {other}", timeout=10)
     # the drill-down names stalls for what they are, with per-PE busy beside them
-    dash_duo.wait_for_contains_text("#detail-layers", "waiting on broadcast / FIFO / imbalance", 10)
+    dash_duo.wait_for_contains_text("#detail-layers", "lanes idle in a column", 10)
     assert "PE busy max/mean" in dash_duo.find_element("#detail-layers").text
     train = dash_duo.find_element("#detail-train").text
     assert "hidden_units" in train and "[32]" in train and "feedback.feedback_objective" in train

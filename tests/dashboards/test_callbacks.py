@@ -290,7 +290,8 @@ def test_detail_view_shows_the_design(study_url):
     layers = [layer["name"] for layer in trial.user_attrs["hw_report"]["layers"]]
     assert len(layers) == 2 and all(name in text for name in layers)
     assert "hidden_units [32]" in text and "feedback.feedback_objective latency" in text
-    assert "waiting on broadcast / FIFO / imbalance" in text and "steady state" in text
+    assert "lanes idle in a column" in text and "PE load imbalance" in text
+    assert "waiting on broadcast / FIFO / imbalance" not in text and "steady state" in text
     table = next(c for c in view if getattr(c, "id", None) == "detail-layers")
     assert "PE busy max/mean" in table_rows(table)[0]
     ids = [getattr(c, "id", None) for c in view]
