@@ -327,15 +327,14 @@ class AnalyticalLayer:
         if plan.patterns is None:  # python ints all the way
             bounds = _one_pattern(plan, depth, width, avail)
             lo, est, up, est_chip = (x * tiles for x in bounds)
-            chip = np.array([bounds[3]], dtype=np.int64)
+            chip = (bounds[3],)
         else:
             bounds = tile_bounds(plan, depth, avail, width)
             lo, est, up, est_chip = (int(x @ reps) for x in bounds)
-            chip = np.asarray(bounds[3], dtype=np.int64)
+            chip = bounds[3]
         self.cycles_lower, self.cycles_upper = lo + readout, up + readout
         self.cycles = est + readout
-        split = onchip_stalls(plan, chip, width)
-        self.stall_cycles = {k: int(v @ reps) for k, v in split.items()}
+        self.stall_cycles = onchip_stalls(plan, chip, width)
         self.stall_cycles["dram"] = max(0, est - est_chip)
         self.stall_cycles["readout"] = readout
 

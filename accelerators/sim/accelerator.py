@@ -130,8 +130,7 @@ class Accelerator:
     def _account(self, rec: LayerRecord, plan: LayerPlan, onchip, timed) -> None:
         cfg, reps = self.config, plan.pattern_repeats
         rec.cycles = self.env.now - rec.start
-        split = onchip_stalls(plan, onchip, cfg.broadcast_acts_per_cycle)
-        rec.stall_cycles = {k: int(v @ reps) for k, v in split.items()}
+        rec.stall_cycles = onchip_stalls(plan, onchip, cfg.broadcast_acts_per_cycle)
         rec.stall_cycles["dram"] = int((timed - onchip) @ reps)
         rec.stall_cycles["readout"] = plan.readout_cycles * plan.tiles
         counts, busy = layer_counts(plan, cfg, rec.resident)

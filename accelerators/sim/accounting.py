@@ -87,12 +87,14 @@ def layer_counts(plan: LayerPlan, cfg: HardwareConfig, resident: bool) -> tuple[
 ONCHIP_STALLS = ("imbalance", "column_lanes", "broadcast", "fifo")
 
 
-def onchip_stalls(plan: LayerPlan, onchip, width: int) -> dict[str, np.ndarray]:
-    """Each tile pattern's cycles with resident weights (``onchip``, (P,)) above the
-    ideal ``ceil(slots / (n_pe x lanes))``, split by cause, (P,) int64 each.
+def onchip_stalls(plan: LayerPlan, onchip, width: int) -> dict[str, int]:
+    """The layer's cycles with resident weights above the ideal ``ceil(slots / (n_pe x
+    lanes))`` per tile, split by cause and summed over its tiles (cycles).
 
-    Four lower bounds on a tile, each at least the one before, are passed in turn
-    (each clipped to ``onchip``, so the parts are >= 0 and add up exactly):
+    ``onchip``: each tile pattern's cycles with resident weights, (P,) (one entry when
+    every tile pushes every column). Per tile, four lower bounds, each at least the
+    one before, are passed in turn (each clipped to the tile's cycles, so the parts
+    are >= 0 and add up exactly):
 
     - ``imbalance``: up to the busiest PE's slots over its lanes, ``max_p ceil(E_p /
       lanes)``: the PEs hold unequal work;
@@ -112,17 +114,38 @@ def onchip_stalls(plan: LayerPlan, onchip, width: int) -> dict[str, np.ndarray]:
     >>> plan = plan_layer(g, "fc", cfg)
     >>> # ideal ceil(4 / 4) = 1; busiest ceil(3 / 2) = 2; PE0 1 + 1 + 1 = 3 cycles; 4 pushes at 1
     >>> # per cycle: 4; FIFO depth 1 makes the tile sum(1 + max cost) = 2 + 2 + 2 + 1 = 7
-    >>> {k: int(v[0]) for k, v in onchip_stalls(plan, np.array([7]), 1).items()}
+    >>> onchip_stalls(plan, np.array([7]), 1)
     {'imbalance': 1, 'column_lanes': 1, 'broadcast': 1, 'fifo': 3}
     """
-    onchip = np.asarray(onchip, dtype=np.int64)
-    slots, lanes = plan.pe_slots_pushed, plan.lanes
-    pushes = (np.array([plan.cols]) if plan.patterns is None else plan.patterns.sum(axis=1)).astype(
-        np.int64
-    )
-    ideal = _ceil_div(slots.sum(axis=1), plan.cfg.n_pe * lanes)
-    busiest = _ceil_div(slots.max(axis=1, initial=0), lanes)
+    key = (int(width), plan.patterns is None)  # kept's key lacks activation skipping
+    bounds = plan.kept("stall_bounds", lambda: _stall_bounds(plan, int(width)), *key)
+    if plan.patterns is None:  # one pattern for every tile: python ints
+        on = int(onchip[0])
+        levels = [min(b, on) for b in bounds] + [on]
+        return {k: (levels[i + 1] - levels[i]) * plan.tiles for i, k in enumerate(ONCHIP_STALLS)}
+    onchip, reps = np.asarray(onchip, dtype=np.int64), plan.pattern_repeats
+    levels = [np.minimum(b, onchip) for b in bounds] + [onchip]
+    return {k: int((levels[i + 1] - levels[i]) @ reps) for i, k in enumerate(ONCHIP_STALLS)}
+
+
+def _stall_bounds(plan: LayerPlan, width: int) -> tuple:
+    """The four per-tile bounds of :func:`onchip_stalls`: ints (one pattern) or (P,)
+    arrays; they depend on neither the FIFO depth nor the memories (kept per plan group)."""
+    lanes, per_lane = plan.lanes, plan.cfg.n_pe * plan.lanes
+    if plan.patterns is None:
+        pe_cycles = plan.pe_cost_max
+        return (
+            -(-plan.slot_total // per_lane),
+            -(-plan.pe_slots_max // lanes),
+            pe_cycles,
+            max(pe_cycles, -(-plan.cols // width)),
+        )
+    slots = plan.pe_slots_pushed
     pe_cycles = plan.pe_cost_pushed.max(axis=1, initial=0)
-    push_rate = np.maximum(pe_cycles, _ceil_div(pushes, int(width)))
-    levels = [np.minimum(b, onchip) for b in (ideal, busiest, pe_cycles, push_rate)] + [onchip]
-    return {k: levels[i + 1] - levels[i] for i, k in enumerate(ONCHIP_STALLS)}
+    pushes = plan.patterns.sum(axis=1, dtype=np.int64)
+    return (
+        _ceil_div(slots.sum(axis=1), per_lane),
+        _ceil_div(slots.max(axis=1, initial=0), lanes),
+        pe_cycles,
+        np.maximum(pe_cycles, _ceil_div(pushes, width)),
+    )

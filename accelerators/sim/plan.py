@@ -252,6 +252,13 @@ class LayerPlan:
         return _int_matmul(self.patterns_float, per_col)
 
     @cached_property
+    def pe_slots_max(self) -> int:
+        """The busiest PE's entry slots over all columns."""
+        if self.skip_weights:
+            return int(self.stats.pe_slots.max(initial=0))
+        return int(self.owned.max(initial=0)) * self.cols
+
+    @cached_property
     def pe_slots_pushed(self) -> np.ndarray:
         """(P, n_pe) each PE's entry slots over each pattern's pushed columns (kept)."""
         if self.lanes == 1:

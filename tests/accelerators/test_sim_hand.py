@@ -128,3 +128,18 @@ def test_broadcast_width_by_hand():
     cfg = HardwareConfig(n_pe=1, lanes_per_pe=1, fifo_depth=8, index_bits=3)
     assert simulate(g, cfg.replace(broadcast_acts_per_cycle=1)).cycles == 8 + 1
     assert simulate(g, cfg.replace(broadcast_acts_per_cycle=4)).cycles == 3 + 1
+
+
+def test_kept_stall_bounds_do_not_leak_between_configs_of_one_workload():
+    # the bounds are kept per layer in the workload cache: configs that differ in
+    # activation skipping or broadcast width must not share them
+    def layer():
+        return LayerTensor("fc", W, act_density=0.5)
+
+    shared = workload_from_tensors([layer()])
+    for kw in ({"zero_skip": "weights"}, {"zero_skip": "weights+activations"},
+               {"broadcast_acts_per_cycle": 3}, {"lanes_per_pe": 2}):  # fmt: skip
+        cfg = HardwareConfig(**{**BASE, **kw})
+        for fidelity in ("simpy", "analytical"):
+            fresh = simulate(workload_from_tensors([layer()]), cfg, fidelity)
+            assert simulate(shared, cfg, fidelity).stall_cycles == fresh.stall_cycles
