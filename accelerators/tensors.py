@@ -103,7 +103,7 @@ class LayerTensor:
 
     @property
     def cols(self) -> int:
-        return int(np.prod(self.weight.shape[1:]))
+        return math.prod(self.weight.shape[1:])
 
     @property
     def nnz(self) -> int:

@@ -123,14 +123,15 @@ def onchip_stalls(plan: LayerPlan, onchip, width: int) -> dict[str, int]:
         on = int(onchip[0])
         levels = [min(b, on) for b in bounds] + [on]
         return {k: (levels[i + 1] - levels[i]) * plan.tiles for i, k in enumerate(ONCHIP_STALLS)}
-    onchip, reps = np.asarray(onchip, dtype=np.int64), plan.pattern_repeats
-    levels = [np.minimum(b, onchip) for b in bounds] + [onchip]
-    return {k: int((levels[i + 1] - levels[i]) @ reps) for i, k in enumerate(ONCHIP_STALLS)}
+    onchip = np.asarray(onchip, dtype=np.int64)
+    levels = np.minimum(bounds, onchip)  # (4, P)
+    parts = np.diff(levels, axis=0, append=onchip[None, :]) @ plan.pattern_repeats
+    return dict(zip(ONCHIP_STALLS, parts.tolist(), strict=True))
 
 
 def _stall_bounds(plan: LayerPlan, width: int) -> tuple:
-    """The four per-tile bounds of :func:`onchip_stalls`: ints (one pattern) or (P,)
-    arrays; they depend on neither the FIFO depth nor the memories (kept per plan group)."""
+    """The four per-tile bounds of :func:`onchip_stalls`: ints (one pattern) or a (4, P)
+    array; they depend on neither the FIFO depth nor the memories (kept per plan group)."""
     lanes, per_lane = plan.lanes, plan.cfg.n_pe * plan.lanes
     if plan.patterns is None:
         pe_cycles = plan.pe_cost_max
@@ -143,9 +144,11 @@ def _stall_bounds(plan: LayerPlan, width: int) -> tuple:
     slots = plan.pe_slots_pushed
     pe_cycles = plan.pe_cost_pushed.max(axis=1, initial=0)
     pushes = plan.patterns.sum(axis=1, dtype=np.int64)
-    return (
-        _ceil_div(slots.sum(axis=1), per_lane),
-        _ceil_div(slots.max(axis=1, initial=0), lanes),
-        pe_cycles,
-        np.maximum(pe_cycles, _ceil_div(pushes, width)),
+    return np.stack(
+        [
+            _ceil_div(slots.sum(axis=1), per_lane),
+            _ceil_div(slots.max(axis=1, initial=0), lanes),
+            pe_cycles,
+            np.maximum(pe_cycles, _ceil_div(pushes, width)),
+        ]
     )
