@@ -182,8 +182,8 @@ def _mean(values: list, layers: list[LayerTensor], over_nonzeros: bool) -> float
                 )
                 / count
             )
-    count = sum(lt.rows * lt.cols for lt in layers)
-    return sum(float(_full(v, lt).sum()) for v, lt in zip(values, layers, strict=True)) / count
+    sizes = [lt.rows * lt.cols for lt in layers]  # a float, (rows,), (1, cols) or (rows, cols)
+    return sum(float(np.mean(v)) * n for v, n in zip(values, sizes, strict=True)) / sum(sizes)
 
 
 def _normalised(d: list, layers, n_pe, load_of, per_row, floor, over_nonzeros) -> list:

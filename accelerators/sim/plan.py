@@ -49,11 +49,10 @@ from ..stats import (
     config_stats,
     layer_stored_bits,
     stats_group,
-    stats_scheme,
 )
 from ..tensors import LayerTensor
 
-__all__ = ["LayerPlan", "plan_layer", "stats_scheme"]
+__all__ = ["LayerPlan", "plan_layer"]
 
 
 def _ceil_div(a, b: int):

@@ -536,6 +536,15 @@ def test_energy_budget_slices_and_parallel_follow_the_selection(dash_duo, study_
     assert dash_duo.get_logs() == []
 
 
+def _wait_grey(dash_duo, trials: set, msg: str) -> None:
+    """Wait until exactly ``trials`` are drawn in the front's "over budget" trace."""
+    dash_duo._wait_for(
+        lambda d: {t for p in drawn(dash_duo) if p[1] == "over budget" for t in p[5]} == trials,
+        timeout=10,
+        msg=msg,
+    )
+
+
 def test_budget_on_any_metric(dash_duo, study_url):
     """Budgets on any metric: "Add a budget" gives a row whose dropdown offers every metric
     of the study with its bound and unit; a budget on weight storage (which had no budget
@@ -558,11 +567,7 @@ def test_budget_on_any_metric(dash_duo, study_url):
     within = len(frame) - len(over)
     dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
     dash_duo.wait_for_contains_text("#front .gtitle", f"max weight storage {budget:g} KiB", 10)
-    dash_duo._wait_for(
-        lambda d: {t for p in drawn(dash_duo) if p[1] == "over budget" for t in p[5]} == over,
-        timeout=10,
-        msg="the designs over the budget drawn grey",
-    )
+    _wait_grey(dash_duo, over, "the designs over the budget drawn grey")
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(Keys.BACKSPACE, Keys.ENTER)
     dash_duo.wait_for_contains_text("#front-status", f"{len(frame)} within budget", 10)
@@ -585,11 +590,7 @@ def test_budget_on_any_metric(dash_duo, study_url):
     dash_duo.find_element(f"{row} input[type=number]").send_keys(str(budget), Keys.ENTER)
     dash_duo.wait_for_contains_text("#front-status", f"{len(frame) - len(over)} within budget", 10)
     dash_duo.wait_for_contains_text("#front .gtitle", f"min sparsity {budget:g} %", 10)
-    dash_duo._wait_for(
-        lambda d: {t for p in drawn(dash_duo) if p[1] == "over budget" for t in p[5]} == over,
-        timeout=10,
-        msg="the designs under the sparsity budget drawn grey",
-    )
+    _wait_grey(dash_duo, over, "the designs under the sparsity budget drawn grey")
     assert dash_duo.get_logs() == []
 
 
