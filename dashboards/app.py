@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 import time
 
@@ -29,7 +31,9 @@ def create_app(
     with more points than this draw with WebGL. ``preload``: read the whole study
     now (progress on stderr), so the first page is served from memory; later polls
     read only new trials. The storage is opened read-only; a missing or malformed
-    study shows a message in the page. Assets (plotly.js ...) are served compressed.
+    study shows a message in the page. Assets (plotly.js ...) are served compressed; the
+    page loads the partial plotly.js bundle of :data:`PLOTLY_BUNDLE` (the full one if it is
+    missing or stale, said on stderr).
     """
     if not refresh_s > 0:
         raise ValueError(f"refresh_s must be > 0 seconds, got {refresh_s!r}")
@@ -77,8 +81,9 @@ def create_app(
     if preload:
         page()  # the first page's values, computed before serving
     prefix = app.config.requests_pathname_prefix
+    app._codesign_plotly_url = _serve_plotly(app)  # for tests and benchmarks
     app.index_string = app.index_string.replace(
-        "{%css%}", "{%css%}\n" + _early_plotly(prefix)
+        "{%css%}", "{%css%}\n" + _early_plotly(app._codesign_plotly_url)
     ).replace("{%renderer%}", "{%renderer%}\n" + _early_chunks(prefix))
     register(app, sources, webgl_above)
     app._codesign_source = sources.get(default)  # for tests and benchmarks
@@ -93,17 +98,79 @@ def _warm_plotly() -> None:
     go.Figure()
 
 
-def _early_plotly(prefix: str) -> str:
-    """A script for the page's head that starts loading plotly.js (4.8 MB to evaluate, the
-    largest part of the first render) at once, so it is fetched and evaluated while the
-    Dash bundles load and the layout is requested, instead of after the first graph mounts.
+#: the manifest of the partial plotly.js bundle the page loads (written with the bundle by
+#: ``scripts/build_plotly_bundle.sh``): its plotly.js version, trace types, size and sha256
+PLOTLY_BUNDLE = os.path.join(os.path.dirname(__file__), "vendor", "plotly-codesign.json")
+#: the full plotly.js bundle of the Python plotly package, as Dash serves it
+FULL_PLOTLY = "_dash-component-suites/plotly/package_data/plotly.min.js"
+#: where the app serves the partial bundle (under the app's path prefix)
+BUNDLE_ROUTE = "_codesign/plotly/"
+
+
+def plotly_bundle() -> tuple[dict, bytes]:
+    """(manifest, bytes) of the partial plotly.js bundle :data:`PLOTLY_BUNDLE` describes,
+    checked against the manifest (its sha256) and against the Python plotly package (the
+    same plotly.js version, so figures built here draw there). Raises ``ValueError`` saying
+    what is wrong otherwise."""
+    from plotly.offline import get_plotlyjs_version
+
+    try:
+        with open(PLOTLY_BUNDLE) as f:
+            manifest = json.load(f)
+        with open(os.path.join(os.path.dirname(PLOTLY_BUNDLE), manifest["file"]), "rb") as f:
+            data = f.read()
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"cannot read the partial plotly.js bundle: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
+        raise ValueError(f"{manifest['file']} is not the file {PLOTLY_BUNDLE} describes (sha256)")
+    if manifest.get("plotly_js") != get_plotlyjs_version():
+        raise ValueError(
+            f"the partial bundle is plotly.js {manifest.get('plotly_js')}, the plotly package "
+            f"ships {get_plotlyjs_version()}: rebuild it (scripts/build_plotly_bundle.sh)"
+        )
+    return manifest, data
+
+
+def _serve_plotly(app: dash.Dash) -> str:
+    """Serve the partial plotly.js bundle (:func:`plotly_bundle`: about 2 MB against the full
+    bundle's 4.8 MB, whose evaluation was the largest part of the first render) and return
+    the URL the page loads plotly.js from: the partial bundle's, or, if that is missing or
+    stale, the full bundle's, said on stderr.
+
+    Served from memory (not as an asset: Flask streams those, and a streamed response is
+    compressed again on every request), compressed once per encoding like Dash's bundles
+    (:class:`_StaticCache`); the URL carries the bundle's digest, so browsers may keep it.
+    """
+    try:
+        manifest, data = plotly_bundle()
+    except ValueError as exc:
+        print(f"serving the full plotly.js bundle instead of the partial one: {exc}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return app.config.requests_pathname_prefix + FULL_PLOTLY
+    from flask import Response
+
+    def serve():
+        response = Response(data, mimetype="application/javascript")
+        response.cache_control.max_age = 31536000  # a year: a rebuilt bundle has a new URL
+        return response
+
+    path = BUNDLE_ROUTE + manifest["file"]
+    app.server.add_url_rule(app.config.routes_pathname_prefix + path, "codesign_plotly", serve)
+    return f"{app.config.requests_pathname_prefix}{path}?v={manifest['sha256'][:12]}"
+
+
+def _early_plotly(url: str) -> str:
+    """A script for the page's head that starts loading plotly.js (``url``, from
+    :func:`_serve_plotly`; evaluating it is the largest part of the first render) at once, so
+    it is fetched and evaluated while the Dash bundles load and the layout is requested,
+    instead of after the first graph mounts.
 
     ``dcc.Graph`` takes ``window.Plotly`` when it is set and loads the script itself
     otherwise; until the script has run, ``window.Plotly`` is a promise of it, which the
     graph awaits (plotly.js replaces it with itself when it runs). If the script fails,
-    the promise is removed and rejected, and the graph reports the failure as usual.
+    the promise is removed and rejected, and a graph mounted later loads the full bundle
+    (Dash's own URL of it).
     """
-    url = f"{prefix}_dash-component-suites/plotly/package_data/plotly.min.js"
     return f"""<script>
 (function () {{
   if (window.Plotly) {{ return; }}
@@ -113,7 +180,7 @@ def _early_plotly(prefix: str) -> str:
     s.onerror = function (e) {{ if (window.Plotly === pending) {{ delete window.Plotly; }} reject(e); }};
   }});
   window.Plotly = pending;
-  s.src = {url!r}; s.async = true;
+  s.src = {json.dumps(url)}; s.async = true;
   document.head.appendChild(s);
 }})();
 </script>"""
@@ -169,7 +236,7 @@ class _StaticCache:
 def _static_key(request) -> str:
     """The URL of a static file, or "" (never cached) for any other response."""
     path = request.path
-    static = "/_dash-component-suites/" in path or "/assets/" in path
+    static = any(f"/{p}" in path for p in ("_dash-component-suites/", "assets/", BUNDLE_ROUTE))
     return request.full_path if request.method == "GET" and static else ""
 
 
