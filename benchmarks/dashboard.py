@@ -20,9 +20,10 @@ All three browser figures are stamped in the page (``performance.now()`` in a
 ``requestAnimationFrame`` loop), not by polling over WebDriver.
 
 - ``browser_plotlyjs_alone_s``: for scale, a fresh Chromium session loading a page that
-  holds nothing but plotly.js (the same file, served compressed by the same server),
-  from navigation to the script evaluated: the part of the first render that no change
-  to the app removes while the app uses the full plotly.js bundle;
+  holds nothing but plotly.js (the file the app serves, the partial bundle of
+  ``dashboards/vendor``, served compressed by the same server), from navigation to the
+  script evaluated; ``browser_plotlyjs_full_alone_s``: the same with the full plotly.js
+  bundle of the plotly package (what the page loaded before the partial bundle);
 - ``browser_filter_s``: typing a new area budget (Enter) until the front is redrawn;
 - ``browser_click_s``: a click on a marker (Plotly's ``plotly_click`` event, as a
   mouse click emits it) until the drill-down's title, table and figures are drawn;
@@ -31,9 +32,16 @@ All three browser figures are stamped in the page (``performance.now()`` in a
   the front is drawn);
 - ``server_filter_s`` / ``server_click_s``: the same two callbacks without the browser.
 
+With ``--against-full``, a second app on the same study that loads the full plotly.js
+bundle (``create_app``'s fallback when the partial bundle is missing, i.e. the page as it
+was before the partial bundle) is served too, and each repeat draws the first render in
+both, alternating which goes first: ``browser_first_render_full_s`` and the median of the
+pairs' ratios (``first_render_ratio_partial_to_full``), which a busy host skews less than
+two separate runs.
+
 Targets at 10,000 trials: first render <= 2 s, filter <= 0.3 s, click <= 0.5 s.
 
-    python benchmarks/dashboard.py --browser [--trials 10000] [--repeats 5]
+    python benchmarks/dashboard.py --browser [--trials 10000] [--repeats 5] [--against-full]
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import dashboards.app  # noqa: E402
 from dashboards import create_app  # noqa: E402
 from dashboards.callbacks import front_view, poll  # noqa: E402
 from dashboards.views import detail_view  # noqa: E402
@@ -175,16 +184,16 @@ window.__cd_filter = null;
 
 
 PLOTLY_ALONE = """<!DOCTYPE html><html><head>
-<script src="/_dash-component-suites/plotly/package_data/plotly.min.js"></script>
+<script src="%s"></script>
 <script>window.__cd_plotly = performance.now();</script></head><body></body></html>"""
 
 
 def plotly_alone(url: str) -> float:
-    """Seconds from navigation to plotly.js evaluated, in a fresh browser, on a page that
-    holds nothing else."""
+    """Seconds from navigation to plotly.js evaluated, in a fresh browser, on the page ``url``
+    (a :data:`PLOTLY_ALONE`) that holds nothing else."""
     driver = _chrome()
     try:
-        driver.get(url + "__bench_plotly_alone")
+        driver.get(url)
         t0 = time.perf_counter()
         while (ms := driver.execute_script("return window.__cd_plotly")) is None:
             if time.perf_counter() - t0 > 60:
@@ -195,29 +204,63 @@ def plotly_alone(url: str) -> float:
         driver.quit()
 
 
-def browser(app, markers: int, repeats: int, budgets) -> dict:
-    from selenium.webdriver.common.keys import Keys
+def first_render(url: str, markers: int):
+    """A fresh browser (nothing cached) on ``url``: (driver, seconds from navigation to the
+    front's ``markers`` drawn). The caller quits the driver."""
+    driver = _chrome()
+    try:
+        driver.set_script_timeout(60)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                               {"source": FIRST % (DRAWN, markers)})  # fmt: skip
+        driver.get(url)
+        t0 = time.perf_counter()
+        while driver.execute_script("return window.__cd.marks.drawn") is None:
+            if time.perf_counter() - t0 > 120:
+                raise TimeoutError("the front was not drawn within 120 s")
+            time.sleep(0.1)
+        return driver, driver.execute_script("return window.__cd.marks.drawn") / 1e3
+    except BaseException:
+        driver.quit()
+        raise
+
+
+def add_alone_pages(app) -> None:
+    """The plotly.js-alone pages (the bundle ``app`` serves, and the full one) as routes of
+    ``app`` (before its first request)."""
+    full = app.config.requests_pathname_prefix + dashboards.app.FULL_PLOTLY
+    for name, src in (("alone", app._codesign_plotly_url), ("full_alone", full)):
+        app.server.add_url_rule(f"/__bench_plotly_{name}", f"bench_plotly_{name}",
+                                lambda src=src: PLOTLY_ALONE % src)  # fmt: skip
+
+
+def _serve(app) -> tuple:
+    """(server, URL) of ``app`` served in a thread."""
     from werkzeug.serving import make_server
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/"
-    first, filters, clicks, alone = [], [], [], []
+    return server, f"http://127.0.0.1:{server.server_port}/"
+
+
+def browser(app, markers: int, repeats: int, budgets, full_app=None) -> dict:
+    """The browser timings of :func:`main`'s docstring; with ``full_app`` (the same study,
+    the full plotly.js bundle), each repeat also draws its first render, alternating which
+    of the two goes first."""
+    from selenium.webdriver.common.keys import Keys
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server, url = _serve(app)
+    full_server, full_url = _serve(full_app) if full_app is not None else (None, None)
+    first, filters, clicks, alone, full_alone, first_full = [], [], [], [], [], []
     try:
         for r in range(repeats):
-            driver = _chrome()  # a fresh browser: nothing cached
+            if full_url and r % 2 == 1:
+                driver, seconds = first_render(full_url, markers)
+                driver.quit()
+                first_full.append(seconds)
+            driver, seconds = first_render(url, markers)
             try:
-                driver.set_script_timeout(60)
-                driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                                       {"source": FIRST % (DRAWN, markers)})  # fmt: skip
-                driver.get(url)
-                t0 = time.perf_counter()
-                while driver.execute_script("return window.__cd.marks.drawn") is None:
-                    if time.perf_counter() - t0 > 120:
-                        raise TimeoutError("the front was not drawn within 120 s")
-                    time.sleep(0.1)
-                first.append(driver.execute_script("return window.__cd.marks.drawn") / 1e3)
+                first.append(seconds)
                 time.sleep(1.0)  # let the table and other first callbacks settle
                 box = driver.find_element("id", "max-area")
                 for budget in budgets:  # each greys out more designs: the status changes
@@ -236,14 +279,30 @@ def browser(app, markers: int, repeats: int, budgets) -> dict:
                     time.sleep(0.5)
             finally:
                 driver.quit()
-            alone.append(plotly_alone(url))
+            if full_url and r % 2 == 0:
+                driver, seconds = first_render(full_url, markers)
+                driver.quit()
+                first_full.append(seconds)
+            alone.append(plotly_alone(url + "__bench_plotly_alone"))
+            full_alone.append(plotly_alone(url + "__bench_plotly_full_alone"))
     finally:
         server.shutdown()
+        if full_server is not None:
+            full_server.shutdown()
     med = statistics.median
-    return {"browser_first_render_s": med(first), "browser_filter_s": med(filters),
-            "browser_click_s": med(clicks), "browser_plotlyjs_alone_s": med(alone),
-            "browser_samples": {"first_render": first, "filter": filters, "click": clicks,
-                                "plotlyjs_alone": alone}}  # fmt: skip
+    out = {"browser_first_render_s": med(first), "browser_filter_s": med(filters),
+           "browser_click_s": med(clicks), "browser_plotlyjs_alone_s": med(alone),
+           "browser_plotlyjs_full_alone_s": med(full_alone),
+           "browser_samples": {"first_render": first, "filter": filters, "click": clicks,
+                               "plotlyjs_alone": alone,
+                               "plotlyjs_full_alone": full_alone}}  # fmt: skip
+    if first_full:
+        out["browser_first_render_full_s"] = med(first_full)
+        out["first_render_ratio_partial_to_full"] = med(
+            [a / b for a, b in zip(first, first_full, strict=True)]
+        )
+        out["browser_samples"]["first_render_full"] = first_full
+    return out
 
 
 def main() -> int:
@@ -252,6 +311,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cache", default="/tmp/codesign-bench")
     parser.add_argument("--browser", action="store_true", help="time the page in Chromium")
+    parser.add_argument(
+        "--against-full",
+        action="store_true",
+        help="also serve the page with the full plotly.js bundle and draw its "
+        "first render in each repeat, alternating (see the docstring)",
+    )
     parser.add_argument("--webgl-above", type=int, default=5000,
                         help="create_app's webgl_above: 2-D fronts with more markers draw with "
                              "WebGL (the app's default: 5000)")  # fmt: skip
@@ -261,8 +326,8 @@ def main() -> int:
     app = create_app(url, refresh_s=3600, webgl_above=args.webgl_above)
     row = {"trials": args.trials, "distinct_configs": 360, "webgl_above": args.webgl_above,
            "server_read_s": round(time.perf_counter() - t, 3)}  # fmt: skip
-    # the page of the plotly.js-alone timing (routes must exist before the first request)
-    app.server.add_url_rule("/__bench_plotly_alone", "bench_plotly_alone", lambda: PLOTLY_ALONE)
+    row["plotly_js"] = app._codesign_plotly_url
+    add_alone_pages(app)  # routes exist before the first request
     source = app._codesign_source
     _, _, _, _, schema, *_ = poll(source, None, None)
     snap = source.current()
@@ -293,7 +358,15 @@ def main() -> int:
     if args.browser:
         area = snap.frame["area_mm2"]
         budgets = [f"{area.quantile(q):.4g}" for q in (0.8, 0.5, 0.3)]
-        row.update(browser(app, markers, args.repeats, budgets))
+        full_app = None
+        if args.against_full:  # the page as create_app serves it without the partial bundle
+            bundle = dashboards.app.PLOTLY_BUNDLE
+            dashboards.app.PLOTLY_BUNDLE = os.devnull
+            try:
+                full_app = create_app(url, refresh_s=3600, webgl_above=args.webgl_above)
+            finally:
+                dashboards.app.PLOTLY_BUNDLE = bundle
+        row.update(browser(app, markers, args.repeats, budgets, full_app))
     print(json.dumps(row, indent=1))
     verdict = {k: {"measured": round(row[k], 3), "target": v, "met": row[k] <= v}
                for k, v in TARGETS.items() if k in row}  # fmt: skip
@@ -302,6 +375,7 @@ def main() -> int:
               f"{'met' if v['met'] else 'MISSED'}")  # fmt: skip
     out = {"command": "python " + " ".join(sys.argv),
            "machine": f"{os.cpu_count()} CPUs, shared with other jobs while measured",
+           "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
            "note": "medians; the server read the study before the browser timing started",
            "row": row, "targets": verdict}  # fmt: skip
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
