@@ -168,18 +168,24 @@ def plot(points, path, title="accuracy vs latency: uniform vs hardware-driven", 
     fig.savefig(path, dpi=120)
 
 
+def _variant(args) -> str:
+    """The study and result name's suffix for the options that change the method."""
+    return (
+        ("_quick" if args.quick else "")
+        + ("_rows" if args.per_row else "")
+        + ("_cols" if args.per_column else "")
+        + ("_prox" if args.reg_update == "proximal" else "")
+        + (f"_smooth{args.smoothing:g}" if args.smoothing else "")
+    )
+
+
 def _sweep_points(args, hw_cfg, seed, strengths):
     """Run (or resume) one seed's grid and return its points."""
     import optuna
 
     from codesign.sweep import parse_spec, run_sweep
 
-    name = (
-        f"{args.name}_seed{seed}"
-        + ("_quick" if args.quick else "")
-        + ("_rows" if args.per_row else "")
-        + ("_cols" if args.per_column else "")
-    )
+    name = f"{args.name}_seed{seed}{_variant(args)}"
     storage = args.storage or f"sqlite:///runs/{args.name}.db"
     raw = {
         "study": {
@@ -201,6 +207,8 @@ def _sweep_points(args, hw_cfg, seed, strengths):
             "feedback_objective": "latency",
             "feedback_per_row": args.per_row,
             "feedback_per_column": args.per_column,
+            "reg_update": args.reg_update,
+            "feedback_smoothing": args.smoothing,
             **({"feedback_period_steps": args.period_steps} if args.period_steps else {}),
         },
         "hw": hw_cfg,
@@ -443,6 +451,20 @@ def main() -> None:
         metavar="FIELD=VALUE",
         help="override a hardware field for both arms, e.g. skip_empty_columns=true",
     )
+    ap.add_argument(
+        "--reg-update",
+        choices=("gradient", "proximal"),
+        default="gradient",
+        help="how the regularizer pulls: a gradient through Adam or a proximal shrinkage "
+        "after each step (TrainConfig.reg_update)",
+    )
+    ap.add_argument(
+        "--smoothing",
+        type=float,
+        default=0.0,
+        help="moving-average weight of the previous periods' measured costs "
+        "(HardwareCost smoothing)",
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sram-kib", type=float, default=None, help="weight SRAM per PE (KiB)")
     ap.add_argument("--n-pe", type=int, default=None, help="PEs (default: the preset's)")
@@ -563,12 +585,7 @@ def main() -> None:
     met = bool(m is not None and h is not None and m >= 0.2 and m - h > 0)
     print(f"target (>= 20 % lower latency, interval excluding 0): {'met' if met else 'missed'}")
     os.makedirs(OUT, exist_ok=True)
-    name = (
-        args.name
-        + ("_quick" if args.quick else "")
-        + ("_rows" if args.per_row else "")
-        + ("_cols" if args.per_column else "")
-    )
+    name = args.name + _variant(args)
     import dataclasses
 
     hw_desc = {**hw_cfg, **dataclasses.asdict(spec.hw_config())} if spec else hw_cfg
@@ -587,6 +604,8 @@ def main() -> None:
         "model": f"{args.model} {args.hidden}",
         "epochs": args.epochs,
         "retrain_epochs": args.retrain_epochs,
+        "reg_update": args.reg_update,
+        "feedback_smoothing": args.smoothing,
         "seeds": seeds,
         "val_fraction": args.val_fraction,
         "chosen_on": label,

@@ -20,6 +20,14 @@ of the network as it is (and ``strength_scale`` when a budget is set), plus
 ``sim_wall_s`` (all simulations of the period) and ``d_<objective>.<layer>``
 (the raw finite differences, cycles or uJ per nonzero), and with ``per_column``
 ``a_<objective>.<layer>`` (the column overheads, cycles or uJ per column).
+
+- Smoothing: with ``smoothing = b > 0`` each period's ``d`` and ``a`` are
+  exponential moving averages of the measurements, ``m_t = b m_{t-1} + (1 - b) x_t``
+  (the first period takes ``x_0``). One finite difference thins a random 20 % of a
+  layer's nonzeros and can read 0 when the layer's time is set by one PE or by the
+  broadcast; under ``reg_update = "proximal"`` that period's coefficient is then the
+  floor and the layer regrows for a whole period. The figures ``d_*`` and ``a_*``
+  are the smoothed values the rule used.
 """
 
 from __future__ import annotations
@@ -52,7 +60,8 @@ class HardwareCost(CostProvider):
     ``config`` is an ``accelerators.HardwareConfig``; ``fidelity`` ``simpy`` or
     ``analytical``; ``objective`` ``latency``/``energy``/``area`` or a weighted
     mix dict; ``per_row``, ``per_column``: coefficients per output row and/or per
-    input column (:mod:`codesign.cost_rule`); ``period_steps`` the feedback period in
+    input column (:mod:`codesign.cost_rule`); ``smoothing`` in [0, 1) the weight of the
+    previous periods' measurements (module docstring); ``period_steps`` the feedback period in
     optimizer steps (None: per epoch); ``target_latency_us`` / ``target_energy_uj`` optional budgets that
     steer the overall strength. The last report is kept in ``last_report``.
     """
@@ -70,6 +79,7 @@ class HardwareCost(CostProvider):
         target_latency_us: float | None = None,
         target_energy_uj: float | None = None,
         tech=None,
+        smoothing: float = 0.0,
     ):
         if fidelity not in FIDELITIES:
             raise InputError("feedback fidelity", fidelity, "simpy or analytical")
@@ -83,7 +93,11 @@ class HardwareCost(CostProvider):
         ):
             if v is not None and not (isinstance(v, int | float) and v > 0):
                 raise InputError(field, v, "a number > 0")
+        if not (isinstance(smoothing, int | float) and 0 <= smoothing < 1):
+            raise InputError("feedback_smoothing", smoothing, "a number in [0, 1)")
         self.config = config
+        self.smoothing = float(smoothing)
+        self._averages: dict[str, dict] = {}
         self.fidelity = fidelity
         self.objective = _parse_objective(objective)
         self.per_row = bool(per_row)
@@ -158,7 +172,8 @@ class HardwareCost(CostProvider):
         diffs = self.differences(layers, rep, like=g, memo=memo)
         overheads = None
         if self.per_column:
-            overheads = self.column_overheads(layers, rep, diffs, like=g, memo=memo)
+            overheads = self._smoothed("a", self.column_overheads(layers, rep, diffs, g, memo))
+        diffs = self._smoothed("d", diffs)
         coeff = marginal_costs(
             layers,
             diffs,
@@ -189,6 +204,20 @@ class HardwareCost(CostProvider):
                 figures[f"a_{o}.{name}"] = v
         figures["sim_wall_s"] = time.perf_counter() - t0
         return Feedback(coeff, figures)
+
+    def _smoothed(self, kind: str, measured: dict) -> dict:
+        """``{objective: {layer: value}}`` averaged with the previous periods' (``smoothing``)."""
+        b = self.smoothing
+        last = self._averages.get(kind, {})
+        out = {
+            o: {
+                name: (b * last[o][name] + (1 - b) * v) if name in last.get(o, {}) else v
+                for name, v in per.items()
+            }
+            for o, per in measured.items()
+        }
+        self._averages[kind] = out
+        return out
 
 
 def add_feedback_arguments(parser) -> None:
@@ -224,6 +253,13 @@ def add_feedback_arguments(parser) -> None:
         "--feedback-per-column",
         action="store_true",
         help="one coefficient per input column too (pays off with skip_empty_columns)",
+    )
+    g.add_argument(
+        "--feedback-smoothing",
+        type=float,
+        default=0.0,
+        help="weight in [0, 1) of the previous periods' measured costs (moving average; "
+        "default 0: each period's own)",
     )
     g.add_argument(
         "--feedback-period-steps",
@@ -276,6 +312,7 @@ def provider_from_args(args) -> HardwareCost | None:
         objective=_objective_arg(args.feedback_objective),
         per_row=args.feedback_per_row,
         per_column=args.feedback_per_column,
+        smoothing=args.feedback_smoothing,
         period_steps=args.feedback_period_steps,
         target_latency_us=args.target_latency_us,
         target_energy_uj=args.target_energy_uj,

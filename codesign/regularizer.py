@@ -38,13 +38,30 @@ Training adds the gradient of ``strength * R`` straight into ``w.grad``
 >>> g = torch.zeros_like(w)
 >>> add_capture_grad_(g, w, delta=0.1, capture=2.5, coeff=c, strength=0.5).tolist()
 [[0.0, -0.5, 0.5], [1.0, 0.0, 1.0]]
+
+With ``reg_update = "proximal"`` the gradient is not added; instead, after each
+optimizer step, :func:`prox_capture_` applies the proximal step of ``amount * R``
+(``amount = lr_t * strength``): every weight in its capture zone shrinks towards 0
+by ``amount * c``, and one that would cross 0 stops at 0. Adam divides each
+weight's gradient by its own running magnitude, so under ``gradient`` a weight whose
+gradient is mostly the pull moves about ``lr`` per step whatever its ``c``: the
+coefficients rank the weights only where the loss gradient competes. The proximal
+step is outside Adam: a weight's pull is exactly proportional to ``c``, and a weight
+survives only while Adam's step for it (at most about ``lr_t``) outweighs
+``lr_t * strength * c``, i.e. while its loss gradient is consistent enough for
+its price (the decoupling of weight decay from Adam, Loshchilov and Hutter, ICLR 2019,
+applied to this penalty).
+
+>>> v = w.clone()   # amount 0.1: c = 1 row shrinks 0.1, c = 2 row 0.2; the zone is |w| < 0.25
+>>> [[round(x, 6) + 0.0 for x in r] for r in prox_capture_(v, delta=0.1, capture=2.5, coeff=c, amount=0.1).tolist()]
+[[0.5, 0.0, 0.1], [0.0, -0.3, 0.0]]
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["capture_penalty", "add_capture_grad_"]
+__all__ = ["capture_penalty", "add_capture_grad_", "prox_capture_"]
 
 
 def capture_penalty(
@@ -84,10 +101,32 @@ def add_capture_grad_(
     """
     g = torch.sign(w)
     g.mul_(w.abs() < capture * delta)
-    if isinstance(coeff, torch.Tensor) and coeff.ndim == 2:
-        g.mul_(coeff.reshape(w.shape) * strength)
-    elif isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
-        g.mul_(coeff.reshape(-1, *([1] * (w.ndim - 1))) * strength)
-    else:
-        g.mul_(float(coeff) * strength)
+    g.mul_(_scaled(coeff, strength, w))
     return grad.add_(g)
+
+
+@torch.no_grad()
+def prox_capture_(
+    w: torch.Tensor,
+    delta: float,
+    capture: float,
+    coeff: float | torch.Tensor = 1.0,
+    amount: float = 1.0,
+) -> torch.Tensor:
+    """The proximal step of ``amount * capture_penalty``, in place on ``w``; returns ``w``.
+
+    Each weight with ``|w_i| < capture * delta`` becomes
+    ``sign(w_i) * max(|w_i| - amount * c_i, 0)``; the rest are unchanged.
+    """
+    a = w.abs()
+    shrink = (a < capture * delta) * _scaled(coeff, amount, w)
+    return w.copy_(torch.sign(w) * (a - shrink).clamp_(min=0.0))
+
+
+def _scaled(coeff: float | torch.Tensor, factor: float, w: torch.Tensor):
+    """``factor * c`` broadcastable against ``w``: a float, per row or per weight."""
+    if isinstance(coeff, torch.Tensor) and coeff.ndim == 2:
+        return coeff.reshape(w.shape) * factor
+    if isinstance(coeff, torch.Tensor) and coeff.ndim == 1:
+        return coeff.reshape(-1, *([1] * (w.ndim - 1))) * factor
+    return float(coeff) * factor

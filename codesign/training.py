@@ -7,8 +7,9 @@ Stages (one code path for every method):
 
 1. ``train`` (``epochs``): cross-entropy + ``(l2 / 2) * sum w^2`` and, for
    ``sparse-ternary`` only, ``reg_strength * R`` (the quantization threshold
-   regularizer of :mod:`codesign.regularizer`) with per-layer (or per-row)
-   coefficients from a :class:`codesign.feedback.CostProvider`, asked once per
+   regularizer of :mod:`codesign.regularizer`; under ``reg_update = "proximal"``
+   applied as a shrinkage after each Adam step instead) with per-layer (or per-row,
+   or per-weight) coefficients from a :class:`codesign.feedback.CostProvider`, asked once per
    feedback period (every epoch, or every ``provider.period_steps`` optimizer steps).
 2. ``prune`` (``sparse-ternary`` only): weights that quantize to 0 are masked for good.
 3. ``retrain`` (``retrain_epochs``): the same loss without the regularizer;
@@ -47,7 +48,7 @@ from .data import Dataset, load_dataset, split_validation
 from .feedback import CostProvider, UniformCost
 from .layers import quant_layers
 from .models import build_model
-from .regularizer import add_capture_grad_
+from .regularizer import add_capture_grad_, prox_capture_
 from .runs import RUN_FILES, TrainResult, check_run_dir, load_run
 from .sizes import weight_sizes
 from .training_config import DEVICES, METHODS, THRESHOLD_RULES, TrainConfig
@@ -190,15 +191,28 @@ class _Trainer:
         weights are 0 and get 0 from both terms.
         """
         strength = self.cfg.reg_strength * self.strength_scale
+        pull = regularize and strength and self.cfg.reg_update == "gradient"
         for name, m in self.layers:
             g = m.weight.grad
             if self.cfg.l2:
                 g.add_(m.weight, alpha=self.cfg.l2)
-            if regularize and strength and m.last_delta is not None:
+            if pull and m.last_delta is not None:
                 add_capture_grad_(
                     g, m.weight, m.last_delta, self.cfg.capture, self.coeffs[name], strength
                 )
             g.mul_(m.mask)
+
+    @torch.no_grad()
+    def _proximal_step(self, regularize: bool, lr: float) -> None:
+        """Under ``reg_update = "proximal"``: shrink the zone's weights by ``lr * strength * c``."""
+        strength = self.cfg.reg_strength * self.strength_scale
+        if not (regularize and strength and self.cfg.reg_update == "proximal"):
+            return
+        for name, m in self.layers:
+            if m.last_delta is not None:
+                prox_capture_(
+                    m.weight, m.last_delta, self.cfg.capture, self.coeffs[name], lr * strength
+                )
 
     def run_stage(self, name: str, epochs: int, regularize: bool) -> dict:
         t0 = time.perf_counter()
@@ -234,7 +248,9 @@ class _Trainer:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 self._add_penalty_grads(regularize)
+                lr = opt.param_groups[0]["lr"]
                 opt.step()
+                self._proximal_step(regularize, lr)
                 sched.step()
                 for _, m in self.layers:
                     m.apply_mask_()

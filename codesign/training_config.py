@@ -33,6 +33,7 @@ __all__ = [
     "FIELDS",
     "METHODS",
     "MODELS",
+    "REG_UPDATES",
     "THRESHOLD_RULES",
     "TrainConfig",
 ]
@@ -43,6 +44,7 @@ MODELS = ("lfc", "mlp", "cnv", "cnn")
 METHODS = ("fp32", "binary", "ternary", "sparse-ternary")
 THRESHOLD_RULES = ("auto", "max", "twn")
 DEVICES = ("auto", "cpu", "cuda")
+REG_UPDATES = ("gradient", "proximal")
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's common seed range
 MAX_WIDTH = 65536
@@ -71,6 +73,7 @@ FIELDS: dict[str, Rule] = {
     "retrain_epochs": Rule("int", 0, 10_000),
     "reg_strength": Rule("float", 0.0, 1e3),
     "capture": Rule("float", 0.0, 1e3),
+    "reg_update": Rule("choice", choices=REG_UPDATES),
     "threshold": Rule("float", 0.0, 1.0, hi_open=True),
     "threshold_rule": Rule("choice", choices=THRESHOLD_RULES),
     "l2": Rule("float", 0.0, 10.0),
@@ -188,7 +191,11 @@ class TrainConfig:
     data set, not by ``seed``): the report then has ``val_accuracy`` beside the
     test ``accuracy``. ``n_pe`` and ``index_bits`` set the sparse encoding used
     for size accounting. ``device``: ``auto`` (CUDA when available), ``cpu`` or
-    ``cuda``. ``onnx``: a path to an ONNX network whose Gemm/MatMul/Conv layers
+    ``cuda``. ``reg_update``: how stage 1 applies ``reg_strength * R``:
+    ``gradient`` (its gradient joins the loss's, so Adam rescales it per weight)
+    or ``proximal`` (after each Adam step, a shrinkage of ``lr_t * reg_strength * c``
+    towards 0 in the capture zone, outside Adam: a weight's coefficient ``c``
+    scales its pull, see :mod:`codesign.regularizer`). ``onnx``: a path to an ONNX network whose Gemm/MatMul/Conv layers
     (and weights, when present) replace ``model``.
     Allowed values: :data:`FIELDS`.
     """
@@ -202,6 +209,7 @@ class TrainConfig:
     retrain_epochs: int = 5
     reg_strength: float = 1e-3
     capture: float = 10.0
+    reg_update: str = "gradient"
     threshold: float = 0.05
     threshold_rule: str = "auto"
     l2: float = 1e-5

@@ -50,6 +50,7 @@ def add_parser(subparsers, help_: str) -> None:
         DEVICES,
         METHODS,
         MODELS,
+        REG_UPDATES,
         THRESHOLD_RULES,
         TrainConfig,
     )
@@ -93,6 +94,13 @@ def add_parser(subparsers, help_: str) -> None:
         "--capture",
         default=d.capture,
         help="capture zone in units of the threshold (default %(default)s)",
+    )
+    a(
+        "--reg-update",
+        default=d.reg_update,
+        help=f"{' | '.join(REG_UPDATES)}: the regularizer's pull as a gradient through Adam, "
+        "or as a shrinkage after each Adam step, proportional to each weight's hardware "
+        "price (default %(default)s)",
     )
     a(
         "--threshold",
@@ -185,6 +193,7 @@ def _config(args: argparse.Namespace):
         hidden_units=_widths(args.hidden) if args.hidden else _default_widths(args.model),
         method=args.method,
         threshold_rule=args.threshold_rule,
+        reg_update=args.reg_update,
         device=args.device,
         onnx=args.onnx,
         **n,

@@ -29,6 +29,7 @@ FEEDBACK_RULES = {
     "feedback_period_steps": Rule("int", 1, 10**9, optional=True),
     "feedback_per_row": Rule("bool"),
     "feedback_per_column": Rule("bool"),
+    "feedback_smoothing": Rule("float", 0.0, 1.0, hi_open=True),
     "target_latency_us": Rule("float", 0.0, 1e12, lo_open=True),
     "target_energy_uj": Rule("float", 0.0, 1e12, lo_open=True),
 }

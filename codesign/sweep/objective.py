@@ -88,6 +88,7 @@ def train_or_load(knobs: dict, hw, cache_dir: str) -> tuple[list, dict, dict, bo
             objective=fb.get("feedback_objective", "latency"),
             per_row=fb.get("feedback_per_row", False),
             per_column=fb.get("feedback_per_column", False),
+            smoothing=fb.get("feedback_smoothing", 0.0),
             period_steps=fb.get("feedback_period_steps"),
             target_latency_us=fb.get("target_latency_us"),
             target_energy_uj=fb.get("target_energy_uj"),

@@ -20,8 +20,8 @@ is an error that names it)::
     feedback = "none"              # ... and hardware feedback: none | simpy | analytical
     feedback_objective = "latency" # latency | energy | area
     device = "auto"                # auto (CUDA when available) | cpu | cuda; --device overrides
-    # feedback_period_steps, feedback_per_row, feedback_per_column, target_latency_us,
-    # target_energy_uj
+    # feedback_period_steps, feedback_per_row, feedback_per_column, feedback_smoothing,
+    # target_latency_us, target_energy_uj
 
     [workload]                     # instead of [train]: simulate-only hardware sweep
     shapes = "lfc"                 # or a list of layer shapes, or: weights = "run/ternary.npz"

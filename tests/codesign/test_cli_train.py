@@ -52,11 +52,21 @@ def _error(argv, capsys):
         ("--epochs", "-1", "epochs = -1"),
         ("--reg-strength", "-0.5", "reg_strength = -0.5"),
         ("--capture", "-1", "capture = -1 "),
+        (
+            "--reg-update",
+            "adamw",
+            "reg_update = 'adamw' is not allowed: expected gradient | proximal",
+        ),
         ("--hidden", "a,b", "--hidden = 'a,b'"),
     ],
 )
 def test_bad_values(flag, value, needle, capsys):
     assert needle in _error([*TINY, flag, value], capsys)
+
+
+def test_smoothing_out_of_range(capsys):
+    err = _error([*TINY, "--hw-feedback", "simpy", "--feedback-smoothing", "1.5"], capsys)
+    assert "feedback_smoothing = 1.5" in err and "[0, 1)" in err
 
 
 def test_data_dir_without_the_files(tmp_path, capsys):

@@ -212,3 +212,26 @@ def test_train_cli_flags_build_the_provider():
     assert prov.per_column
     assert prov.objective == {"latency": 2.0, "energy": 1.0} and prov.period_steps == 5
     assert prov.target_latency_us == 3.0
+
+
+def test_smoothing_averages_each_periods_measured_costs():
+    """smoothing 0.25: the second period's d and a are 0.25 x the first's + 0.75 x its own."""
+    hw = load_hw("default").replace(n_pe=8, lanes_per_pe=2, skip_empty_columns=True)
+    first, second = _tiny_net(0), _tiny_net(1)
+    raw = [HardwareCost(hw, per_column=True).feedback(n).figures for n in (first, second)]
+    smooth = HardwareCost(hw, per_column=True, smoothing=0.25)
+    assert smooth.feedback(first).figures == pytest.approx(
+        {**raw[0], "sim_wall_s": pytest.approx(0, abs=1e3)}
+    )
+    fig = smooth.feedback(second).figures
+    keys = [k for k in raw[1] if k.startswith(("d_", "a_"))]
+    assert len(keys) == 4 and any(raw[0][k] != raw[1][k] for k in keys)
+    for key in keys:
+        assert fig[key] == pytest.approx(0.25 * raw[0][key] + 0.75 * raw[1][key])
+    assert fig["cycles"] == raw[1]["cycles"]  # the network's own figures are not smoothed
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 2, "0.5", float("nan")])
+def test_smoothing_outside_0_1_is_refused(bad):
+    with pytest.raises(InputError, match=r"^feedback_smoothing = .*\[0, 1\)"):
+        HardwareCost(load_hw("default"), smoothing=bad)

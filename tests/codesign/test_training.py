@@ -32,6 +32,7 @@ from codesign.training import TrainConfig, load_run, train
         ("lr", 0.0),
         ("batch_size", 0),
         ("threshold_rule", "median"),
+        ("reg_update", "adamw"),
     ],
 )
 def test_config_rejects_bad_values_naming_the_field(field, value):
@@ -157,11 +158,33 @@ class ColumnCost(CostProvider):
         return Feedback({"fc1": np.tile(cols, (32, 1)), "fc2": 1.0})
 
 
-def test_per_weight_coefficients_pull_the_dear_columns():
-    res = train(tiny_config(epochs=1, reg_strength=1e-2), cost_provider=ColumnCost())
+@pytest.mark.parametrize("reg_update, strength", [("gradient", 1e-2), ("proximal", 0.2)])
+def test_per_weight_coefficients_pull_the_dear_columns(reg_update, strength):
+    config = tiny_config(epochs=1, reg_strength=strength, reg_update=reg_update)
+    res = train(config, cost_provider=ColumnCost())
     assert res.report["feedback"][0]["coefficients"]["fc1"] == 4.0
     w = dict(quant_layers(res.model))["fc1"].ternary_weight()
     assert (w[:, 32:] != 0).sum() < (w[:, :32] != 0).sum()
+    if reg_update == "proximal":  # free columns feel no pull at all; dear ones 8 x 0.2 > 1
+        assert (w[:, 32:] != 0).sum() < 0.1 * (w[:, :32] != 0).sum()
+
+
+def test_proximal_step_shrinks_each_weight_by_lr_times_strength_times_its_coefficient():
+    """One batch, one step: the proximal run's weights are the plain run's, shrunk by hand."""
+    kw = dict(epochs=1, retrain_epochs=0, train_limit=64, capture=1000.0, threshold=0.01)
+    plain = train(tiny_config(reg_strength=0.0, **kw), cost_provider=RowCost())
+    prox = train(
+        tiny_config(reg_strength=0.05, reg_update="proximal", **kw), cost_provider=RowCost()
+    )
+    a = dict(quant_layers(plain.model))["fc1"].weight.detach()
+    b = dict(quant_layers(prox.model))["fc1"].weight.detach()
+    # RowCost: fc1 rows 0..15 cost 0, rows 16..31 cost 8, strength_scale 2; lr 1e-2 at step 0
+    shrink = 1e-2 * 0.05 * 2.0 * torch.where(torch.arange(32) < 16, 0.0, 8.0)[:, None]
+    expected = torch.sign(a) * (a.abs() - shrink).clamp(min=0)
+    kept = (a != 0) & (b != 0)  # pruning (|w| < 1 % of max|W|) drops a few in either run
+    assert kept.float().mean() > 0.5
+    assert torch.allclose(b[kept], expected[kept], atol=1e-7)
+    assert torch.equal(b[:16], a[:16])  # free rows: exactly Adam's step
 
 
 def test_coefficient_of_the_wrong_shape_is_refused():
