@@ -29,6 +29,7 @@ import pandas as pd
 from accelerators import InputError
 from codesign.study import ATTR, METRICS, PARAM_PREFIXES, STUDY_ATTR, StudyStore, study_names
 from codesign.study.contract import DEFAULT_REQUIRED
+from codesign.study.storages import damage_reason
 from codesign.study.store import open_storage
 
 __all__ = [
@@ -175,9 +176,7 @@ def _why(exc: BaseException) -> str:
         cause = cause.__cause__ or cause.__context__
     root = seen[-1]
     text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
-    if "malformed" in text or "not a database" in text:
-        return f"the database file is damaged ({text}); restore it from a copy or rerun the sweep"
-    return text
+    return damage_reason(text)
 
 
 def _sqlite_hint(url: str) -> str | None:

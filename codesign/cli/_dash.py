@@ -161,6 +161,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--port", args.port, "an integer in 1..65535")
     if not 0 < args.refresh_s <= 86_400:  # nan and inf fail too
         raise InputError("--refresh-s", args.refresh_s, "a number of seconds in (0, 86400]")
+    import optuna
+
+    # Optuna logs a warning of its own before retrying a failed read; the reason reaches
+    # the user once, in this command's error line or the page's message
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     if args.check:
         summary = _summary(args)
         if args.json:

@@ -59,21 +59,41 @@ _OPTUNA_SCHEMA = _OPTUNA_TABLES | {
 
 
 def quiet_optuna():
+    """Optuna, its log at WARNING at most (a command that asked for less keeps it)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if optuna.logging.get_verbosity() < optuna.logging.WARNING:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
+
+
+#: what SQLite says when a study file's bytes are damaged (pages overwritten, bytes that
+#: are not UTF-8 where Optuna stored JSON text)
+DAMAGE_SIGNS = ("malformed", "not a database", "Could not decode to UTF-8")
+#: the longest reason quoted from a database driver (its messages may quote a whole row)
+MAX_REASON = 200
 
 
 def first_line(exc: BaseException) -> str:
     """The first line of ``exc``, with the first line of its cause when it has one
     (Optuna wraps every database error in a generic "An exception is raised during
-    the commit ..." whose cause says what went wrong)."""
+    the commit ..." whose cause says what went wrong); a damaged file is named so
+    (:func:`damage_reason`)."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     cause = exc.__cause__
     if cause is not None and str(cause).strip():
         line += f" ({str(cause).strip().splitlines()[0]})"
+    return damage_reason(line)
+
+
+def damage_reason(line: str) -> str:
+    """``line`` (a driver's reason, cut to :data:`MAX_REASON` characters), said as a
+    damaged file with what to do when it shows one of :data:`DAMAGE_SIGNS`."""
+    if len(line) > MAX_REASON:
+        line = line[: MAX_REASON - 3] + "..."
+    if any(sign in line for sign in DAMAGE_SIGNS):
+        return f"the database file is damaged ({line}); restore it from a copy or rerun the sweep"
     return line
 
 

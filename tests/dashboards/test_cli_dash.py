@@ -92,16 +92,24 @@ def test_a_privileged_port_says_so(monkeypatch):
     assert "port 80 on 127.0.0.1 needs administrator rights" in problem and "busy" not in problem
 
 
-def test_unreadable_studies_get_clear_messages(study_url, tmp_path):
+@pytest.mark.parametrize("damage", ["pages", "text"])
+def test_unreadable_studies_get_clear_messages(study_url, tmp_path, damage):
     import shutil
 
     damaged = tmp_path / "damaged.db"
     shutil.copy(study_url[len("sqlite:///") :], damaged)
-    with open(damaged, "r+b") as f:  # pages in the middle overwritten
-        f.seek(damaged.stat().st_size // 2)
-        f.write(b"\xff" * 8192)
+    data = damaged.read_bytes()
+    with open(damaged, "r+b") as f:
+        if damage == "pages":  # pages in the middle overwritten
+            f.seek(len(data) // 2)
+            f.write(b"\xff" * 8192)
+        else:  # bytes that are not UTF-8 inside a stored JSON text (the page stays valid)
+            f.seek(data.index(b'"sparsity"') + 1)
+            f.write(b"\xff\xfe")
     out = run("--storage", f"sqlite:///{damaged}", "--check")
-    assert out.returncode == 2 and "damaged" in out.stderr and "max length" not in out.stderr
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "damaged" in out.stderr and "max length" not in out.stderr
+    assert "restore it from a copy" in out.stderr and len(out.stderr) < 400
 
 
 @pytest.mark.slow
