@@ -3,6 +3,8 @@ import sqlite3
 import optuna
 import pandas.testing as pdt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
@@ -169,3 +171,28 @@ def test_trial_lookup_reads_full_attributes(study_url):
     trial = source.trial(2)
     assert trial.number == 2 and "hw_report" in trial.user_attrs
     assert source.trial(10_000) is None
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    where=st.floats(0.0, 1.0, allow_nan=False),
+    junk=st.binary(min_size=1, max_size=64),
+)
+def test_a_study_file_damaged_anywhere_reads_or_says_why_on_one_line(
+    study_url, tmp_path_factory, where, junk
+):
+    """Any bytes overwritten anywhere in a real study file: the dashboard either reads it or
+    raises StudyLoadError with one short line, never another exception."""
+    src = study_url[len("sqlite:///") :]
+    damaged = tmp_path_factory.mktemp("damaged") / "study.db"
+    data = bytearray(open(src, "rb").read())
+    at = min(int(where * len(data)), len(data) - len(junk))
+    data[at : at + len(junk)] = junk
+    damaged.write_bytes(bytes(data))
+    try:
+        StudySource(f"sqlite:///{damaged}").snapshot()
+    except StudyLoadError as exc:
+        text = str(exc)
+        assert "\n" not in text and len(text) < 500, text
