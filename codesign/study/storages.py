@@ -199,22 +199,29 @@ def _open_sqlite(url: str, path: str, write: bool):
 
 @contextlib.contextmanager
 def _schema_lock(path: str):
-    """Hold an exclusive ``flock`` on the study file while Optuna creates its schema.
+    """Hold an exclusive ``flock`` on the study file's directory while Optuna creates its
+    schema.
 
     Two processes creating one SQLite schema at once see each other's tables half
     made (Optuna creates them one by one, then stamps its version rows), so the
     second one could read a partial schema. ``flock`` locks are independent of the
     POSIX locks SQLite itself takes, so this serializes only the opening.
+
+    The lock is on the directory, never on the study file: closing *any* descriptor of
+    the file would drop every POSIX lock this process's SQLite connections hold on it
+    (https://www.sqlite.org/howtocorrupt.html, section 2.2), and another process closing
+    its connection would then take itself for the last one and delete the WAL and its
+    ``-shm`` index under the connections still open here.
     """
     if not path or fcntl is None:
         yield
         return
-    with open(path, "ab") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def _create_sqlite_storage(optuna, url: str):
