@@ -4,10 +4,14 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_sweep_helpers import TINY_SHAPES, sim_sweep, write_sweep
 
 from accelerators import InputError
 from codesign.sweep import load_spec, parse_spec
+from codesign.sweep.knobs import FEEDBACK_RULES
+from codesign.training_config import FIELDS
 
 
 def base(**over):
@@ -155,3 +159,39 @@ def test_feedback_knobs_follow_their_rules_in_train_and_in_search(knob, value, a
         with pytest.raises(InputError) as exc:
             parse_spec(raw)
         assert exc.value.field == field and exc.value.allowed == allowed
+
+
+_NASTY = st.one_of(
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["gradient", "proximal", "none", "simpy", "", "x", "0.5"]),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(-3, 3), max_size=3),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    key=st.sampled_from(sorted(set(FIELDS) | set(FEEDBACK_RULES)) + ["nope"]),
+    value=_NASTY,
+    as_axis=st.booleans(),
+)
+def test_any_train_value_or_axis_is_taken_or_refused_on_one_line_naming_it(key, value, as_axis):
+    """Any [train] knob (TrainConfig fields and feedback knobs, reg_update and
+    feedback_smoothing among them) with any value, fixed or as a search axis: the spec
+    parses, or one InputError line names the knob."""
+    raw = {
+        "study": {"name": "f", "objectives": ["accuracy", "latency_us"], "sampler": "grid"},
+        "train": {"dataset": "digits", "model": "mlp", "epochs": 1},
+        "search": {"train.reg_strength": [0.01]},
+    }
+    if as_axis:
+        raw["search"][f"train.{key}"] = [value]
+    else:
+        raw["train"][key] = value
+    try:
+        parse_spec(raw)
+    except InputError as exc:
+        text = str(exc)
+        assert "\n" not in text and key in text, text
