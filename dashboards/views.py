@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 from dash import dcc, html
+from dash.dash_table.Format import Format, Scheme
 
 from codesign.study import ATTR, METRICS
 from codesign.study.pareto import non_dominated
@@ -205,6 +206,10 @@ def compare_view(snap: Snapshot | None, trials, image_format: str = "png") -> li
 
 
 # -- the design table -------------------------------------------------------------------------
+#: how the table shows a metric: 4 significant digits (88.33, 0.6727, 0.009696, 1.234e+05)
+SHOWN = Format(precision=4, scheme=Scheme.decimal_or_exponent).to_plotly_json()
+
+
 def table_columns(snap: Snapshot) -> list[dict]:
     """The design table's columns: trial, front mark, method, metrics (shown units), knobs."""
     cols = [
@@ -213,8 +218,8 @@ def table_columns(snap: Snapshot) -> list[dict]:
         {"name": "method", "id": "method", "type": "text"},
     ]
     for m in METRICS:
-        if m in snap.metrics:
-            cols.append({"name": AXES[m][0], "id": m, "type": "numeric"})
+        if m in snap.metrics:  # shown to 4 significant digits; sorted and filtered on the value
+            cols.append({"name": AXES[m][0], "id": m, "type": "numeric", "format": SHOWN})
     for p in snap.params:
         numeric = pd.api.types.is_numeric_dtype(snap.frame[p])
         cols.append({"name": p, "id": p, "type": "numeric" if numeric else "text"})

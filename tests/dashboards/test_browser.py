@@ -124,6 +124,17 @@ def test_stacked_designs_open_from_the_table(dash_duo, study_url, artifacts_dir)
     dash_duo.wait_for_text_to_equal("#detail-title", f"Trial {stacked[2]}", timeout=10)
     assert sorted(wait_table(dash_duo, 6)) == sorted(stacked[5])
     dash_duo.wait_for_contains_text("#table-status", "6 designs selected on the plot", 10)
+    # metrics show 4 significant digits (88.33, not 88.333333), sorted on their values
+    shown = {
+        int(t.text): a.text
+        for t, a in zip(
+            dash_duo.find_elements("#design-table td[data-dash-column=trial]"),
+            dash_duo.find_elements("#design-table td[data-dash-column=accuracy]"),
+            strict=True,
+        )
+    }
+    exact = frame.set_index("trial")["accuracy"]
+    assert shown == {t: f"{100 * exact[t]:.4g}" for t in shown}, shown
     other = next(t for t in stacked[5] if t != stacked[2])
     row = next(c for c in dash_duo.find_elements("#design-table td[data-dash-column=trial]")
                if c.text == str(other))  # fmt: skip
