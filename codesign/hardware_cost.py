@@ -25,8 +25,9 @@ of the network as it is (and ``strength_scale`` when a budget is set), plus
   exponential moving averages of the measurements, ``m_t = b m_{t-1} + (1 - b) x_t``
   (the first period takes ``x_0``). One finite difference thins a random 20 % of a
   layer's nonzeros and can read 0 when the layer's time is set by one PE or by the
-  broadcast; under ``reg_update = "proximal"`` that period's coefficient is then the
-  floor and the layer regrows for a whole period. The figures ``d_*`` and ``a_*``
+  broadcast; that period's coefficient is then the floor, and the next period's the
+  full price again (docs/sweep.md, "With smoothed costs": on lfc such swings left the
+  strongest strengths with less sparse networks). The figures ``d_*`` and ``a_*``
   are the smoothed values the rule used.
 """
 
