@@ -257,7 +257,11 @@ def test_drilldown_and_compare_without_accuracy(hw_study_url):
     assert "detail-workload" in ids and "detail-layers-graph" in ids
     table, graph = compare_view(source.current(), [1, 2, 4])  # n_pe 1, 1, 2
     quantities = [row["quantity"] for row in table_rows(table)]
-    assert quantities[:3] == ["Area (mm²)", "Latency, steady state (µs)", "Energy, steady state (µJ)"]
+    assert quantities[:3] == [
+        "Area (mm²)",
+        "Latency, steady state (µs)",
+        "Energy, steady state (µJ)",
+    ]
     assert "Test accuracy (%)" not in quantities and "hw.n_pe" in quantities
     assert [a.text for a in graph.figure.layout.annotations] == quantities[:3]
 
