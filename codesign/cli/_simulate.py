@@ -296,7 +296,7 @@ def _render(out: dict[str, Any], name: str, cfg, args, tech_source: str) -> str:
                     "cycles",
                     "latency us",
                     "area mm^2",
-                    "energy uJ",
+                    "energy, steady uJ",
                     "weights KiB",
                     "DRAM-bound",
                 ],
