@@ -1,0 +1,75 @@
+"""A careless or hostile user around files, paths, storage URLs, the environment and
+machine-readable output (docs/reliability.md). Cases not already in ``test_fuzz_cli.py``.
+
+Commands run in-process through ``codesign.cli.main.main`` where the process's own
+state does not matter, and as real child processes where it does (a deleted working
+directory, the environment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pytest
+
+from codesign.cli.main import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# the sweep-file templates of the hostile-input table (a simulate-only grid, a training sweep)
+from test_fuzz_cli import SHAPES, SWEEP, TRAIN_SWEEP  # noqa: E402
+
+
+def sim_sweep(hw: str = "", shapes: str = SHAPES) -> str:
+    return SWEEP.format(study="", hw=hw, search="", shapes=shapes)
+
+
+def train_sweep(train: str = "", search: str = "") -> str:
+    return TRAIN_SWEEP.format(train=train) + f"\n[search]\n{search}\n"
+
+
+def cli(argv: list[str], capsys, cwd) -> tuple[int, str, str]:
+    """``codesign ARGV`` run in ``cwd``: (exit status, stdout, stderr)."""
+    with contextlib.chdir(cwd):
+        try:
+            rc = main(argv)
+        except SystemExit as exc:  # argparse
+            rc = exc.code
+    return rc, *capsys.readouterr()
+
+
+def one_line(rc, err: str) -> str:
+    """The one error line of a clean refusal (exit 2, no traceback)."""
+    assert rc == 2, err
+    assert "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# -- a sweep file's errors name the field as the file writes it --------------------------------
+# fmt: off
+SPEC_CASES = [
+    ("train-choice", train_sweep('reg_update = "x"', ""), "train.reg_update = 'x'"),
+    ("train-range", train_sweep("lr = 0", ""), "train.lr = 0"),
+    ("train-widths", train_sweep('hidden_units = "a"', ""), "train.hidden_units = 'a'"),
+    ("train-device", train_sweep('device = "tpu"', ""), "train.device = 'tpu'"),
+    ("train-feedback", train_sweep("feedback_smoothing = 2.0", ""), "train.feedback_smoothing = 2.0"),
+    ("train-axis", train_sweep("", '"train.reg_update" = ["gradient", "x"]'), "search.\"train.reg_update\" = 'x'"),
+    ("train-axis-range", train_sweep("", '"train.epochs" = {low = -1, high = 2}'), 'search."train.epochs" = -1'),
+    ("hw-field", sim_sweep("n_pe = 0"), "hw.n_pe = 0"),
+    ("hw-preset", sim_sweep().replace('preset = "default"', 'preset = "nope"'), "hw.preset = 'nope'"),
+    ("workload-name", sim_sweep(shapes='"lfcc"'), "workload.shapes = 'lfcc'"),
+    ("workload-layer", sim_sweep(shapes='[{kind = "linear", in = 0, out = 4}]'), "workload.shapes.linear0.in = 0"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("case", SPEC_CASES, ids=[c[0] for c in SPEC_CASES])
+def test_a_sweep_file_error_names_the_field_as_the_file_writes_it(case, tmp_path, capsys):
+    _, text, field = case
+    (tmp_path / "f.toml").write_text(text)
+    rc, _, err = cli(["sweep", "f.toml", "--storage", "sqlite:///s.db"], capsys, tmp_path)
+    assert one_line(rc, err).startswith(f"codesign sweep: error: {field} is not allowed"), err
+    assert not (tmp_path / "s.db").exists()
