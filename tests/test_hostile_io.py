@@ -73,3 +73,31 @@ def test_a_sweep_file_error_names_the_field_as_the_file_writes_it(case, tmp_path
     rc, _, err = cli(["sweep", "f.toml", "--storage", "sqlite:///s.db"], capsys, tmp_path)
     assert one_line(rc, err).startswith(f"codesign sweep: error: {field} is not allowed"), err
     assert not (tmp_path / "s.db").exists()
+
+
+# -- a password in a storage URL is never printed ----------------------------------------------
+SECRET = "s3cr3t-pw"
+URLS = [
+    f"postgresql://bob:{SECRET}@localhost/db",  # no driver installed: cannot be opened
+    f"mysql://bob:{SECRET}@localhost/db",
+    f"postgresql://bob:{SECRET}@host:notaport/db",  # SQLAlchemy cannot parse it
+    f"nosuchscheme://bob:{SECRET}@host/db",
+    f"postgresql://bob:pa@{SECRET}@localhost/db",  # an unescaped @ in the password
+    f"postgresql://localhost/db?user=bob&password={SECRET}",
+]
+COMMANDS = [
+    ["export", "--out", "o.csv", "--storage"],
+    ["sweep", "f.toml", "--storage"],
+    ["dash", "--check", "--storage"],
+    ["dash", "--check", "--json", "--storage"],
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:-1]))
+def test_a_password_in_a_storage_url_is_never_printed(url, command, tmp_path, capsys):
+    (tmp_path / "f.toml").write_text(sim_sweep())
+    rc, out, err = cli([*command, url], capsys, tmp_path)
+    one_line(rc, err)
+    assert SECRET not in out + err
+    assert "***" in err, err  # the URL is still named, its password hidden

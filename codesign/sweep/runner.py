@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 
 from accelerators import InputError
-from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated
+from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated, shown_url
 
 from . import recovery
 from .objective import TrialTask, evaluate_trial
@@ -359,7 +359,7 @@ def summarize(store: StudyStore, recovered=()) -> SweepSummary:
         ]
     return SweepSummary(
         study=store.name,
-        storage=store.url,
+        storage=shown_url(store.url),  # a password in it is not printed
         objectives=list(objectives),
         trials_done=len(complete),
         trials_failed=len(failed),
