@@ -101,3 +101,51 @@ def test_a_password_in_a_storage_url_is_never_printed(url, command, tmp_path, ca
     one_line(rc, err)
     assert SECRET not in out + err
     assert "***" in err, err  # the URL is still named, its password hidden
+
+
+# -- an option given an empty value is refused, not taken as "the default" ---------------------
+# before: train --out "" trained and saved nothing, train --show "" trained a network,
+# simulate --workload "" simulated lfc, sweep --storage "" wrote to runs/s.db, and
+# size --weights "" was a traceback
+QUICK = [
+    "train",
+    "--model",
+    "mlp",
+    "--epochs",
+    "0",
+    "--retrain-epochs",
+    "0",
+    "--train-limit",
+    "100",
+]
+# fmt: off
+EMPTY_CASES = [
+    [*QUICK, "--out", ""],
+    [*QUICK, "--show", ""],
+    [*QUICK, "--export-onnx", ""],
+    [*QUICK, "--hidden", " "],
+    ["simulate", "--workload", ""],
+    ["size", "--weights", "", "--max-area-mm2", "9"],
+    ["sweep", "f.toml", "--storage", ""],
+    ["sweep", "f.toml", "--study", ""],
+    ["sweep", "f.toml", "--cache-dir", ""],
+    ["export", "--storage", "sqlite:///s.db", "--out", ""],
+    ["dash", "--check", "--storage", ""],
+]
+# fmt: on
+
+
+def _empty_flag(argv: list[str]) -> str:
+    return next(a for a, v in zip(argv, argv[1:], strict=False) if not v.strip())
+
+
+@pytest.mark.parametrize("argv", EMPTY_CASES, ids=lambda a: f"{a[0]} {_empty_flag(a)}")
+def test_an_option_given_an_empty_value_is_refused(argv, tmp_path, capsys):
+    (tmp_path / "f.toml").write_text(sim_sweep())
+    flag = _empty_flag(argv)
+    value = argv[argv.index(flag) + 1]
+    rc, out, err = cli(argv, capsys, tmp_path)
+    expected = f"error: {flag} = {value!r} is not allowed: expected a non-empty value"
+    assert one_line(rc, err).endswith(expected), err
+    assert out == ""
+    assert sorted(os.listdir(tmp_path)) == ["f.toml"]  # no study, no run, no runs/

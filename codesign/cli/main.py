@@ -33,6 +33,18 @@ class _Parser(argparse.ArgumentParser):
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(2)
 
+    def parse_known_args(self, args=None, namespace=None):
+        """As argparse, refusing an option given an empty value (``--out ""``, an unset
+        ``--out "$RUN"``): no option means "the default" by being empty, and taking it so
+        trained without saving, simulated lfc or used the default study."""
+        namespace, rest = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            value = getattr(namespace, action.dest, None)
+            if action.option_strings and isinstance(value, str) and not value.strip():
+                flag = max(action.option_strings, key=len)
+                self.error(f"{flag} = {value!r} is not allowed: expected a non-empty value")
+        return namespace, rest
+
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
