@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 
 import pytest
 
 from codesign.cli.main import main
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # the sweep-file templates of the hostile-input table (a simulate-only grid, a training sweep)
@@ -149,3 +152,32 @@ def test_an_option_given_an_empty_value_is_refused(argv, tmp_path, capsys):
     assert one_line(rc, err).endswith(expected), err
     assert out == ""
     assert sorted(os.listdir(tmp_path)) == ["f.toml"]  # no study, no run, no runs/
+
+
+# -- a working directory that was deleted -------------------------------------------------------
+GONE_CWD = """
+import os, sys
+os.makedirs("gone"); os.chdir("gone"); os.rmdir(os.path.abspath("."))
+from codesign.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["export", "--storage", "sqlite:///x.db", "--out", "x.csv"], ["simulate", "--json"]],
+    ids=["export", "simulate"],
+)
+def test_a_deleted_working_directory_is_one_line(argv, tmp_path):
+    """Before: ``export`` was a FileNotFoundError traceback from ``os.path.abspath``,
+    ``sweep`` said "[Errno 2] No such file or directory", ``train`` died in torch's
+    library loader (Intel oneMKL FATAL ERROR)."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    p = subprocess.run(
+        [sys.executable, "-c", GONE_CWD, *argv],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert one_line(p.returncode, p.stderr).endswith(
+        "error: the working directory was deleted; cd into an existing directory and run again"
+    )
+    assert p.stdout == ""

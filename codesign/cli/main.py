@@ -69,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if not args.command else 2
     try:
+        os.getcwd()  # relative paths, SQLite and torch's libraries all need it
+    except FileNotFoundError:
+        sys.stderr.write(
+            f"codesign {args.command}: error: the working directory was deleted; "
+            "cd into an existing directory and run again\n"
+        )
+        return 2
+    try:
         return int(args.func(args) or 0)
     except InputError as exc:
         sys.stderr.write(f"codesign {args.command}: error: {exc}\n")
