@@ -181,3 +181,16 @@ def test_a_deleted_working_directory_is_one_line(argv, tmp_path):
         "error: the working directory was deleted; cd into an existing directory and run again"
     )
     assert p.stdout == ""
+
+
+# -- a trained-network cache that cannot be written ---------------------------------------------
+def test_an_unwritable_cache_dir_is_refused_before_the_study_exists(tmp_path, capsys):
+    """Before: the study was created, the trial trained, failed to store its network
+    and the sweep ended with exit 0 and "1 failed"."""
+    (tmp_path / "f.toml").write_text(train_sweep("train_limit = 100\nhidden_units = [4]"))
+    (tmp_path / "a_file").write_text("x")
+    argv = ["sweep", "f.toml", "--storage", "sqlite:///s.db", "--cache-dir", "a_file/cache"]
+    rc, out, err = cli([*argv, "--no-progress"], capsys, tmp_path)
+    assert one_line(rc, err).startswith("codesign sweep: error: --cache-dir 'a_file/cache': "), err
+    assert "Not a directory" in err
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "f.toml"]

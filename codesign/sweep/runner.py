@@ -99,6 +99,8 @@ def run_sweep(
     name = study_name or spec.name
     dists = spec.distributions()
     sampler = make_sampler(spec)  # fails now, not after the study exists
+    if spec.trains and not scheduler:  # not after each trial trained (a Dask worker checks its own)
+        _check_cache_dir(cache_dir)
     # the scheduler first: an unreachable one must not leave a new, empty study file behind
     client = connect_scheduler(scheduler) if scheduler else None
     pool = None
@@ -117,6 +119,17 @@ def run_sweep(
             pool.close()
         if client is not None:
             client.close()
+
+
+def _check_cache_dir(cache_dir: str) -> None:
+    """Refuse a trained-network cache that cannot be written (a file, no permission):
+    otherwise every trial trains, then fails to store its network."""
+    from codesign.files import check_writable_dir
+
+    try:
+        check_writable_dir(cache_dir)
+    except InputError as exc:
+        raise InputError.plain(f"--cache-dir {cache_dir!r}: {exc}") from None
 
 
 def _open_study(url: str, name: str, spec: SweepSpec) -> StudyStore:
