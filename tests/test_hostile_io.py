@@ -194,3 +194,27 @@ def test_an_unwritable_cache_dir_is_refused_before_the_study_exists(tmp_path, ca
     assert one_line(rc, err).startswith("codesign sweep: error: --cache-dir 'a_file/cache': "), err
     assert "Not a directory" in err
     assert sorted(os.listdir(tmp_path)) == ["a_file", "f.toml"]
+
+
+# -- hardware-feedback flags without --hw-feedback ---------------------------------------------
+@pytest.mark.parametrize(
+    "flags, given",
+    [
+        (["--feedback-smoothing", "2"], "--feedback-smoothing 2.0"),
+        (["--hw-set", "n_pe=0"], "--hw-set 'n_pe=0'"),
+        (["--hw", "edge"], "--hw 'edge'"),
+        (["--feedback-per-column"], "--feedback-per-column"),
+        (["--target-latency-us", "3"], "--target-latency-us 3.0"),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else None,
+)
+def test_a_feedback_flag_without_hw_feedback_is_refused_before_training(
+    flags, given, tmp_path, capsys
+):
+    """Before: training ran without hardware feedback, silently ignoring the flag (an
+    invalid value such as ``--hw-set n_pe=0`` or ``--feedback-smoothing 2`` too)."""
+    rc, out, err = cli([*QUICK, *flags, "--out", "r"], capsys, tmp_path)
+    line = one_line(rc, err)
+    assert line == f"codesign train: error: {given} needs --hw-feedback simpy or analytical " \
+        "(without it training runs no hardware feedback and would ignore the flag)"  # fmt: skip
+    assert out == "" and os.listdir(tmp_path) == []
