@@ -218,3 +218,32 @@ def test_a_feedback_flag_without_hw_feedback_is_refused_before_training(
     assert line == f"codesign train: error: {given} needs --hw-feedback simpy or analytical " \
         "(without it training runs no hardware feedback and would ignore the flag)"  # fmt: skip
     assert out == "" and os.listdir(tmp_path) == []
+
+
+# -- an ONNX network whose weights are not finite ----------------------------------------------
+def _matmul_onnx(path, w) -> None:
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, w.shape[0]])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, w.shape[1]])
+    node = helper.make_node("MatMul", ["x", "W"], ["y"])
+    g = helper.make_graph([node], "g", [x], [y], [numpy_helper.from_array(w, "W")])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")], ids=str)
+@pytest.mark.parametrize("command", [["simulate", "--json"], [*QUICK]], ids=["simulate", "train"])
+def test_an_onnx_weight_that_is_not_finite_is_refused(bad, command, tmp_path, capsys):
+    """Before: ``simulate --onnx`` ternarized it to an all-zero layer (NaN compares false,
+    inf takes max|W|) and reported a 100 % sparse network's figures, with exit 0."""
+    import numpy as np
+
+    w = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    w[1, 2] = bad
+    _matmul_onnx(tmp_path / "m.onnx", w)
+    rc, out, err = cli([*command, "--onnx", "m.onnx"], capsys, tmp_path)
+    assert one_line(rc, err).endswith(
+        "error: ONNX file 'm.onnx': weight 'W' of MatMul holds 1 NaN or infinite values; "
+        "expected finite numbers"
+    ), err
+    assert out == ""
