@@ -247,3 +247,39 @@ def test_an_onnx_weight_that_is_not_finite_is_refused(bad, command, tmp_path, ca
         "expected finite numbers"
     ), err
     assert out == ""
+
+
+# -- train --export-onnx is checked like every other output file, before training ---------------
+@pytest.mark.parametrize(
+    "target, allowed",
+    [
+        ("precious.txt", "a path that does not exist yet (or pass --overwrite)"),
+        ("adir", "a file path (this is a directory)"),
+        ("newdir/m.onnx", "a path in an existing directory ({d}/newdir not found)"),
+        (
+            "precious.txt/m.onnx",
+            "a path in an existing directory ({d}/precious.txt is not a directory)",
+        ),
+    ],  # fmt: skip
+    ids=["existing-file", "directory", "missing-dir", "under-a-file"],
+)
+def test_export_onnx_never_replaces_a_file_and_is_checked_before_training(
+    target, allowed, tmp_path, capsys
+):
+    """Before: an existing file was replaced without --overwrite (a study database too),
+    and a directory or a missing directory was a traceback after training."""
+    (tmp_path / "precious.txt").write_text("precious\n")
+    (tmp_path / "adir").mkdir()
+    rc, out, err = cli([*QUICK, "--export-onnx", target], capsys, tmp_path)
+    expected = f"--export-onnx = {target!r} is not allowed: expected " + allowed
+    assert one_line(rc, err).endswith(expected.format(d=tmp_path)), err
+    assert out == "" and sorted(os.listdir(tmp_path)) == ["adir", "precious.txt"]
+    assert (tmp_path / "precious.txt").read_text() == "precious\n"
+
+
+def test_export_onnx_replaces_a_file_with_overwrite(tmp_path, capsys):
+    (tmp_path / "old.onnx").write_text("old\n")
+    rc, out, err = cli([*QUICK, "--export-onnx", "old.onnx", "--overwrite"], capsys, tmp_path)
+    assert rc == 0, err
+    assert (tmp_path / "old.onnx").read_bytes()[:20] != b"old\n"
+    assert sorted(os.listdir(tmp_path)) == ["old.onnx"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from accelerators import InputError
 
@@ -150,7 +149,11 @@ def add_parser(subparsers, help_: str) -> None:
         help="also write the trained network as ONNX (codesign simulate --onnx reads it)",
     )
     a("--out", metavar="RUN_DIR", default=None, help="run directory to write")
-    a("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    a(
+        "--overwrite",
+        action="store_true",
+        help="replace a run already in RUN_DIR (and an existing --export-onnx file)",
+    )
     a("--json", action="store_true", help="print the report as one JSON object")
     a(
         "--show",
@@ -269,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:  # before training, not after: a run is never lost to an unwritable --out
         check_run_dir(args.out, args.overwrite)
     if args.export_onnx:
-        from codesign.files import check_writable_dir
+        from codesign.files import check_out_file
 
         if config.onnx:
             raise InputError(
@@ -277,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
                 args.export_onnx,
                 "a built-in --model (an --onnx network is a file already)",
             )
-        check_writable_dir(os.path.dirname(os.path.abspath(args.export_onnx)))
+        check_out_file(args.export_onnx, "--export-onnx", args.overwrite)
     if config.onnx:
         from codesign.onnx_import import read_onnx
 
