@@ -283,3 +283,22 @@ def test_export_onnx_replaces_a_file_with_overwrite(tmp_path, capsys):
     assert rc == 0, err
     assert (tmp_path / "old.onnx").read_bytes()[:20] != b"old\n"
     assert sorted(os.listdir(tmp_path)) == ["old.onnx"]
+
+
+# -- closed standard streams --------------------------------------------------------------------
+def _codesign(argv, cwd, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.run(
+        [sys.executable, "-m", "codesign.cli.main", *argv], cwd=cwd, env=env, timeout=120, **kw
+    )
+
+
+def test_a_closed_stdout_or_stderr_keeps_the_exit_status(tmp_path):
+    """Before: ``codesign simulate --json >&-`` was an AttributeError traceback (exit 1:
+    Python leaves sys.stdout None), and an error with ``2>&-`` exited 1, not 2."""
+    p = _codesign(["simulate", "--json"], tmp_path, stderr=subprocess.PIPE,
+                  preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == b""
+    p = _codesign(["simulate", "--workload", "nope"], tmp_path, preexec_fn=lambda: os.close(2))
+    assert p.returncode == 2

@@ -61,7 +61,26 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def open_std_streams() -> None:
+    """Point a closed stdin, stdout or stderr (``>&-``) at /dev/null.
+
+    Python leaves ``sys.stdout`` None then (every print a traceback), and the next
+    file opened (a study, an export, a run) would get the free descriptor 0, 1 or 2,
+    where any stray write to stdout or stderr would land in it.
+    """
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: fd itself
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+
+
 def main(argv: list[str] | None = None) -> int:
+    open_std_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
