@@ -302,3 +302,29 @@ def test_a_closed_stdout_or_stderr_keeps_the_exit_status(tmp_path):
     assert p.stderr == b""
     p = _codesign(["simulate", "--workload", "nope"], tmp_path, preexec_fn=lambda: os.close(2))
     assert p.returncode == 2
+
+
+# -- the commands a sweep prints to copy into a shell ------------------------------------------
+def test_the_commands_a_sweep_prints_are_one_shell_word_per_value(tmp_path, capsys):
+    """Before: ``explore: codesign dash --storage sqlite:///my runs/q.db`` and a study name
+    holding ``; rm -rf x`` were printed unquoted: pasted, they split or ran the name."""
+    import shlex
+
+    name = "my study; rm -rf x"
+    (tmp_path / "my runs").mkdir()
+    (tmp_path / "my runs" / "q.toml").write_text(
+        sim_sweep().replace('name = "s"', f'name = "{name}"')
+    )
+    url = "sqlite:///my runs/q.db"
+    rc, out, err = cli(
+        ["sweep", "my runs/q.toml", "--storage", url, "--no-progress"], capsys, tmp_path
+    )
+    assert rc == 0, err
+    shown = {ln.split(":", 1)[0]: shlex.split(ln.split(":", 1)[1]) for ln in out.splitlines()
+             if ln.startswith(("explore:", "export:"))}  # fmt: skip
+    assert shown["explore"] == ["codesign", "dash", "--storage", url, "--study", name]
+    export = shown["export"]
+    assert export[:6] == ["codesign", "export", "--storage", url, "--study", name]
+    rc, out, err = cli(export[1:], capsys, tmp_path)  # the printed command, as a shell runs it
+    assert rc == 0, err
+    assert (tmp_path / f"{name}.csv").read_text().startswith("number,state,")
