@@ -328,3 +328,25 @@ def test_the_commands_a_sweep_prints_are_one_shell_word_per_value(tmp_path, caps
     rc, out, err = cli(export[1:], capsys, tmp_path)  # the printed command, as a shell runs it
     assert rc == 0, err
     assert (tmp_path / f"{name}.csv").read_text().startswith("number,state,")
+
+
+# -- a storage URL whose path starts with ~ ----------------------------------------------------
+@pytest.mark.parametrize(
+    "url, file", [("sqlite:///~/x.db", "x.db"), ("journal://~/x.log", "x.log")]
+)
+def test_a_storage_path_starting_with_tilde_is_in_the_home_directory(
+    url, file, tmp_path, capsys, monkeypatch
+):
+    """Before: no shell expands ``~`` inside a URL (nor in a sweep file's ``storage``), and
+    the study went to a new directory literally named ``~`` in the working directory."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (work / "f.toml").write_text(sim_sweep())
+    rc, _, err = cli(["sweep", "f.toml", "--storage", url, "--no-progress"], capsys, work)
+    assert rc == 0, err
+    assert file in os.listdir(home) and sorted(os.listdir(work)) == ["f.toml"]
+    rc, _, err = cli(["export", "--storage", url, "--out", f"{home}/{file}", "--format", "csv",
+                      "--overwrite"], capsys, work)  # fmt: skip
+    assert "own storage" in one_line(rc, err)  # the same file, however it is named

@@ -119,8 +119,23 @@ def shown_url(url) -> str:
     return _PASSWORD.sub(lambda m: f"{m['head']}***@" if m["head"] else f"{m['key']}***", url)
 
 
+def expand_home(url: str) -> str:
+    """``url`` with a leading ``~`` of its file path expanded: no shell expands it inside a
+    URL (``sqlite:///~/x.db``, a sweep file's ``storage``), and taken as it is, a directory
+    literally named ``~`` was created in the working directory.
+
+    >>> import os; expand_home("sqlite:///~/x.db") == "sqlite:///" + os.path.expanduser("~/x.db")
+    True
+    """
+    for prefix in ("sqlite:///", "journal://"):
+        if isinstance(url, str) and url.startswith(prefix + "~"):
+            return prefix + os.path.expanduser(url[len(prefix) :])
+    return url
+
+
 def storage_file(url: str) -> str | None:
     """The local file a storage URL names (SQLite or journal), None for a server database."""
+    url = expand_home(url)
     if url.startswith("journal:"):
         return url[len("journal://") :] or None
     return _sqlite_path(url) or None
@@ -325,6 +340,7 @@ def open_storage(url: str, *, write: bool = False):
 
     ``write=False`` never creates or alters a file (see the module docstring).
     """
+    url = expand_home(url)
     if not isinstance(url, str) or "://" not in url:
         raise InputError("--storage", shown_url(url), "a storage URL such as sqlite:///runs/x.db")
     if url.startswith("journal:"):
