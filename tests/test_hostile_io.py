@@ -350,3 +350,22 @@ def test_a_storage_path_starting_with_tilde_is_in_the_home_directory(
     rc, _, err = cli(["export", "--storage", url, "--out", f"{home}/{file}", "--format", "csv",
                       "--overwrite"], capsys, work)  # fmt: skip
     assert "own storage" in one_line(rc, err)  # the same file, however it is named
+
+
+# -- a damaged entry in the trained-network cache ----------------------------------------------
+def test_a_damaged_cache_entry_is_trained_again_not_failed_forever(tmp_path, capsys):
+    """Before: a truncated ``runs/cache/<key>/ternary.npz`` failed every trial with these
+    training knobs, in every study, for good ("is not a valid ternary.npz")."""
+    import json
+
+    (tmp_path / "f.toml").write_text(train_sweep("train_limit = 100\nhidden_units = [4]"))
+    argv = ["sweep", "f.toml", "--cache-dir", "cache", "--no-progress", "--json"]
+    rc, out, err = cli([*argv, "--storage", "sqlite:///a.db"], capsys, tmp_path)
+    assert rc == 0 and json.loads(out)["trials_done"] == 1, err
+    (entry,) = (tmp_path / "cache").iterdir()
+    npz = entry / "ternary.npz"
+    npz.write_bytes(npz.read_bytes()[:100])
+    rc, out, err = cli([*argv, "--storage", "sqlite:///b.db"], capsys, tmp_path)
+    assert rc == 0 and json.loads(out)["trials_done"] == 1, err
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [entry.name]
+    assert npz.stat().st_size > 100  # stored again, whole
