@@ -28,7 +28,7 @@ from accelerators import InputError
 from codesign.files import atomic_path, check_out_file
 from codesign.study import ATTR, StudyStore, storage_file
 
-__all__ = ["FORMATS", "export_trials", "trials_table"]
+__all__ = ["FORMATS", "export_trials", "out_format", "trials_table"]
 
 FORMATS = ("csv", "parquet")
 
@@ -113,6 +113,19 @@ def check_out(out: str, storage_url: str, overwrite: bool) -> None:
     check_out_file(out, "--out", overwrite)
 
 
+def out_format(out: str, fmt: str | None = None) -> str:
+    """``fmt``, else the format ``out``'s suffix names (none: csv); an error names what
+    the user gave: ``--format``, or ``--out`` when its suffix chose."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputError("--format", fmt, "csv or parquet")
+        return fmt
+    fmt = os.path.splitext(out)[1].lstrip(".").lower() or "csv"
+    if fmt not in FORMATS:
+        raise InputError("--out", out, "a name ending .csv or .parquet (or give --format)")
+    return fmt
+
+
 def export_trials(
     storage_url: str,
     out: str | os.PathLike,
@@ -122,9 +135,7 @@ def export_trials(
 ) -> int:
     """Write the trials table to ``out`` as CSV or Parquet; returns the row count."""
     out = os.fspath(out)
-    fmt = fmt or (os.path.splitext(out)[1].lstrip(".").lower() or "csv")
-    if fmt not in FORMATS:
-        raise InputError("--format", fmt, "csv or parquet")
+    fmt = out_format(out, fmt)
     check_out(out, storage_url, overwrite)
     df = trials_table(storage_url, study)
     if fmt == "parquet":

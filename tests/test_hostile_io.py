@@ -369,3 +369,15 @@ def test_a_damaged_cache_entry_is_trained_again_not_failed_forever(tmp_path, cap
     assert rc == 0 and json.loads(out)["trials_done"] == 1, err
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [entry.name]
     assert npz.stat().st_size > 100  # stored again, whole
+
+
+def test_an_export_suffix_that_names_no_format_is_named_as_given(tmp_path, capsys):
+    """Before: ``--out x.txt`` said ``--format = 'txt' is not allowed``: a flag not given."""
+    (tmp_path / "f.toml").write_text(sim_sweep())
+    assert cli(["sweep", "f.toml", "--storage", "sqlite:///s.db", "--no-progress"], capsys,
+               tmp_path)[0] == 0  # fmt: skip
+    rc, _, err = cli(["export", "--storage", "sqlite:///s.db", "--out", "x.txt"], capsys, tmp_path)
+    assert one_line(rc, err).endswith(
+        "--out = 'x.txt' is not allowed: expected a name ending .csv or .parquet (or give --format)"
+    )
+    assert not (tmp_path / "x.txt").exists()
