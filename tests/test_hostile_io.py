@@ -14,6 +14,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from codesign.cli.main import main
 
@@ -381,3 +383,58 @@ def test_an_export_suffix_that_names_no_format_is_named_as_given(tmp_path, capsy
         "--out = 'x.txt' is not allowed: expected a name ending .csv or .parquet (or give --format)"
     )
     assert not (tmp_path / "x.txt").exists()
+
+
+# -- any hostile path given to a flag that reads a file -----------------------------------------
+READERS = [
+    ["simulate", "--weights={}"],
+    ["simulate", "--workload={}"],
+    ["simulate", "--hw={}"],
+    ["simulate", "--tech={}"],
+    ["simulate", "--onnx={}"],
+    ["size", "--max-area-mm2", "9", "--hw={}", "--workload", "lfc"],
+    ["size", "--max-area-mm2", "9", "--weights={}"],
+    ["sweep", "{}"],
+    ["train", "--show={}"],
+    ["export", "--storage=sqlite:///{}", "--out", "o.csv"],
+    ["export", "--storage=journal://{}", "--out", "o.csv"],
+    ["dash", "--check", "--storage=sqlite:///{}"],
+]
+PATHS = st.one_of(
+    st.sampled_from(["loop", "loop/x", "dangling", "adir", "a_file/x", "-x", "./-", "~", "."]),
+    st.builds(
+        "/".join,
+        st.lists(st.sampled_from(["y" * 256, "z" * 300, "..", "é" * 130]), min_size=1, max_size=20),
+    ),  # fmt: skip
+    st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+        min_size=1,
+        max_size=40,
+    ),  # fmt: skip
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("paths")
+    os.symlink("loop", d / "loop")
+    os.symlink("/nonexistent/target", d / "dangling")
+    (d / "adir").mkdir()
+    (d / "a_file").write_text("x")
+    return d
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(command=st.sampled_from(READERS), path=PATHS)
+def test_any_path_a_command_reads_is_read_or_refused_in_one_line(
+    command, path, hostile_dir, capsys
+):
+    """Before: ``--hw`` with a 256-byte name was an OSError traceback (ENAMETOOLONG from
+    ``Path.is_file``)."""
+    before = sorted(os.listdir(hostile_dir))
+    rc, out, err = cli([a.format(path) for a in command], capsys, hostile_dir)
+    if rc != 0:
+        one_line(rc, err)
+    assert sorted(os.listdir(hostile_dir)) == before
