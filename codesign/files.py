@@ -87,7 +87,8 @@ def check_writable_dir(run_dir: str | os.PathLike) -> None:
 def check_out_file(out: str, flag: str, overwrite: bool = False) -> None:
     """Raise ``InputError`` naming ``flag`` unless ``out`` can be written as a new file:
     not a directory, device, FIFO or socket; not existing (unless ``overwrite``); in an
-    existing, writable directory. Checked before any work, so nothing is lost after it."""
+    existing directory where a file can be created; a name the file system takes.
+    Checked before any work, so no work is lost to it after."""
     if os.path.isdir(out):
         raise InputError(flag, out, "a file path (this is a directory)")
     if os.path.exists(out) and not os.path.isfile(out):  # /dev/full, a FIFO, a socket
@@ -98,5 +99,10 @@ def check_out_file(out: str, flag: str, overwrite: bool = False) -> None:
     if not os.path.isdir(parent):
         why = "is not a directory" if os.path.exists(parent) else "not found"
         raise InputError(flag, out, f"a path in an existing directory ({parent} {why})")
-    if not os.access(parent, os.W_OK):
-        raise InputError(flag, out, f"a path in a writable directory ({parent} is not)")
+    try:  # really writes (a probe file): /proc, a read-only mount, a path over PATH_MAX
+        check_writable_dir(parent)
+    except InputError as exc:
+        raise InputError(flag, out, f"a path in a writable directory ({exc})") from None
+    name_max = os.pathconf(parent, "PC_NAME_MAX")
+    if len(os.fsencode(os.path.basename(out))) > name_max:
+        raise InputError(flag, out, f"a file name of at most {name_max} bytes")

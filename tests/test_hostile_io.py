@@ -262,19 +262,22 @@ def test_an_onnx_weight_that_is_not_finite_is_refused(bad, command, tmp_path, ca
             "precious.txt/m.onnx",
             "a path in an existing directory ({d}/precious.txt is not a directory)",
         ),
+        ("y" * 256 + ".onnx", "a file name of at most 255 bytes"),
+        ("/proc/m.onnx", "a path in a writable directory (cannot write into '/proc': "),
     ],  # fmt: skip
-    ids=["existing-file", "directory", "missing-dir", "under-a-file"],
+    ids=["existing-file", "directory", "missing-dir", "under-a-file", "name-too-long", "proc"],
 )
 def test_export_onnx_never_replaces_a_file_and_is_checked_before_training(
     target, allowed, tmp_path, capsys
 ):
     """Before: an existing file was replaced without --overwrite (a study database too),
-    and a directory or a missing directory was a traceback after training."""
+    and a directory, a missing directory, a name over 255 bytes or a directory where no
+    file can be made (/proc) was a traceback after training."""
     (tmp_path / "precious.txt").write_text("precious\n")
     (tmp_path / "adir").mkdir()
     rc, out, err = cli([*QUICK, "--export-onnx", target], capsys, tmp_path)
     expected = f"--export-onnx = {target!r} is not allowed: expected " + allowed
-    assert one_line(rc, err).endswith(expected.format(d=tmp_path)), err
+    assert expected.format(d=tmp_path) in one_line(rc, err), err
     assert out == "" and sorted(os.listdir(tmp_path)) == ["adir", "precious.txt"]
     assert (tmp_path / "precious.txt").read_text() == "precious\n"
 
