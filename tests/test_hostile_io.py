@@ -441,3 +441,13 @@ def test_any_path_a_command_reads_is_read_or_refused_in_one_line(
     if rc != 0:
         one_line(rc, err)
     assert sorted(os.listdir(hostile_dir)) == before
+
+
+@pytest.mark.parametrize("scheme", ["sqlite:///", "journal://"])
+def test_a_storage_path_over_path_max_leaves_no_directories_behind(scheme, tmp_path, capsys):
+    """Before: the sweep was refused, but the first ~20 of the 25 directories were left."""
+    (tmp_path / "f.toml").write_text(sim_sweep())
+    deep = "/".join(["z" * 200] * 25) + "/x.db"
+    rc, _, err = cli(["sweep", "f.toml", "--storage", scheme + deep], capsys, tmp_path)
+    assert "cannot be created" in one_line(rc, err) and "File name too long" in err
+    assert sorted(os.listdir(tmp_path)) == ["f.toml"]

@@ -167,12 +167,14 @@ def _check_parent(path: str, url: str, write: bool) -> None:
         return
     if not write:
         raise InputError.plain(f"storage {shown_url(url)!r}: directory {parent!r} not found")
-    try:
+    from codesign.files import check_writable_dir
+
+    try:  # tried first, leaving nothing behind when it fails part-way (a path over PATH_MAX)
+        check_writable_dir(parent)
         os.makedirs(parent, exist_ok=True)
-    except OSError as exc:
-        raise InputError.plain(
-            f"storage {shown_url(url)!r} cannot be created: {exc.strerror}"
-        ) from None
+    except (InputError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else exc
+        raise InputError.plain(f"storage {shown_url(url)!r} cannot be created: {why}") from None
 
 
 def _check_study_file(path: str, url: str, write: bool) -> bool:
