@@ -291,8 +291,8 @@ def test_export_onnx_replaces_a_file_with_overwrite(tmp_path, capsys):
 
 
 # -- closed standard streams --------------------------------------------------------------------
-def _codesign(argv, cwd, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": ROOT}
+def _codesign(argv, cwd, env_extra=None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": ROOT, **(env_extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "codesign.cli.main", *argv], cwd=cwd, env=env, timeout=120, **kw
     )
@@ -307,6 +307,20 @@ def test_a_closed_stdout_or_stderr_keeps_the_exit_status(tmp_path):
     assert p.stderr == b""
     p = _codesign(["simulate", "--workload", "nope"], tmp_path, preexec_fn=lambda: os.close(2))
     assert p.returncode == 2
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_name_the_terminal_cannot_encode_is_escaped_not_a_traceback(encoding, tmp_path, capsys):
+    """Before: in an ASCII or Latin-1 locale, ``export --out 研究.csv`` wrote the file, then
+    died on printing its name (UnicodeEncodeError, exit 1)."""
+    (tmp_path / "f.toml").write_text(sim_sweep())
+    assert cli(["sweep", "f.toml", "--storage", "sqlite:///s.db", "--no-progress"], capsys,
+               tmp_path)[0] == 0  # fmt: skip
+    p = _codesign(["export", "--storage", "sqlite:///s.db", "--out", "研究.csv"], tmp_path,
+                  capture_output=True, env_extra={"PYTHONIOENCODING": encoding})  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"wrote 2 trials to \\u7814\\u7a76.csv (csv)\n"
+    assert (tmp_path / "研究.csv").exists()
 
 
 # -- the commands a sweep prints to copy into a shell ------------------------------------------

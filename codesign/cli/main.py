@@ -62,10 +62,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def open_std_streams() -> None:
-    """Point a closed stdin, stdout or stderr (``>&-``) at /dev/null.
+    """Point a closed stdin, stdout or stderr (``>&-``) at /dev/null, and let stdout
+    escape what its encoding cannot write (a study or file name in an ASCII or Latin-1
+    locale), as stderr does, instead of failing after the work is done.
 
-    Python leaves ``sys.stdout`` None then (every print a traceback), and the next
-    file opened (a study, an export, a run) would get the free descriptor 0, 1 or 2,
+    Python leaves ``sys.stdout`` None for a closed one (every print a traceback), and the
+    next file opened (a study, an export, a run) would get the free descriptor 0, 1 or 2,
     where any stray write to stdout or stderr would land in it.
     """
     for fd, name in enumerate(("stdin", "stdout", "stderr")):
@@ -77,6 +79,8 @@ def open_std_streams() -> None:
                 os.dup2(null, fd)
                 os.close(null)
             setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+    if hasattr(sys.stdout, "reconfigure"):  # a name its encoding lacks: escaped, as on stderr
+        sys.stdout.reconfigure(errors="backslashreplace")
 
 
 def main(argv: list[str] | None = None) -> int:
