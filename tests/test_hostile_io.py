@@ -465,3 +465,57 @@ def test_a_storage_path_over_path_max_leaves_no_directories_behind(scheme, tmp_p
     rc, _, err = cli(["sweep", "f.toml", "--storage", scheme + deep], capsys, tmp_path)
     assert "cannot be created" in one_line(rc, err) and "File name too long" in err
     assert sorted(os.listdir(tmp_path)) == ["f.toml"]
+
+
+# -- --json is strict JSON --------------------------------------------------------------------
+def _strict(text: str):
+    import json
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_sweep_json_is_strict_with_an_infinite_value_in_the_study(tmp_path, capsys):
+    """Before: a COMPLETE trial valued -inf (written into the study by another program
+    through Optuna) was on the front and ``sweep --json`` printed ``-Infinity``."""
+    import optuna
+
+    (tmp_path / "f.toml").write_text(sim_sweep())
+    argv = ["sweep", "f.toml", "--storage", "sqlite:///s.db", "--no-progress", "--json"]
+    assert cli(argv, capsys, tmp_path)[0] == 0
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path}/s.db")
+    study.add_trial(optuna.trial.create_trial(values=[float("-inf")]))
+    rc, out, err = cli(argv, capsys, tmp_path)
+    assert rc == 0, err
+    front = _strict(out)["front"]
+    assert {"number": 2, "values": {"latency_us": None}, "params": {}} in front
+
+
+def test_every_json_output_is_strict_json_and_alone_on_stdout(tmp_path, capsys):
+    """A guard over the edge cases tried this session (all-zero layers, both fidelities,
+    baselines, an infeasible size, a foreign study with inf values), in real processes
+    with stdin closed, stdout a pipe and CI set: stdout holds one strict JSON object."""
+    import numpy as np
+    import optuna
+
+    np.savez(tmp_path / "zero.npz", names=np.array(["fc1"]), kinds=np.array(["linear"]),
+             w0=np.zeros((4, 3), np.int8), scale=np.ones(1, np.float32),
+             out_pixels=np.ones(1, np.int64), act_density=np.ones(1))  # fmt: skip
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    foreign = optuna.create_study(storage=f"sqlite:///{tmp_path}/f.db", directions=["minimize"])
+    foreign.add_trial(optuna.trial.create_trial(values=[float("inf")]))
+    (tmp_path / "f.toml").write_text(sim_sweep())
+    commands = [
+        ["simulate", "--weights", "zero.npz", "--fidelity", "both", "--compare-baselines"],
+        ["size", "--weights", "zero.npz", "--max-latency-us", "1e-9", "--n-pe", "1,2"],
+        ["sweep", "f.toml", "--storage", "sqlite:///s.db"],
+        ["export", "--storage", "sqlite:///f.db", "--out", "f.csv"],
+        ["dash", "--check", "--storage", "sqlite:///f.db"],
+    ]
+    for argv in commands:
+        p = _codesign([*argv, "--json"], tmp_path, capture_output=True, text=True,
+                      stdin=subprocess.DEVNULL, env_extra={"CI": "true"})  # fmt: skip
+        assert p.returncode in (0, 3), p.stderr  # size: 3 = budgets cannot be met
+        assert isinstance(_strict(p.stdout), dict), argv

@@ -383,4 +383,6 @@ def summarize(store: StudyStore, recovered=()) -> SweepSummary:
 
 
 def _num(v: float) -> float | None:
-    return None if v is None or math.isnan(v) else v
+    """A value for the summary; NaN and +-inf (a trial another program wrote) are None,
+    which JSON can hold: ``json.dumps`` writes them as NaN / Infinity, not JSON."""
+    return None if v is None or not math.isfinite(v) else v
