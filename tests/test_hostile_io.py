@@ -519,3 +519,20 @@ def test_every_json_output_is_strict_json_and_alone_on_stdout(tmp_path, capsys):
                       stdin=subprocess.DEVNULL, env_extra={"CI": "true"})  # fmt: skip
         assert p.returncode in (0, 3), p.stderr  # size: 3 = budgets cannot be met
         assert isinstance(_strict(p.stdout), dict), argv
+
+
+def test_a_tech_value_that_overflows_an_energy_is_refused(tmp_path, capsys):
+    """Before: ``access_energy_pj_per_bit = 1e308`` (finite, so accepted) summed to an
+    energy of inf uJ, printed by ``simulate --json`` as ``Infinity`` (exit 0)."""
+    import re
+
+    bundled = os.path.join(ROOT, "accelerators", "data", "tech45.toml")
+    with open(bundled, encoding="utf-8") as fh:
+        text = re.sub(r"access_energy_pj_per_bit = [0-9.e-]+", "access_energy_pj_per_bit = 1e308",
+                      fh.read())  # fmt: skip
+    (tmp_path / "t.toml").write_text(text)
+    rc, out, err = cli(["simulate", "--tech", "t.toml", "--json"], capsys, tmp_path)
+    assert one_line(rc, err).endswith(
+        "tech registers.access_energy_pj_per_bit = 1e+308 is not allowed: expected a number <= 1e+09"
+    )
+    assert out == ""
