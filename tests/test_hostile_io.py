@@ -536,3 +536,17 @@ def test_a_tech_value_that_overflows_an_energy_is_refused(tmp_path, capsys):
         "tech registers.access_energy_pj_per_bit = 1e+308 is not allowed: expected a number <= 1e+09"
     )
     assert out == ""
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "journal://", "postgresql://h:port/d"])
+def test_a_bad_storage_in_the_sweep_file_is_named_as_the_file_writes_it(url, tmp_path, capsys):
+    """Before: ``storage = ...`` in the file was reported as ``--storage = ...``, a flag
+    the user did not give."""
+    (tmp_path / "f.toml").write_text(
+        sim_sweep().replace('name = "s"', f'name = "s"\nstorage = "{url}"')
+    )
+    rc, _, err = cli(["sweep", "f.toml"], capsys, tmp_path)
+    assert one_line(rc, err).startswith(
+        f"codesign sweep: error: study.storage = {url!r} is not allowed"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["f.toml"]

@@ -34,6 +34,7 @@ from accelerators import InputError
 from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated, shown_url
 
 from . import recovery
+from .checks import as_written
 from .objective import TrialTask, evaluate_trial
 from .pool import PREFETCH, connect_scheduler, make_pool
 from .samplers import make_sampler, point_key
@@ -105,7 +106,12 @@ def run_sweep(
     client = connect_scheduler(scheduler) if scheduler else None
     pool = None
     try:
-        store = _open_study(url, name, spec)
+        try:
+            store = _open_study(url, name, spec)
+        except InputError as exc:  # a URL from the sweep file is named as the file does
+            if storage or exc.field != "--storage":
+                raise
+            raise as_written(exc, "study.storage") from None
         recovered = recovery.recover_stale(store, dists)
         recovery.register_coordinator(store)
         if spec.sampler == "grid":
