@@ -550,3 +550,12 @@ def test_a_bad_storage_in_the_sweep_file_is_named_as_the_file_writes_it(url, tmp
         f"codesign sweep: error: study.storage = {url!r} is not allowed"
     )
     assert sorted(os.listdir(tmp_path)) == ["f.toml"]
+
+
+def test_a_thread_count_past_the_limit_is_refused_before_torch_starts(tmp_path):
+    """Before: ``--threads 100000`` reached torch, and OpenBLAS failed to start its threads
+    and crashed the process (segfault, exit 139). A child process: it may crash."""
+    p = _codesign([*QUICK, "--threads", "100000"], tmp_path, capture_output=True, text=True)
+    assert one_line(p.returncode, p.stderr).endswith(
+        "--threads = 100000 is not allowed: expected an integer in 0..1024"
+    )

@@ -9,6 +9,9 @@ from accelerators import InputError
 
 from ._table import table
 
+#: the most torch CPU threads --threads may ask for
+MAX_THREADS = 1024
+
 HELP_EPILOG = (
     "Writes RUN_DIR/report.json, RUN_DIR/model.pt and RUN_DIR/ternary.npz when --out is given. "
     "See docs/train.md."
@@ -122,7 +125,12 @@ def add_parser(subparsers, help_: str) -> None:
         default=d.index_bits,
         help="relative index bits for size accounting (default %(default)s)",
     )
-    a("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    a(
+        "--threads",
+        type=int,
+        default=0,
+        help=f"torch CPU threads, 0..{MAX_THREADS} (0 = torch's default)",
+    )
     a(
         "--device",
         default="auto",
@@ -253,8 +261,8 @@ def format_report(report: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads < 0:
-        raise InputError("--threads", args.threads, "an integer >= 0")
+    if not 0 <= args.threads <= MAX_THREADS:  # 100,000 crashed OpenBLAS (segfault, exit 139)
+        raise InputError("--threads", args.threads, f"an integer in 0..{MAX_THREADS}")
     if args.show:
         from codesign.training import load_run
 
