@@ -282,6 +282,6 @@ def load_hw(name_or_path: str | os.PathLike | HardwareConfig | None = None) -> H
     s = os.fspath(name_or_path)
     if s in preset_names():
         return HardwareConfig.from_toml(PRESET_DIR / f"{s}.toml")
-    if s.endswith(".toml") or os.sep in s or Path(s).is_file():
+    if s.endswith(".toml") or os.sep in s or os.path.isfile(s):
         return HardwareConfig.from_toml(s)
     raise InputError("hw", s, "a preset (" + ", ".join(preset_names()) + ") or a .toml path")

@@ -105,9 +105,17 @@ def _key_name(f: Any) -> str:
     return f"{sec}.{key}" if sec else key
 
 
+#: the largest value a tech key may hold (pJ, mm^2, KiB ...): far above any physical
+#: constant, and low enough that energies and areas summed over 10^12 events stay finite
+#: (1e308 pJ per bit gave an energy of inf uJ, printed as Infinity by --json)
+MAX_VALUE = 1e9
+
+
 def _check_number(name: str, value: Any, positive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InputError(f"tech {name}", value, "a finite number")
+    if value > MAX_VALUE:
+        raise InputError(f"tech {name}", value, f"a number <= {MAX_VALUE:g}")
     if positive and value <= 0:
         raise InputError(f"tech {name}", value, "a number > 0")
     if value < 0:

@@ -25,10 +25,10 @@ from __future__ import annotations
 import os
 
 from accelerators import InputError
-from codesign.files import atomic_path
+from codesign.files import atomic_path, check_out_file
 from codesign.study import ATTR, StudyStore, storage_file
 
-__all__ = ["FORMATS", "export_trials", "trials_table"]
+__all__ = ["FORMATS", "export_trials", "out_format", "trials_table"]
 
 FORMATS = ("csv", "parquet")
 
@@ -110,17 +110,20 @@ def check_out(out: str, storage_url: str, overwrite: bool) -> None:
             raise InputError("--out", out, "a file other than the study's own storage")
         if not os.path.exists(out) and os.path.abspath(out) == os.path.abspath(f):
             raise InputError("--out", out, "a file other than the study's own storage")
-    if os.path.isdir(out):
-        raise InputError("--out", out, "a file path (this is a directory)")
-    if os.path.exists(out) and not os.path.isfile(out):  # /dev/full, a FIFO, a socket
-        raise InputError("--out", out, "a regular file path (this is a device, FIFO or socket)")
-    if os.path.lexists(out) and not overwrite:
-        raise InputError("--out", out, "a path that does not exist yet (or pass --overwrite)")
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        raise InputError("--out", out, f"a path in an existing directory ({parent} not found)")
-    if not os.access(parent, os.W_OK):
-        raise InputError("--out", out, f"a path in a writable directory ({parent} is not)")
+    check_out_file(out, "--out", overwrite)
+
+
+def out_format(out: str, fmt: str | None = None) -> str:
+    """``fmt``, else the format ``out``'s suffix names (none: csv); an error names what
+    the user gave: ``--format``, or ``--out`` when its suffix chose."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputError("--format", fmt, "csv or parquet")
+        return fmt
+    fmt = os.path.splitext(out)[1].lstrip(".").lower() or "csv"
+    if fmt not in FORMATS:
+        raise InputError("--out", out, "a name ending .csv or .parquet (or give --format)")
+    return fmt
 
 
 def export_trials(
@@ -132,9 +135,7 @@ def export_trials(
 ) -> int:
     """Write the trials table to ``out`` as CSV or Parquet; returns the row count."""
     out = os.fspath(out)
-    fmt = fmt or (os.path.splitext(out)[1].lstrip(".").lower() or "csv")
-    if fmt not in FORMATS:
-        raise InputError("--format", fmt, "csv or parquet")
+    fmt = out_format(out, fmt)
     check_out(out, storage_url, overwrite)
     df = trials_table(storage_url, study)
     if fmt == "parquet":

@@ -13,7 +13,7 @@ import zlib
 
 from accelerators import InputError, LayerTensor, load_ternary_npz
 
-__all__ = ["atomic_path", "check_writable_dir", "load_weights"]
+__all__ = ["atomic_path", "check_out_file", "check_writable_dir", "load_weights"]
 
 
 @contextlib.contextmanager
@@ -82,3 +82,27 @@ def check_writable_dir(run_dir: str | os.PathLike) -> None:
         for d in created:  # deepest first
             with contextlib.suppress(OSError):
                 os.rmdir(d)
+
+
+def check_out_file(out: str, flag: str, overwrite: bool = False) -> None:
+    """Raise ``InputError`` naming ``flag`` unless ``out`` can be written as a new file:
+    not a directory, device, FIFO or socket; not existing (unless ``overwrite``); in an
+    existing directory where a file can be created; a name the file system takes.
+    Checked before any work, so no work is lost to it after."""
+    if os.path.isdir(out):
+        raise InputError(flag, out, "a file path (this is a directory)")
+    if os.path.exists(out) and not os.path.isfile(out):  # /dev/full, a FIFO, a socket
+        raise InputError(flag, out, "a regular file path (this is a device, FIFO or socket)")
+    if os.path.lexists(out) and not overwrite:
+        raise InputError(flag, out, "a path that does not exist yet (or pass --overwrite)")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        why = "is not a directory" if os.path.exists(parent) else "not found"
+        raise InputError(flag, out, f"a path in an existing directory ({parent} {why})")
+    try:  # really writes (a probe file): /proc, a read-only mount, a path over PATH_MAX
+        check_writable_dir(parent)
+    except InputError as exc:
+        raise InputError(flag, out, f"a path in a writable directory ({exc})") from None
+    name_max = os.pathconf(parent, "PC_NAME_MAX")
+    if len(os.fsencode(os.path.basename(out))) > name_max:
+        raise InputError(flag, out, f"a file name of at most {name_max} bytes")

@@ -221,28 +221,40 @@ class HardwareCost(CostProvider):
         return out
 
 
+#: the defaults of the flags that configure hardware feedback (dest -> default); any other
+#: value without ``--hw-feedback`` is refused: training would silently ignore it
+FEEDBACK_FLAG_DEFAULTS = {
+    "hw": "default",
+    "hw_set": [],
+    "feedback_objective": "latency",
+    "feedback_per_row": False,
+    "feedback_per_column": False,
+    "feedback_smoothing": 0.0,
+    "feedback_period_steps": None,
+    "target_latency_us": None,
+    "target_energy_uj": None,
+}
+
+
 def add_feedback_arguments(parser) -> None:
     """Add the hardware-feedback flags to a ``codesign train`` parser."""
     g = parser.add_argument_group("hardware feedback (see codesign/hardware_cost.py)")
+    g.set_defaults(**FEEDBACK_FLAG_DEFAULTS)
     g.add_argument(
         "--hw-feedback",
         choices=("none",) + FIDELITIES,
         default="none",
         help="simulate the network every period and weight the regularizer by hardware cost",
     )
-    g.add_argument(
-        "--hw", default="default", help="accelerator preset or TOML file for the feedback"
-    )
+    g.add_argument("--hw", help="accelerator preset or TOML file for the feedback")
     g.add_argument(
         "--hw-set",
         action="append",
-        default=[],
         metavar="FIELD=VALUE",
         help="override a hardware field",
     )
     g.add_argument(
         "--feedback-objective",
-        default="latency",
         help="latency | energy | area | mix like latency=2,energy=1",
     )
     g.add_argument(
@@ -258,26 +270,22 @@ def add_feedback_arguments(parser) -> None:
     g.add_argument(
         "--feedback-smoothing",
         type=float,
-        default=0.0,
         help="weight in [0, 1) of the previous periods' measured costs (moving average; "
         "default 0: each period's own)",
     )
     g.add_argument(
         "--feedback-period-steps",
         type=int,
-        default=None,
         help="period in optimizer steps (default: each epoch)",
     )
     g.add_argument(
         "--target-latency-us",
         type=float,
-        default=None,
         help="latency budget in us (steers the strength)",
     )
     g.add_argument(
         "--target-energy-uj",
         type=float,
-        default=None,
         help="energy budget in uJ (steers the strength)",
     )
 
@@ -297,9 +305,22 @@ def _objective_arg(text: str):
     return out
 
 
+def _first(value):
+    return value[0] if isinstance(value, list) else value
+
+
 def provider_from_args(args) -> HardwareCost | None:
     """The provider the flags of :func:`add_feedback_arguments` ask for, or None."""
     if getattr(args, "hw_feedback", "none") == "none":
+        for dest, default in FEEDBACK_FLAG_DEFAULTS.items():
+            value = getattr(args, dest, default)
+            if value != default:
+                flag = "--" + dest.replace("_", "-")
+                given = flag if isinstance(value, bool) else f"{flag} {_first(value)!r}"
+                raise InputError.plain(
+                    f"{given} needs --hw-feedback simpy or analytical (without it training "
+                    "runs no hardware feedback and would ignore the flag)"
+                )
         return None
     from accelerators import load_hw, parse_overrides
 

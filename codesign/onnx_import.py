@@ -260,6 +260,12 @@ def read_onnx(path: str | os.PathLike) -> OnnxNet:
             raise InputError.plain(
                 f"ONNX file {path!r}: weight {wname!r} of {n.op_type} has no shape"
             )
+        if w is not None and np.issubdtype(w.dtype, np.floating) and not np.isfinite(w).all():
+            # ternarized, NaN would read as 0 and inf take every other weight to 0
+            raise InputError.plain(
+                f"ONNX file {path!r}: weight {wname!r} of {n.op_type} holds "
+                f"{int((~np.isfinite(w)).sum()):,} NaN or infinite values; expected finite numbers"
+            )
         if n.op_type == "Conv":
             if int(a.get("group", 1)) != 1:
                 raise InputError.plain(

@@ -10,6 +10,8 @@ import time
 
 import dash
 
+from codesign.study import shown_url
+
 from .callbacks import WEBGL_ABOVE, first_page
 from .data import StudyLoadError, list_studies
 from .layout import build_layout, design_table, fill
@@ -42,7 +44,8 @@ def create_app(
     sources = Sources(storage_url, default, storage)
     if preload:
         t = time.perf_counter()
-        print(f"reading study {default!r} from {storage_url} ...", file=sys.stderr, flush=True)
+        shown = shown_url(storage_url)  # never a password on the terminal
+        print(f"reading study {default!r} from {shown} ...", file=sys.stderr, flush=True)
         try:
             snap = sources.get(default).snapshot()
             print(f"read {snap.n_trials} trials in {time.perf_counter() - t:.1f} s",

@@ -27,7 +27,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from accelerators import InputError
-from codesign.study import ATTR, METRICS, PARAM_PREFIXES, STUDY_ATTR, StudyStore, study_names
+from codesign.study import (
+    ATTR,
+    METRICS,
+    PARAM_PREFIXES,
+    STUDY_ATTR,
+    StudyStore,
+    shown_url,
+    study_names,
+)
 from codesign.study.contract import DEFAULT_REQUIRED
 from codesign.study.storages import damage_reason
 from codesign.study.store import open_storage
@@ -241,11 +249,11 @@ class StudySource:
             storage = self._shared or open_storage(self.storage_url, write=False)
             names = study_names(storage)
             if not names:
-                raise StudyLoadError(f"{self.storage_url} holds no study yet")
+                raise StudyLoadError(f"{shown_url(self.storage_url)} holds no study yet")
             name = self._wanted if self._wanted is not None else names[-1]
             if name not in names:
                 raise StudyLoadError(
-                    f"no study named {name!r} in {self.storage_url} (found: "
+                    f"no study named {name!r} in {shown_url(self.storage_url)} (found: "
                     + ", ".join(sorted(names))
                     + ")"
                 )
@@ -260,7 +268,9 @@ class StudySource:
             raise
         except Exception as exc:  # a storage that opens but fails to read (corrupt file)
             why = _sqlite_hint(self.storage_url) or _why(exc)
-            raise StudyLoadError(f"storage {self.storage_url!r} cannot be read: {why}") from None
+            raise StudyLoadError(
+                f"storage {shown_url(self.storage_url)!r} cannot be read: {why}"
+            ) from None
         objectives = user_attrs.get(STUDY_ATTR.OBJECTIVES)
         if not (isinstance(objectives, list) and all(isinstance(o, str) for o in objectives)):
             objectives = []

@@ -104,9 +104,10 @@ def _exists(url: str) -> bool:
 
 
 def _summary(args: argparse.Namespace, source=None) -> dict:
+    from codesign.study import shown_url
     from dashboards import StudyLoadError, StudySource
 
-    out: dict = {"storage": args.storage, "url": f"http://{args.host}:{args.port}/"}
+    out: dict = {"storage": shown_url(args.storage), "url": f"http://{args.host}:{args.port}/"}
     try:
         snap = (source or StudySource(args.storage, args.study)).snapshot()
     except StudyLoadError as exc:

@@ -28,11 +28,9 @@ def add_parser(subparsers, help_: str) -> None:
 
 
 def run(args) -> int:
-    import os
+    from codesign.export import export_trials, out_format
 
-    from codesign.export import export_trials
-
-    fmt = args.format or (os.path.splitext(args.out)[1].lstrip(".").lower() or "csv")
+    fmt = out_format(args.out, args.format)
     n = export_trials(args.storage, args.out, fmt, args.study, overwrite=args.overwrite)
     if args.json:
         print(json.dumps({"out": args.out, "rows": n, "format": fmt}))

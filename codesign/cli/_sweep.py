@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 from codesign.training_config import DEVICES
 
@@ -95,9 +96,12 @@ def _table(s) -> str:
             for f in s.front
         ]
         lines.append(table(head, rows))
+    # commands to copy into a shell: each value quoted (a path with a space, a study name
+    # holding "; rm ..." must stay one argument)
+    storage, study, out = (shlex.quote(v) for v in (s.storage, s.study, f"{s.study}.csv"))
     lines.append(f"results: {s.storage} (study {s.study!r})")
-    lines.append(f"explore: codesign dash --storage {s.storage}")
+    lines.append(f"explore: codesign dash --storage {storage} --study {study}")
     lines.append(
-        f"export:  codesign export --storage {s.storage} --study {s.study} --format csv --out {s.study}.csv"
+        f"export:  codesign export --storage {storage} --study {study} --format csv --out {out}"
     )
     return "\n".join(lines)

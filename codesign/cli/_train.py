@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from accelerators import InputError
 
 from ._table import table
+
+#: the most torch CPU threads --threads may ask for
+MAX_THREADS = 1024
 
 HELP_EPILOG = (
     "Writes RUN_DIR/report.json, RUN_DIR/model.pt and RUN_DIR/ternary.npz when --out is given. "
@@ -123,7 +125,12 @@ def add_parser(subparsers, help_: str) -> None:
         default=d.index_bits,
         help="relative index bits for size accounting (default %(default)s)",
     )
-    a("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    a(
+        "--threads",
+        type=int,
+        default=0,
+        help=f"torch CPU threads, 0..{MAX_THREADS} (0 = torch's default)",
+    )
     a(
         "--device",
         default="auto",
@@ -150,7 +157,11 @@ def add_parser(subparsers, help_: str) -> None:
         help="also write the trained network as ONNX (codesign simulate --onnx reads it)",
     )
     a("--out", metavar="RUN_DIR", default=None, help="run directory to write")
-    a("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    a(
+        "--overwrite",
+        action="store_true",
+        help="replace a run already in RUN_DIR (and an existing --export-onnx file)",
+    )
     a("--json", action="store_true", help="print the report as one JSON object")
     a("--no-progress", action="store_true", help="no progress bars or per-epoch lines (stderr)")
     a(
@@ -251,8 +262,8 @@ def format_report(report: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads < 0:
-        raise InputError("--threads", args.threads, "an integer >= 0")
+    if not 0 <= args.threads <= MAX_THREADS:  # 100,000 crashed OpenBLAS (segfault, exit 139)
+        raise InputError("--threads", args.threads, f"an integer in 0..{MAX_THREADS}")
     if args.show:
         from codesign.training import load_run
 
@@ -270,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:  # before training, not after: a run is never lost to an unwritable --out
         check_run_dir(args.out, args.overwrite)
     if args.export_onnx:
-        from codesign.files import check_writable_dir
+        from codesign.files import check_out_file
 
         if config.onnx:
             raise InputError(
@@ -278,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
                 args.export_onnx,
                 "a built-in --model (an --onnx network is a file already)",
             )
-        check_writable_dir(os.path.dirname(os.path.abspath(args.export_onnx)))
+        check_out_file(args.export_onnx, "--export-onnx", args.overwrite)
     if config.onnx:
         from codesign.onnx_import import read_onnx
 

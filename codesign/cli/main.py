@@ -33,6 +33,18 @@ class _Parser(argparse.ArgumentParser):
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(2)
 
+    def parse_known_args(self, args=None, namespace=None):
+        """As argparse, refusing an option given an empty value (``--out ""``, an unset
+        ``--out "$RUN"``): no option means "the default" by being empty, and taking it so
+        trained without saving, simulated lfc or used the default study."""
+        namespace, rest = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            value = getattr(namespace, action.dest, None)
+            if action.option_strings and isinstance(value, str) and not value.strip():
+                flag = max(action.option_strings, key=len)
+                self.error(f"{flag} = {value!r} is not allowed: expected a non-empty value")
+        return namespace, rest
+
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
@@ -50,7 +62,30 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def open_std_streams() -> None:
+    """Point a closed stdin, stdout or stderr (``>&-``) at /dev/null, and let stdout
+    escape what its encoding cannot write (a study or file name in an ASCII or Latin-1
+    locale), as stderr does, instead of failing after the work is done.
+
+    Python leaves ``sys.stdout`` None for a closed one (every print a traceback), and the
+    next file opened (a study, an export, a run) would get the free descriptor 0, 1 or 2,
+    where any stray write to stdout or stderr would land in it.
+    """
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: fd itself
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+    if hasattr(sys.stdout, "reconfigure"):  # a name its encoding lacks: escaped, as on stderr
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    open_std_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args, extra = parser.parse_known_args(argv)
@@ -59,6 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if not args.command else 2
+    try:
+        os.getcwd()  # relative paths, SQLite and torch's libraries all need it
+    except FileNotFoundError:
+        sys.stderr.write(
+            f"codesign {args.command}: error: the working directory was deleted; "
+            "cd into an existing directory and run again\n"
+        )
+        return 2
     try:
         return int(args.func(args) or 0)
     except InputError as exc:

@@ -9,7 +9,7 @@
 
 from .contract import ATTR, METRIC_LABELS, METRICS, OBJECTIVES, PARAM_PREFIXES, STUDY_ATTR
 from .pareto import front_order, non_dominated
-from .store import StudyStore, open_storage, storage_file, study_names
+from .store import StudyStore, open_storage, shown_url, storage_file, study_names
 
 __all__ = [
     "ATTR",
@@ -22,6 +22,7 @@ __all__ = [
     "front_order",
     "non_dominated",
     "open_storage",
+    "shown_url",
     "storage_file",
     "study_names",
 ]

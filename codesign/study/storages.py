@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import time
 
@@ -40,7 +41,7 @@ except ImportError:  # Windows: no flock; schema races fall back to retrying
 
 from accelerators import InputError
 
-__all__ = ["open_storage", "storage_file", "study_names", "quiet_optuna", "first_line"]
+__all__ = ["open_storage", "storage_file", "study_names", "quiet_optuna", "first_line", "shown_url"]
 
 _OPTUNA_TABLES = {"studies", "trials", "trial_params", "trial_user_attributes"}
 # every table Optuna's schema creates: a database holding only some of them is one
@@ -97,8 +98,44 @@ def damage_reason(line: str) -> str:
     return line
 
 
+#: a password in a URL: ``scheme://user:PASSWORD@host`` (up to the last ``@``, so a
+#: password holding an unescaped ``@`` is hidden whole) or a ``password=`` query parameter
+_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/@]*:).*@|(?P<key>[?&]password=)[^&#]*")
+
+
+def shown_url(url) -> str:
+    """``url`` as error lines and summaries may show it: a password replaced by ``***``
+    (a terminal, a CI log or a bug report is no place for it).
+
+    >>> shown_url("postgresql://bob:s3cret@db.example/sweeps")
+    'postgresql://bob:***@db.example/sweeps'
+    >>> shown_url("postgresql://db.example/sweeps?user=bob&password=s3cret")
+    'postgresql://db.example/sweeps?user=bob&password=***'
+    >>> shown_url("sqlite:///runs/x.db")
+    'sqlite:///runs/x.db'
+    """
+    if not isinstance(url, str):
+        return url
+    return _PASSWORD.sub(lambda m: f"{m['head']}***@" if m["head"] else f"{m['key']}***", url)
+
+
+def expand_home(url: str) -> str:
+    """``url`` with a leading ``~`` of its file path expanded: no shell expands it inside a
+    URL (``sqlite:///~/x.db``, a sweep file's ``storage``), and taken as it is, a directory
+    literally named ``~`` was created in the working directory.
+
+    >>> import os; expand_home("sqlite:///~/x.db") == "sqlite:///" + os.path.expanduser("~/x.db")
+    True
+    """
+    for prefix in ("sqlite:///", "journal://"):
+        if isinstance(url, str) and url.startswith(prefix + "~"):
+            return prefix + os.path.expanduser(url[len(prefix) :])
+    return url
+
+
 def storage_file(url: str) -> str | None:
     """The local file a storage URL names (SQLite or journal), None for a server database."""
+    url = expand_home(url)
     if url.startswith("journal:"):
         return url[len("journal://") :] or None
     return _sqlite_path(url) or None
@@ -111,7 +148,9 @@ def _sqlite_path(url: str) -> str | None:
     try:
         parsed = make_url(url)
     except Exception:  # sqlalchemy raises ArgumentError (and others) for nonsense
-        raise InputError("--storage", url, "a storage URL such as sqlite:///runs/x.db") from None
+        raise InputError(
+            "--storage", shown_url(url), "a storage URL such as sqlite:///runs/x.db"
+        ) from None
     if not parsed.drivername.startswith("sqlite"):
         return None
     return "" if parsed.database in (None, "", ":memory:") else parsed.database
@@ -122,32 +161,40 @@ def _check_parent(path: str, url: str, write: bool) -> None:
     if os.path.isdir(parent):
         if write and not os.access(parent, os.W_OK):
             raise InputError.plain(
-                f"storage {url!r}: directory {parent!r} is not writable (a study needs to write "
+                f"storage {shown_url(url)!r}: directory {parent!r} is not writable (a study needs to write "
                 "its file and journal there)"
             )
         return
     if not write:
-        raise InputError.plain(f"storage {url!r}: directory {parent!r} not found")
-    try:
+        raise InputError.plain(f"storage {shown_url(url)!r}: directory {parent!r} not found")
+    from codesign.files import check_writable_dir
+
+    try:  # tried first, leaving nothing behind when it fails part-way (a path over PATH_MAX)
+        check_writable_dir(parent)
         os.makedirs(parent, exist_ok=True)
-    except OSError as exc:
-        raise InputError.plain(f"storage {url!r} cannot be created: {exc.strerror}") from None
+    except (InputError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else exc
+        raise InputError.plain(f"storage {shown_url(url)!r} cannot be created: {why}") from None
 
 
 def _check_study_file(path: str, url: str, write: bool) -> bool:
     """Whether ``path`` exists as a usable study file; refuses one that is not a study."""
     if os.path.isdir(path):
-        raise InputError.plain(f"storage {url!r}: {path!r} is a directory, not a study file")
+        raise InputError.plain(
+            f"storage {shown_url(url)!r}: {path!r} is a directory, not a study file"
+        )
     if not os.path.exists(path):
         if not write:
-            raise InputError.plain(f"storage {url!r}: file {path!r} not found")
+            raise InputError.plain(f"storage {shown_url(url)!r}: file {path!r} not found")
         return False
     if not os.path.isfile(path):
-        raise InputError.plain(f"storage {url!r}: {path!r} is a device, FIFO or socket, not a file")
+        raise InputError.plain(
+            f"storage {shown_url(url)!r}: {path!r} is a device, FIFO or socket, not a file"
+        )
     if not os.access(path, os.R_OK):
-        raise InputError.plain(f"storage {url!r}: file {path!r} is not readable")
+        raise InputError.plain(f"storage {shown_url(url)!r}: file {path!r} is not readable")
     if write and not os.access(path, os.W_OK):
-        raise InputError.plain(f"storage {url!r}: file {path!r} is read-only")
+        raise InputError.plain(f"storage {shown_url(url)!r}: file {path!r} is read-only")
     return os.path.getsize(path) > 0
 
 
@@ -161,12 +208,16 @@ def _sqlite_tables(path: str, url: str) -> set[str]:
     except sqlite3.DatabaseError as exc:
         if "unable to open" in str(exc):
             raise InputError.plain(
-                f"storage {url!r}: {path!r} cannot be opened ({exc}; a study in WAL mode "
+                f"storage {shown_url(url)!r}: {path!r} cannot be opened ({exc}; a study in WAL mode "
                 "needs its directory writable or its -shm file present)"
             ) from None
         if "not a database" in str(exc):
-            raise InputError.plain(f"storage {url!r}: {path!r} is not a SQLite database") from None
-        raise InputError.plain(f"storage {url!r}: {path!r} cannot be read ({exc})") from None
+            raise InputError.plain(
+                f"storage {shown_url(url)!r}: {path!r} is not a SQLite database"
+            ) from None
+        raise InputError.plain(
+            f"storage {shown_url(url)!r}: {path!r} cannot be read ({exc})"
+        ) from None
     return {r[0] for r in rows}
 
 
@@ -179,13 +230,13 @@ def _open_sqlite(url: str, path: str, write: bool):
             foreign = tables - _OPTUNA_SCHEMA
             if foreign and not _OPTUNA_TABLES <= tables:
                 raise InputError.plain(
-                    f"storage {url!r}: {path!r} is a SQLite database but not an Optuna study "
+                    f"storage {shown_url(url)!r}: {path!r} is a SQLite database but not an Optuna study "
                     "storage; refusing to touch it"
                 )
             if not _OPTUNA_TABLES <= tables and not write:
-                raise InputError.plain(f"storage {url!r}: {path!r} holds no study")
+                raise InputError.plain(f"storage {shown_url(url)!r}: {path!r} holds no study")
         elif not write:  # empty file
-            raise InputError.plain(f"storage {url!r}: {path!r} holds no study")
+            raise InputError.plain(f"storage {shown_url(url)!r}: {path!r} holds no study")
     if not write:
         ro = f"sqlite:///file:{os.path.abspath(path)}?mode=ro&uri=true"
         return optuna.storages.RDBStorage(
@@ -264,7 +315,7 @@ def _open_journal(url: str, write: bool):
 
     path = url[len("journal://") :]  # journal:///abs/x.log -> /abs/x.log
     if not path:
-        raise InputError("--storage", url, "journal:///path/to/file.log")
+        raise InputError("--storage", shown_url(url), "journal:///path/to/file.log")
     _check_parent(path, url, write)
     if _check_study_file(path, url, write):
         with open(path, "rb") as f:
@@ -276,12 +327,14 @@ def _open_journal(url: str, write: bool):
             ok = False
         if not ok:
             raise InputError.plain(
-                f"storage {url!r}: {path!r} is not an Optuna journal; refusing to touch it"
+                f"storage {shown_url(url)!r}: {path!r} is not an Optuna journal; refusing to touch it"
             )
     try:
         return optuna.storages.JournalStorage(JournalFileBackend(path))
     except OSError as exc:
-        raise InputError.plain(f"storage {url!r} cannot be opened: {exc.strerror}") from None
+        raise InputError.plain(
+            f"storage {shown_url(url)!r} cannot be opened: {exc.strerror}"
+        ) from None
 
 
 def open_storage(url: str, *, write: bool = False):
@@ -289,8 +342,9 @@ def open_storage(url: str, *, write: bool = False):
 
     ``write=False`` never creates or alters a file (see the module docstring).
     """
+    url = expand_home(url)
     if not isinstance(url, str) or "://" not in url:
-        raise InputError("--storage", url, "a storage URL such as sqlite:///runs/x.db")
+        raise InputError("--storage", shown_url(url), "a storage URL such as sqlite:///runs/x.db")
     if url.startswith("journal:"):
         return _open_journal(url, write)
     path = _sqlite_path(url)
@@ -310,7 +364,8 @@ def open_storage(url: str, *, write: bool = False):
     except InputError:
         raise
     except Exception as exc:  # SQLAlchemy: bad driver, unreachable host, corrupt file ...
-        raise InputError.plain(f"storage {url!r} cannot be opened: {first_line(exc)}") from None
+        why = first_line(exc).replace(url, shown_url(url))  # a driver may quote the URL
+        raise InputError.plain(f"storage {shown_url(url)!r} cannot be opened: {why}") from None
 
 
 def study_names(storage) -> list[str]:

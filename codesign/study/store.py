@@ -17,10 +17,10 @@ from accelerators import InputError
 
 from .contract import STUDY_ATTR
 from .storages import first_line as _first_line
-from .storages import open_storage, storage_file, study_names
+from .storages import open_storage, shown_url, storage_file, study_names
 from .storages import quiet_optuna as _quiet_optuna
 
-__all__ = ["StudyStore", "open_storage", "storage_file", "study_names"]
+__all__ = ["StudyStore", "open_storage", "shown_url", "storage_file", "study_names"]
 
 
 class StudyStore:
@@ -45,7 +45,7 @@ class StudyStore:
             if len(names) == 1:
                 name = names[0]
             elif not names:
-                raise InputError.plain(f"storage {url!r} holds no study")
+                raise InputError.plain(f"storage {shown_url(url)!r} holds no study")
             else:
                 raise InputError("--study", None, "one of " + ", ".join(sorted(names)))
         elif name not in names:
@@ -246,4 +246,5 @@ def _call(url: str, fn, *args):
     except (InputError, optuna.exceptions.DuplicatedStudyError):
         raise
     except Exception as exc:  # SQLAlchemy / journal errors on a broken storage
-        raise InputError.plain(f"storage {url!r} cannot be read: {_first_line(exc)}") from None
+        why = _first_line(exc).replace(url, shown_url(url))
+        raise InputError.plain(f"storage {shown_url(url)!r} cannot be read: {why}") from None

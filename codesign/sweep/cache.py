@@ -73,14 +73,32 @@ class TrainCache:
     def has(self, key: str) -> bool:
         return os.path.isfile(os.path.join(self.path(key), "ternary.npz"))
 
-    def load(self, key: str) -> tuple[list, dict]:
-        """``(layers, report)`` of a cached run."""
-        from accelerators import load_ternary_npz
+    def load(self, key: str) -> tuple[list, dict] | None:
+        """``(layers, report)`` of a cached run; None when there is none or it is damaged
+        (truncated, not a run: it is removed, so the caller trains and stores it anew
+        instead of every trial with these knobs failing on it)."""
+        from accelerators import InputError
         from accelerators._files import read_json
+        from codesign.files import load_weights
 
         d = self.path(key)
-        report = read_json(os.path.join(d, "report.json"), "cached run report")
-        return load_ternary_npz(os.path.join(d, "ternary.npz")), report
+        if not self.has(key):
+            return None
+        try:
+            report = read_json(os.path.join(d, "report.json"), "cached run report")
+            return load_weights(os.path.join(d, "ternary.npz")), report
+        except InputError:
+            self._discard(key)
+            return None
+
+    def _discard(self, key: str) -> None:
+        """Move a damaged run out of the way (one rename: a reader never sees half of it)."""
+        gone = os.path.join(self.root, f".tmp-damaged-{key}-{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(self.path(key), gone)
+        except OSError:  # another worker discarded (or replaced) it first
+            return
+        shutil.rmtree(gone, ignore_errors=True)
 
     def store(self, key: str, result) -> str:
         """Save a ``TrainResult`` under ``key`` atomically; returns the run directory."""

@@ -67,8 +67,16 @@ def _axes(spec, table: str, allowed, what: str):
         yield p, name
 
 
+def as_written(exc: InputError, where: str) -> InputError:
+    """``exc`` naming its field as the sweep file does: ``where.format(field)``
+    (``"train.{}"``, ``'search."train.{}"'``); a plain message is returned as it is."""
+    if not exc.field:
+        return exc
+    return InputError(where.format(exc.field), exc.value, exc.allowed)
+
+
 def check_hw(spec) -> None:
-    from accelerators import HardwareConfig
+    from accelerators import HardwareConfig, load_hw
 
     fields = [f.name for f in dataclasses.fields(HardwareConfig)]
     for k in spec.hw:
@@ -76,7 +84,14 @@ def check_hw(spec) -> None:
             raise InputError(
                 f"hw.{k}", spec.hw[k], "preset or a HardwareConfig field: " + ", ".join(fields)
             )
-    base = spec.hw_config()  # validates the preset and overrides
+    try:
+        load_hw(spec.hw["preset"])  # errors in a preset file name that file's fields
+    except InputError as exc:
+        raise (as_written(exc, "hw.preset") if exc.field == "hw" else exc) from None
+    try:
+        base = spec.hw_config()  # the [hw] overrides
+    except InputError as exc:
+        raise as_written(exc, "hw.{}") from None
     for p, fname in _axes(spec, "hw", fields, "field"):
         for v in param_values(p):
             try:
@@ -123,7 +138,14 @@ def check_workload_params(spec) -> None:
     # build the base workload once so a bad shapes value fails now, not in a trial
     from .workloads import build_workload
 
-    build_workload(spec.workload_knobs())
+    try:
+        build_workload(spec.workload_knobs())
+    except InputError as exc:
+        if exc.field == "workload":  # a name or file that is neither
+            raise as_written(exc, "workload.shapes") from None
+        if isinstance(spec.workload.get("shapes"), list):  # a layer written in the file
+            raise as_written(exc, "workload.shapes.{}") from None
+        raise
 
 
 def check_feedback(knobs: dict, where: str) -> None:
@@ -141,21 +163,24 @@ def check_train(spec) -> None:
             raise InputError(f"train.{k}", spec.train[k], "a training knob: " + ", ".join(allowed))
     fixed = {k: v for k, v in spec.train.items() if k in fields}
     check_feedback({k: v for k, v in spec.train.items() if k in FEEDBACK_KNOBS}, "train.{}")
-    train_config(fixed, "[train]")
+    train_config(fixed, "train.{}")
     for p, knob in _axes(spec, "train", allowed, "knob"):
         for v in param_values(p):
             if knob in FEEDBACK_KNOBS:
                 check_feedback({knob: v}, f'search."{p.name}"')
             else:
-                train_config({**fixed, knob: v}, f'search."{p.name}"')
+                train_config({**fixed, knob: v}, 'search."train.{}"')
 
 
 def train_config(knobs: dict, where: str):
+    """``TrainConfig(**knobs)``; an error names the field as the sweep file does
+    (:func:`as_written`: ``"train.{}"`` for the [train] table, ``'search."train.{}"'``
+    for a search axis), as :func:`check_feedback` does."""
     from codesign.training_config import TrainConfig
 
     try:
         return TrainConfig(**knobs)
-    except InputError:
-        raise
+    except InputError as exc:
+        raise as_written(exc, where) from None
     except TypeError as exc:
-        raise InputError.plain(f"{where}: {exc}") from None
+        raise InputError.plain(f"{where.format('')}: {exc}") from None

@@ -75,9 +75,9 @@ def train_or_load(knobs: dict, hw, cache_dir: str) -> tuple[list, dict, dict, bo
     key = train_key(cfg_dict, fb if feedback_on else None, hw.to_dict() if feedback_on else None)
     cache = TrainCache(cache_dir)
     config_dict = {**cfg_dict, "feedback": {"feedback": "none", **fb}}
-    if cache.has(key):
-        layers, report = cache.load(key)
-        return layers, report, config_dict, True
+    cached = cache.load(key)
+    if cached is not None:
+        return *cached, config_dict, True
     provider = None
     if feedback_on:
         from codesign.hardware_cost import HardwareCost

@@ -31,9 +31,10 @@ import time
 from dataclasses import dataclass, field
 
 from accelerators import InputError
-from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated
+from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated, shown_url
 
 from . import recovery
+from .checks import as_written
 from .objective import TrialTask, evaluate_trial
 from .pool import PREFETCH, connect_scheduler, make_pool
 from .samplers import make_sampler, point_key
@@ -99,11 +100,18 @@ def run_sweep(
     name = study_name or spec.name
     dists = spec.distributions()
     sampler = make_sampler(spec)  # fails now, not after the study exists
+    if spec.trains and not scheduler:  # not after each trial trained (a Dask worker checks its own)
+        _check_cache_dir(cache_dir)
     # the scheduler first: an unreachable one must not leave a new, empty study file behind
     client = connect_scheduler(scheduler) if scheduler else None
     pool = None
     try:
-        store = _open_study(url, name, spec)
+        try:
+            store = _open_study(url, name, spec)
+        except InputError as exc:  # a URL from the sweep file is named as the file does
+            if storage or exc.field != "--storage":
+                raise
+            raise as_written(exc, "study.storage") from None
         recovered = recovery.recover_stale(store, dists)
         recovery.register_coordinator(store)
         if spec.sampler == "grid":
@@ -117,6 +125,17 @@ def run_sweep(
             pool.close()
         if client is not None:
             client.close()
+
+
+def _check_cache_dir(cache_dir: str) -> None:
+    """Refuse a trained-network cache that cannot be written (a file, no permission):
+    otherwise every trial trains, then fails to store its network."""
+    from codesign.files import check_writable_dir
+
+    try:
+        check_writable_dir(cache_dir)
+    except InputError as exc:
+        raise InputError.plain(f"--cache-dir {cache_dir!r}: {exc}") from None
 
 
 def _open_study(url: str, name: str, spec: SweepSpec) -> StudyStore:
@@ -359,7 +378,7 @@ def summarize(store: StudyStore, recovered=()) -> SweepSummary:
         ]
     return SweepSummary(
         study=store.name,
-        storage=store.url,
+        storage=shown_url(store.url),  # a password in it is not printed
         objectives=list(objectives),
         trials_done=len(complete),
         trials_failed=len(failed),
@@ -370,4 +389,6 @@ def summarize(store: StudyStore, recovered=()) -> SweepSummary:
 
 
 def _num(v: float) -> float | None:
-    return None if v is None or math.isnan(v) else v
+    """A value for the summary; NaN and +-inf (a trial another program wrote) are None,
+    which JSON can hold: ``json.dumps`` writes them as NaN / Infinity, not JSON."""
+    return None if v is None or not math.isfinite(v) else v
