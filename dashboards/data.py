@@ -19,7 +19,6 @@ values and are shown as text.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -179,26 +178,6 @@ def _why(exc: BaseException) -> str:
     return damage_reason(text)
 
 
-def _sqlite_hint(url: str) -> str | None:
-    """Why a SQLite study file that exists cannot be read: a WAL-mode file in a directory
-    this process cannot write (SQLite must create its ``-shm`` file beside it), or None."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///") :].split("?")[0]
-    try:
-        with open(path, "rb") as f:
-            head = f.read(20)
-    except OSError:
-        return None
-    wal = head.startswith(b"SQLite format 3\0") and len(head) == 20 and head[18] == 2
-    folder = os.path.dirname(os.path.abspath(path))
-    if wal and not os.access(folder, os.W_OK) and not os.path.exists(path + "-shm"):
-        return (f"study file {path!r} is in WAL mode and its directory {folder!r} is not "
-                "writable: SQLite must create the file's -shm index there to read it; make the "
-                "directory writable or copy the file somewhere writable")  # fmt: skip
-    return None
-
-
 def list_studies(storage_url: str) -> tuple[list[str], object]:
     """The study names in ``storage_url`` (oldest first) and the read-only storage, to share
     with the :class:`StudySource` s (a journal is replayed once); ``([], None)`` when unreadable."""
@@ -255,11 +234,11 @@ class StudySource:
             user_attrs = store.user_attrs
             directions = store.directions
         except InputError as exc:
-            raise StudyLoadError(_sqlite_hint(self.storage_url) or str(exc)) from None
+            raise StudyLoadError(str(exc)) from None
         except StudyLoadError:
             raise
         except Exception as exc:  # a storage that opens but fails to read (corrupt file)
-            why = _sqlite_hint(self.storage_url) or _why(exc)
+            why = _why(exc)
             raise StudyLoadError(f"storage {self.storage_url!r} cannot be read: {why}") from None
         objectives = user_attrs.get(STUDY_ATTR.OBJECTIVES)
         if not (isinstance(objectives, list) and all(isinstance(o, str) for o in objectives)):

@@ -1,0 +1,94 @@
+"""The dashboard attacked as a careless or hostile user would: odd studies, odd files, odd
+command lines. Real SQLite studies (Optuna's public API, or raw SQLite for damage), real
+callbacks, real processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import optuna
+import pytest
+
+from codesign.study.storages import _sqlite_tables, open_storage
+from dashboards.data import StudyLoadError, StudySource
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+READER = """
+import optuna, sys
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+print(len(optuna.load_study(study_name="good", storage=sys.argv[1]).trials))
+"""
+
+
+def _x(trial):
+    return trial.suggest_float("x", 0, 1)
+
+
+def _read_elsewhere_and_check_the_wal_stays(url, path, n_trials):
+    out = subprocess.run([sys.executable, "-c", READER, url], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == str(n_trials), out.stderr
+    # this process still holds its locks: the reader was not the last and kept both files
+    assert os.path.exists(f"{path}-wal") and os.path.exists(f"{path}-shm")
+
+
+def test_a_study_that_fails_to_open_leaves_the_other_connections_locks_alone(tmp_path):
+    """howtocorrupt.html 2.2: closing any descriptor of a SQLite file drops the POSIX locks of
+    every connection of this process to it. The page used to read a failing study file's
+    header with open() to explain the failure: a reader closing in another process then took
+    itself for the last connection and deleted the WAL and its -shm under this one."""
+    path = tmp_path / "s.db"
+    url = f"sqlite:///{path}"
+    writer = optuna.create_study(study_name="good", storage=open_storage(url, write=True))
+    writer.optimize(_x, n_trials=3)
+    optuna.create_study(study_name="bad", storage=open_storage(url, write=True))
+    good = StudySource(url, "good")
+    assert good.snapshot().n_trials == 3  # the page's connections to the file, kept open
+    con = sqlite3.connect(path)  # then one study of the file is damaged (bytes not UTF-8)
+    with con:
+        con.execute("INSERT INTO study_user_attributes (study_id, key, value_json) "
+                    "VALUES (2, 'note', CAST(X'FFFE' AS TEXT))")  # fmt: skip
+    con.close()
+    writer.optimize(_x, n_trials=2)
+    assert os.path.exists(f"{path}-wal") and os.path.exists(f"{path}-shm")
+    with pytest.raises(StudyLoadError, match="damaged"):  # the picker opens the damaged study
+        StudySource(url, "bad").snapshot()
+    _read_elsewhere_and_check_the_wal_stays(url, path, 5)
+    _sqlite_tables(str(path), url, "mode=ro&immutable=1")  # how a WAL file is told, read-only
+    _read_elsewhere_and_check_the_wal_stays(url, path, 5)
+    writer.optimize(_x, n_trials=1)
+    assert good.snapshot().n_trials == 6
+
+
+def _without_root(argv: list[str]) -> list[str]:
+    """``argv`` run so that file permissions bind: as root (CI), without the capabilities
+    that override them."""
+    if os.geteuid() != 0:
+        return argv
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: permissions do not bind")
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search",
+            "--", *argv]  # fmt: skip
+
+
+def test_a_wal_study_in_a_read_only_directory_says_why_and_creates_nothing(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 's.db'}"
+    storage = open_storage(url, write=True)
+    optuna.create_study(study_name="s", storage=storage).optimize(_x, n_trials=2)
+    storage.engine.dispose()  # the last connection closes: SQLite removes -wal and -shm
+    assert sorted(os.listdir(folder)) == ["s.db"]  # WAL mode, closed: no -wal, no -shm
+    folder.chmod(0o555)
+    try:
+        cmd = [sys.executable, "-m", "codesign.cli.main", "dash", "--check", "--storage", url]
+        out = subprocess.run(_without_root(cmd), capture_output=True, text=True, timeout=60)
+    finally:
+        folder.chmod(0o755)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "WAL mode" in out.stderr and "not writable" in out.stderr
+    assert sorted(os.listdir(folder)) == ["s.db"]
