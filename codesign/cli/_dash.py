@@ -181,11 +181,12 @@ def run(args: argparse.Namespace) -> int:
     from dashboards import create_app
 
     if _exists(args.storage):
-        # a file that is there but is no study will not fix itself: refuse it now;
-        # a study not created yet (a sweep about to start) is served and waited for
-        from codesign.study import StudyStore
+        # a file that is there but is no study storage will not fix itself: refuse it now;
+        # a study not created yet (a sweep about to start, in this file or a new one) is
+        # served and waited for, and without --study the newest one is shown
+        from codesign.study import open_storage
 
-        StudyStore.open(args.storage, args.study)
+        open_storage(args.storage, write=False)
     app = create_app(args.storage, args.study, refresh_s=args.refresh_s)
     summary = _summary(args, app._codesign_source)
     if args.json:

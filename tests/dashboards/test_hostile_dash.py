@@ -4,14 +4,18 @@ callbacks, real processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
 
 import optuna
 import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
 
 from codesign.study.storages import _sqlite_tables, open_storage
 from dashboards.data import StudyLoadError, StudySource
@@ -27,6 +31,39 @@ print(len(optuna.load_study(study_name="good", storage=sys.argv[1]).trials))
 
 def _x(trial):
     return trial.suggest_float("x", 0, 1)
+
+
+def _metrics(**values) -> dict:
+    out = {"accuracy": 0.9, "sparsity": 0.5, "area_mm2": 1.0, "latency_us": 10.0,
+           "energy_uj": 1.0, "cycles": 100, "size_kib": 2.0}  # fmt: skip
+    return {**out, **values}
+
+
+def _trial(params: dict, dists: dict | None = None, state=TrialState.COMPLETE, **metrics):
+    """A trial as ``codesign sweep`` records it (metrics and method as user attributes)."""
+    dists = dists or {k: FloatDistribution(0, 1e9) for k in params}
+    values = [1.0, 1.0] if state == TrialState.COMPLETE else None
+    attrs = {"metrics": _metrics(**metrics), "method": "sparse-ternary"}
+    return create_trial(state=state, params=params, distributions=dists, values=values,
+                        user_attrs=attrs)  # fmt: skip
+
+
+def _study(url: str, name: str, trials) -> optuna.Study:
+    study = optuna.create_study(storage=url, study_name=name, directions=["maximize", "minimize"])
+    study.set_user_attr("objectives", ["accuracy", "area_mm2"])
+    for trial in trials:
+        study.add_trial(trial)
+    return study
+
+
+def _dash(*args: str) -> list[str]:
+    return [sys.executable, "-m", "codesign.cli.main", "dash", *args]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _read_elsewhere_and_check_the_wal_stays(url, path, n_trials):
@@ -85,10 +122,28 @@ def test_a_wal_study_in_a_read_only_directory_says_why_and_creates_nothing(tmp_p
     assert sorted(os.listdir(folder)) == ["s.db"]  # WAL mode, closed: no -wal, no -shm
     folder.chmod(0o555)
     try:
-        cmd = [sys.executable, "-m", "codesign.cli.main", "dash", "--check", "--storage", url]
-        out = subprocess.run(_without_root(cmd), capture_output=True, text=True, timeout=60)
+        cmd = _without_root(_dash("--check", "--storage", url))
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     finally:
         folder.chmod(0o755)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "WAL mode" in out.stderr and "not writable" in out.stderr
     assert sorted(os.listdir(folder)) == ["s.db"]
+
+
+def test_a_file_of_several_studies_is_served_newest_first_without_study(tmp_path):
+    """docs/dashboard.md: without --study the newest study is shown (the page has a picker).
+    The server used to refuse such a file: "--study = None is not allowed"."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    _study(url, "old", [_trial({"train.x": 0.5})])
+    _study(url, "new", [_trial({"train.x": 0.5}), _trial({"train.x": 0.7}, area_mm2=2.0)])
+    cmd = _dash("--storage", url, "--port", str(_free_port()), "--json")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()  # the summary, printed just before serving
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert first, err
+    summary = json.loads(first)
+    assert (summary["study"], summary["n_shown"]) == ("new", 2)
