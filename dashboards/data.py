@@ -19,6 +19,7 @@ values and are shown as text.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ import pandas as pd
 from accelerators import InputError
 from codesign.study import ATTR, METRICS, PARAM_PREFIXES, STUDY_ATTR, StudyStore, study_names
 from codesign.study.contract import DEFAULT_REQUIRED
-from codesign.study.storages import damage_reason
+from codesign.study.storages import damage_reason, storage_file
 from codesign.study.store import open_storage
 
 __all__ = [
@@ -200,7 +201,17 @@ class StudySource:
         self._shared = storage
         self._wanted = study_name
         self._lock = threading.Lock()
+        try:
+            self._path = storage_file(storage_url)  # None for a server database
+        except InputError:  # not a storage URL: the first read says so
+            self._path = None
+        self._changes = 0
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop the study as read (the next read opens the storage and reads every trial)."""
         self._store: StudyStore | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the study file read
         self._objectives: tuple[str, ...] = ()
         self._directions: tuple[str, ...] = ()
         self._workload: dict | None = None
@@ -209,14 +220,28 @@ class StudySource:
         self._rows: dict[int, dict | None] = {}  # number -> row (None: skipped) of COMPLETE
         self._pending: set[int] = set()  # numbers of RUNNING / WAITING trials
         self._times: dict[int, float] = {}  # number -> completion time (epoch s) of COMPLETE
-        self._changes = 0
         self._snapshot: Snapshot | None = None
+
+    def _file_now(self) -> tuple[int, int] | None:
+        """(device, inode) of the study file now (a stat: no descriptor); None when it is
+        missing or the storage is a server database."""
+        try:
+            st = os.stat(self._path) if self._path else None
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino) if st is not None else None
 
     # -- opening -------------------------------------------------------------------------
     def _open(self) -> StudyStore:
         if self._store is not None:
-            return self._store
+            if self._file_now() == self._file:
+                return self._store
+            # the file was replaced or deleted (a sweep rerun from scratch): the open
+            # connections still read the old one, so read the study at the path anew
+            self._shared = None
+            self._forget()
         try:
+            self._file = self._file_now()
             storage = self._shared or open_storage(self.storage_url, write=False)
             names = study_names(storage)
             if not names:

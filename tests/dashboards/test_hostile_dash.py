@@ -147,3 +147,32 @@ def test_a_file_of_several_studies_is_served_newest_first_without_study(tmp_path
     assert first, err
     summary = json.loads(first)
     assert (summary["study"], summary["n_shown"]) == ("new", 2)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_study_file_replaced_while_served_is_read_anew(tmp_path, kind):
+    """A sweep rerun from scratch (``rm runs/x.db*``, then ``codesign sweep``) while the page
+    is open: the page's connections still read the deleted file, so it showed the old trials
+    for ever, as live."""
+    path = tmp_path / ("s.db" if kind == "sqlite" else "s.log")
+    url = f"sqlite:///{path}" if kind == "sqlite" else f"journal:///{path}"
+
+    def sweep(areas):
+        storage = open_storage(url, write=True)
+        _study(storage, "s", [_trial({"train.x": 0.5}, area_mm2=a) for a in areas])
+        if kind == "sqlite":
+            storage.engine.dispose()
+
+    sweep([1.0, 2.0, 3.0])
+    source = StudySource(url)
+    assert source.snapshot().frame["area_mm2"].tolist() == [1.0, 2.0, 3.0]
+    for f in tmp_path.iterdir():
+        f.unlink()
+    sweep([10.0, 11.0, 12.0, 13.0])
+    snap = source.snapshot()
+    assert snap.frame["area_mm2"].tolist() == [10.0, 11.0, 12.0, 13.0]
+    assert source.trial(3).user_attrs["metrics"]["area_mm2"] == 13.0
+    for f in tmp_path.iterdir():
+        f.unlink()
+    with pytest.raises(StudyLoadError, match="not found"):  # deleted: said, not the old study
+        source.snapshot()
