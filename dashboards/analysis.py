@@ -23,6 +23,17 @@ __all__ = [
 ]
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """A knob's values as text, ``"(none)"`` where a trial has none: the knob is not set in
+    it, or set to ``None`` (an Optuna choice; the frame reads both as missing, and pandas
+    keeps missing values through ``astype(str)``, which ``sorted`` then fails to compare).
+
+    >>> _as_text(pd.Series(["a", None, float("nan"), 3])).tolist()
+    ['a', '(none)', '(none)', '3']
+    """
+    return values.map(lambda v: "(none)" if v is None or v != v else str(v))
+
+
 # -- parallel coordinates -----------------------------------------------------------------------
 MAX_LINES = 3000  # parallel coordinates draw at most this many lines (front and ticked first)
 
@@ -59,8 +70,9 @@ def plot_parallel(frame: pd.DataFrame, knobs, metrics, on_front, selected=()) ->
             else:
                 dims.append({"label": axis_title(col), "values": v})
         else:
-            cats = sorted(values.astype(str).unique().tolist())
-            codes = values.astype(str).map({c: i for i, c in enumerate(cats)}).to_numpy()
+            text = _as_text(values)
+            cats = sorted(text.unique().tolist())
+            codes = text.map({c: i for i, c in enumerate(cats)}).to_numpy()
             dims.append({"label": col, "values": codes, "tickvals": list(range(len(cats))),
                          "ticktext": cats})  # fmt: skip
     colour = rank.astype(float)
@@ -194,8 +206,10 @@ def importances(frame: pd.DataFrame, knobs, target: str, maximize: bool, seed: i
             lo, hi = float(v.min()), float(v.max())
             dists[k] = FloatDistribution(lo, hi, log=lo > 0 and hi / lo > 20)
         else:
-            dists[k] = CategoricalDistribution(sorted(v.astype(str).unique().tolist()))
+            dists[k] = CategoricalDistribution(sorted(_as_text(v).unique().tolist()))
     study = optuna.create_study(direction="maximize" if maximize else "minimize")
+    cats = [k for k, d in dists.items() if isinstance(d, CategoricalDistribution)]
+    rows = rows.assign(**{k: _as_text(rows[k]) for k in cats})
     trials = []
     for _, r in rows.iterrows():
         params = {k: (float(r[k]) if isinstance(d, FloatDistribution) else str(r[k]))

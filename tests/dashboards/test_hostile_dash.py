@@ -14,10 +14,11 @@ import sys
 
 import optuna
 import pytest
-from optuna.distributions import FloatDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from codesign.study.storages import _sqlite_tables, open_storage
+from dashboards import analysis
 from dashboards.data import StudyLoadError, StudySource
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -176,3 +177,24 @@ def test_a_study_file_replaced_while_served_is_read_anew(tmp_path, kind):
         f.unlink()
     with pytest.raises(StudyLoadError, match="not found"):  # deleted: said, not the old study
         source.snapshot()
+
+
+def test_analyses_take_a_knob_that_some_trials_lack_or_hold_none(tmp_path):
+    """A categorical knob with a ``None`` choice, or set in some trials only (a conditional
+    parameter): parallel coordinates and knob importance raised TypeError (pandas keeps
+    NaN through ``astype(str)``, then ``sorted`` compares it with text)."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    mode = CategoricalDistribution([None, "a", "b"])
+    x = FloatDistribution(0, 1)
+    trials = [_trial({"hw.mode": m, "train.x": v}, {"hw.mode": mode, "train.x": x}, area_mm2=a)
+              for m, v, a in ((None, 0.1, 1.0), ("a", 0.2, 2.0), ("b", 0.3, 3.0))]  # fmt: skip
+    trials.append(_trial({"train.x": 0.4}, {"train.x": x}, area_mm2=4.0))  # no hw.mode
+    _study(url, "s", trials)
+    snap = StudySource(url).snapshot()
+    frame, on_front = snap.frame, snap.frame["trial"] < 2
+    fig = analysis.plot_parallel(frame, snap.params, ["area_mm2"], on_front.to_numpy())
+    dims = {d["label"]: d for d in fig.data[0]["dimensions"]}
+    assert list(dims["hw.mode"]["ticktext"]) == ["(none)", "a", "b"]
+    assert list(dims["hw.mode"]["values"]) == [0, 1, 2, 0]
+    shares = analysis.importances(frame, snap.params, "area_mm2", maximize=False)
+    assert set(shares) <= {"hw.mode", "train.x"} and abs(sum(shares.values()) - 1) < 1e-9
