@@ -123,12 +123,12 @@ def _summary(args: argparse.Namespace, source=None) -> dict:
         n_skipped=snap.n_skipped,
         params=list(snap.params),
     )
-    if len(frame):
-        if "accuracy" in snap.metrics:  # absent in simulate-only sweeps
-            out["best_accuracy_pct"] = round(100 * float(frame["accuracy"].max()), 3)
-        out["min_area_mm2"] = float(frame["area_mm2"].min())
-        out["min_latency_us"] = float(frame["latency_us"].min())
-        out["min_energy_uj"] = float(frame["energy_uj"].min())
+    # only metrics with a value (no accuracy in simulate-only sweeps): no NaN in the JSON
+    if "accuracy" in snap.metrics:
+        out["best_accuracy_pct"] = round(100 * float(frame["accuracy"].max()), 3)
+    for metric in ("area_mm2", "latency_us", "energy_uj"):
+        if metric in snap.metrics:
+            out[f"min_{metric}"] = float(frame[metric].min())
     return out
 
 
@@ -146,12 +146,11 @@ def _print_summary(s: dict) -> None:
     ]  # fmt: skip
     if "best_accuracy_pct" in s:
         rows.append(("best accuracy", f"{s['best_accuracy_pct']:.2f} %"))
-    if "min_area_mm2" in s:
-        rows += [
-            ("min area", f"{s['min_area_mm2']:.4g} mm^2"),
-            ("min latency", f"{s['min_latency_us']:.4g} us"),
-            ("min energy", f"{s['min_energy_uj']:.4g} uJ"),
-        ]
+    for key, label, unit in (("min_area_mm2", "min area", "mm^2"),
+                             ("min_latency_us", "min latency", "us"),
+                             ("min_energy_uj", "min energy", "uJ")):  # fmt: skip
+        if key in s:
+            rows.append((label, f"{s[key]:.4g} {unit}"))
     for key, value in rows:
         print(f"{key:<14}{value}")
 

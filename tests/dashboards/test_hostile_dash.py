@@ -198,3 +198,32 @@ def test_analyses_take_a_knob_that_some_trials_lack_or_hold_none(tmp_path):
     assert list(dims["hw.mode"]["values"]) == [0, 1, 2, 0]
     shares = analysis.importances(frame, snap.params, "area_mm2", maximize=False)
     assert set(shares) <= {"hw.mode", "train.x"} and abs(sum(shares.values()) - 1) < 1e-9
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_check_json_is_valid_json_when_a_metric_is_null_in_every_trial(tmp_path):
+    """A study whose hardware metrics are null in every trial (objectives: accuracy alone):
+    ``--check --json`` printed ``"min_area_mm2": NaN``, which is not JSON, and the table
+    ``min area nan mm^2``."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    study.set_user_attr("objectives", ["accuracy"])
+    null = {"area_mm2": None, "latency_us": None, "energy_uj": None}
+    for acc in (0.5, 0.75):
+        trial = _trial({"train.x": acc}, accuracy=acc, **null)
+        study.add_trial(create_trial(params=trial.params, distributions=trial.distributions,
+                                     value=acc, user_attrs=trial.user_attrs))  # fmt: skip
+    out = subprocess.run(_dash("--check", "--json", "--storage", url), capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    summary = _strict_json(out.stdout)
+    assert summary["best_accuracy_pct"] == 75.0 and "min_area_mm2" not in summary
+    out = subprocess.run(_dash("--check", "--storage", url), capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert out.returncode == 0 and "nan" not in out.stdout and "75.00 %" in out.stdout
