@@ -67,6 +67,7 @@ class Snapshot:
     n_failed: int
     n_running: int
     n_skipped: int  # COMPLETE trials whose metrics were missing or malformed
+    n_pruned: int = 0  # PRUNED trials (a sweep's repeats of an earlier point: duplicate_of)
     version: str = ""  # changes whenever a trial is added or changes state
     metrics: tuple[str, ...] = METRICS
     directions: tuple[str, ...] = ()
@@ -91,8 +92,11 @@ class Snapshot:
         out = []
         if self.n_failed:
             out.append(f"{self.n_failed} failed trial(s) not shown")
+        if self.n_pruned:
+            out.append(f"{self.n_pruned} pruned trial(s) not shown (a sweep prunes a repeat "
+                       "of an earlier point)")  # fmt: skip
         if self.n_running:
-            out.append(f"{self.n_running} trial(s) still running")
+            out.append(f"{self.n_running} trial(s) running or queued")
         if self.n_skipped:
             out.append(f"{self.n_skipped} finished trial(s) lack valid metrics and are left out")
         return out
@@ -364,6 +368,7 @@ class StudySource:
                 n_failed=counts.get(TrialState.FAIL, 0),
                 n_running=counts.get(TrialState.RUNNING, 0) + counts.get(TrialState.WAITING, 0),
                 n_skipped=len(complete) - len(rows),
+                n_pruned=counts.get(TrialState.PRUNED, 0),
                 version=f"{store.name}|{len(self._states)}|{self._changes}",
                 metrics=present_metrics(frame),
                 directions=self._directions,

@@ -119,6 +119,7 @@ def _summary(args: argparse.Namespace, source=None) -> dict:
         n_trials=snap.n_trials,
         n_shown=len(frame),
         n_failed=snap.n_failed,
+        n_pruned=snap.n_pruned,
         n_running=snap.n_running,
         n_skipped=snap.n_skipped,
         params=list(snap.params),
@@ -141,7 +142,8 @@ def _print_summary(s: dict) -> None:
         ("study", s["study"]),
         ("objectives", ", ".join(s["objectives"]) or "(none recorded)"),
         ("trials", f"{s['n_trials']} ({s['n_shown']} shown, {s['n_failed']} failed, "
-         f"{s['n_running']} running, {s['n_skipped']} without valid metrics)"),
+         f"{s['n_pruned']} pruned, {s['n_running']} running, "
+         f"{s['n_skipped']} without valid metrics)"),
         ("params", ", ".join(s["params"])),
     ]  # fmt: skip
     if "best_accuracy_pct" in s:

@@ -4,6 +4,7 @@ callbacks, real processes."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -17,8 +18,10 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from codesign.cli._dash import _summary
 from codesign.study.storages import _sqlite_tables, open_storage
 from dashboards import analysis
+from dashboards.callbacks import poll
 from dashboards.data import StudyLoadError, StudySource
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -227,3 +230,21 @@ def test_check_json_is_valid_json_when_a_metric_is_null_in_every_trial(tmp_path)
     out = subprocess.run(_dash("--check", "--storage", url), capture_output=True, text=True,
                          timeout=60)  # fmt: skip
     assert out.returncode == 0 and "nan" not in out.stdout and "75.00 %" in out.stdout
+
+
+def test_every_trial_is_counted_pruned_ones_too(tmp_path):
+    """A random sweep records a repeat of an earlier point as PRUNED: the page's status and
+    ``--check`` left those out of every count, so the counts did not add up to the trials."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    states = [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED, TrialState.PRUNED,
+              TrialState.RUNNING, TrialState.WAITING]  # fmt: skip
+    trials = [_trial({"train.x": 0.1 * i}, state=st) for i, st in enumerate(states)]
+    _study(url, "s", [*trials, _trial({"train.x": 0.9}, area_mm2="big")])
+    status = poll(StudySource(url), None, None)[1]
+    assert status.startswith("study 's': 1 of 7 trials have results")
+    assert (
+        "1 failed" in status and "2 pruned" in status and "2 trial(s) running or queued" in status
+    )
+    summary = _summary(argparse.Namespace(storage=url, study=None, host="h", port=1))
+    counted = ("n_shown", "n_failed", "n_pruned", "n_running", "n_skipped")
+    assert [summary[k] for k in counted] == [1, 1, 2, 2, 1] and summary["n_trials"] == 7
