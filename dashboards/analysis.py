@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import AXES, TEMPLATE, axis_title, shown, use_log
+from .figures import AXES, TEMPLATE, axis_title, plain, shown, use_log
 
 __all__ = [
     "HistoryInfo",
@@ -73,8 +73,8 @@ def plot_parallel(frame: pd.DataFrame, knobs, metrics, on_front, selected=()) ->
             text = _as_text(values)
             cats = sorted(text.unique().tolist())
             codes = text.map({c: i for i, c in enumerate(cats)}).to_numpy()
-            dims.append({"label": col, "values": codes, "tickvals": list(range(len(cats))),
-                         "ticktext": cats})  # fmt: skip
+            dims.append({"label": plain(col), "values": codes, "tickvals": list(range(len(cats))),
+                         "ticktext": [plain(c) for c in cats]})  # fmt: skip
     colour = rank.astype(float)
     trace = {
         "type": "parcoords",
@@ -221,7 +221,8 @@ def importances(frame: pd.DataFrame, knobs, target: str, maximize: bool, seed: i
 
 def plot_importance(values: dict, target: str) -> go.Figure:
     names = list(values)[::-1]
-    fig = go.Figure(go.Bar(x=[values[n] for n in names], y=names, orientation="h"))
+    fig = go.Figure(go.Bar(x=[values[n] for n in names], y=[plain(n) for n in names],
+                           orientation="h"))  # fmt: skip
     fig.update_layout(template="plotly_white", margin={"t": 40, "l": 160},
                       title={"text": f"Knob importance for {axis_title(target)} (fANOVA)",
                              "x": 0.01}, xaxis={"title": {"text": "share"}})  # fmt: skip
@@ -231,13 +232,15 @@ def plot_importance(values: dict, target: str) -> go.Figure:
 def plot_slices(frame: pd.DataFrame, knobs, target: str) -> go.Figure:
     """``target`` against each knob, one panel per knob."""
     knobs = [k for k in knobs if k in frame][:8] or ["trial"]
-    fig = make_subplots(rows=1, cols=len(knobs), shared_yaxes=True, subplot_titles=knobs)
+    titles = [plain(k) for k in knobs]
+    fig = make_subplots(rows=1, cols=len(knobs), shared_yaxes=True, subplot_titles=titles)
     y = shown(frame, target)
     for k, knob in enumerate(knobs, start=1):
         x = frame[knob].to_numpy()
         numeric = pd.api.types.is_numeric_dtype(frame[knob])
-        fig.add_trace(go.Scattergl(x=x if numeric else x.astype(str), y=y, mode="markers",
-                                   marker={"size": 5, "opacity": 0.6}, name=knob,
+        fig.add_trace(go.Scattergl(x=x if numeric else [plain(v) for v in x], y=y,
+                                   mode="markers", marker={"size": 5, "opacity": 0.6},
+                                   name=titles[k - 1],
                                    customdata=frame["trial"].tolist(),
                                    hovertemplate="trial %{customdata}<br>%{x}: %{y:.4g}"),
                       1, k)  # fmt: skip

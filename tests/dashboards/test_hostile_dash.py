@@ -21,8 +21,10 @@ from optuna.trial import TrialState, create_trial
 from codesign.cli._dash import _summary
 from codesign.study.storages import _sqlite_tables, open_storage
 from dashboards import analysis
-from dashboards.callbacks import poll
+from dashboards.callbacks import front_view, poll
 from dashboards.data import StudyLoadError, StudySource
+from dashboards.views import detail_view, training_view
+from dashboards.wiring import _analysis_view
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -248,3 +250,99 @@ def test_every_trial_is_counted_pruned_ones_too(tmp_path):
     summary = _summary(argparse.Namespace(storage=url, study=None, host="h", port=1))
     counted = ("n_shown", "n_failed", "n_pruned", "n_running", "n_skipped")
     assert [summary[k] for k in counted] == [1, 1, 2, 2, 1] and summary["n_trials"] == 7
+
+
+#: markup Plotly reads in any title, label or hover text: a link, a line break, bold
+MARKUP = "<a href='https://example.com/login'>x</a><br>hw.n_pe = 64 <b>&amp;</b>"
+
+
+def _strings(fig) -> list[str]:
+    """Every string of a figure (titles, names, labels, hover texts, category values)."""
+    out, todo = [], [fig.to_plotly_json()]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo += item.values()
+        elif isinstance(item, list | tuple) or hasattr(item, "tolist"):
+            todo += list(item.tolist() if hasattr(item, "tolist") else item)
+        elif isinstance(item, str):
+            out.append(item)
+    return out
+
+
+def _graphs(components) -> list:
+    found, todo = [], list(components)
+    while todo:
+        c = todo.pop()
+        if isinstance(c, list | tuple):
+            todo += c
+        elif getattr(c, "figure", None) is not None:
+            found.append(c.figure)
+        elif getattr(c, "children", None) is not None:
+            todo.append(c.children)
+    return found
+
+
+def _markup_study(url: str) -> str:
+    """A study whose name, method, knob, knob values, layer, stall cause and stage names are
+    :data:`MARKUP`; returns the knob's name."""
+    knob, dist = f"hw.{MARKUP}", CategoricalDistribution([MARKUP, "plain"])
+    report = {"layers": [{"name": MARKUP, "cycles": 10, "stall_cycles": {MARKUP: 2},
+                          "pe_busy_cycles": [1, 2]}]}  # fmt: skip
+    trials = []
+    for i, value in enumerate((MARKUP, "plain", MARKUP)):
+        trial = _trial({knob: value, "train.x": 0.1 * i}, {knob: dist, "train.x": FloatDistribution(0, 1)},
+                       area_mm2=1.0 + i, accuracy=0.9 - 0.1 * i)  # fmt: skip
+        attrs = {
+            **trial.user_attrs,
+            "method": MARKUP,
+            "hw_report": report,
+            "train_report": {"stages": [{"name": MARKUP, "epochs": 1, "accuracy": 0.5}]},
+        }
+        trials.append(create_trial(params=trial.params, distributions=trial.distributions,
+                                   values=trial.values, user_attrs=attrs))  # fmt: skip
+    _study(url, MARKUP, trials)
+    return knob
+
+
+def test_markup_read_from_a_study_is_drawn_as_text_never_as_links_or_lines(tmp_path):
+    """Plotly reads ``<a href>``, ``<br>``, ``<b>`` in every text it draws. A study name,
+    method, knob or value, layer or stage name holding them drew a clickable link in the
+    figure's title, or a made-up line ("hw.n_pe = 64") in a hover; Plotly shows the
+    escaped characters as they are."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    knob = _markup_study(url)
+    source = StudySource(url)
+    snap = source.snapshot()
+    figs = [front_view(snap, tab, colour)[0] for tab in ("area_mm2", "3d")
+            for colour in ("method", knob, "train.x")]  # fmt: skip
+    figs += _graphs(detail_view(source, 0)) + _graphs(training_view(source, 0))
+    on_front = snap.frame["trial"].to_numpy() < 2
+    for which in ("parallel", "importance", "slices"):
+        figs += _graphs([_analysis_view(which, snap, snap.frame, on_front, [], "area_mm2",
+                                        "analysis-run")])  # fmt: skip
+    assert len(figs) == 12  # 6 fronts, layer bars, PE heatmap, training, 3 analyses
+    texts = [t for fig in figs for t in _strings(fig)]
+    assert any("&lt;a href=" in t for t in texts)  # the markup is there, escaped
+    for text in texts:
+        assert "<a " not in text and "<b>" not in text and "<br>hw.n_pe" not in text, text
+
+
+@pytest.mark.browser
+def test_markup_in_a_study_is_shown_as_text_in_the_browser(dash_duo, tmp_path):
+    """The page as drawn: the front's title and legend read the study's markup as text; the
+    figure holds no link."""
+    from dashboards import create_app
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _markup_study(url)
+    dash_duo.start_server(create_app(url))
+    dash_duo.wait_for_element("#front .scatterlayer .trace .points path", timeout=20)
+    texts = dash_duo.driver.execute_script(
+        "const f = document.querySelector('#front');"
+        "return [f.querySelector('.gtitle').textContent,"
+        "        Array.from(f.querySelectorAll('.legendtext')).map(t => t.textContent),"
+        "        f.querySelectorAll('svg a').length];"
+    )
+    assert texts[0] == f"{MARKUP}: Accuracy vs area"
+    assert f"{MARKUP} (front)" in texts[1] and texts[2] == 0
