@@ -324,6 +324,15 @@ class StudySource:
                 self._times[trial.number] = trial.datetime_complete.timestamp()
         return True
 
+    @staticmethod
+    def _still_there(store: StudyStore) -> bool:
+        """Whether the storage still holds the study read, under its name (Optuna's
+        ``delete_study`` removes it; a study made again under the name has a new id)."""
+        try:
+            return store.storage.get_study_id_from_name(store.name) == store.study_id
+        except KeyError:
+            return False
+
     def _read_changes(self, store: StudyStore) -> bool:
         required = required_metrics(self._objectives)
         changed = False
@@ -343,6 +352,9 @@ class StudySource:
         with self._lock:
             store = self._open()
             try:
+                if not self._still_there(store):  # deleted (and maybe made again) meanwhile
+                    self._forget()
+                    store = self._open()
                 changed = self._read_changes(store)
             except InputError as exc:
                 raise StudyLoadError(str(exc)) from None

@@ -346,3 +346,18 @@ def test_markup_in_a_study_is_shown_as_text_in_the_browser(dash_duo, tmp_path):
     )
     assert texts[0] == f"{MARKUP}: Accuracy vs area"
     assert f"{MARKUP} (front)" in texts[1] and texts[2] == 0
+
+
+def test_a_study_deleted_and_made_again_while_served_is_read_anew(tmp_path):
+    """``optuna delete-study`` then a new sweep under the same name, in the same file: the
+    page kept the deleted study's trials (its id no longer exists, so nothing new came)."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _study(url, "s", [_trial({"train.x": 0.5}, area_mm2=a) for a in (1.0, 2.0)])
+    _study(url, "other", [_trial({"train.x": 0.5})])
+    source = StudySource(url, "s")
+    assert source.snapshot().frame["area_mm2"].tolist() == [1.0, 2.0]
+    optuna.delete_study(study_name="s", storage=url)
+    with pytest.raises(StudyLoadError, match="no study named 's'.*found: other"):
+        source.snapshot()
+    _study(url, "s", [_trial({"train.x": 0.5}, area_mm2=a) for a in (5.0, 6.0, 7.0)])
+    assert source.snapshot().frame["area_mm2"].tolist() == [5.0, 6.0, 7.0]
