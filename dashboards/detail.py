@@ -9,6 +9,7 @@ the wrong type gives an empty info (and an empty figure), never an exception.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -45,9 +46,16 @@ COMPARE_METRICS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
 
 
 def _num(value, default=0.0) -> float:
+    """``value`` as a finite float, else ``default``: a report value that is not a number, or
+    is NaN or infinite (JSON as Optuna stores it allows both), counts as missing.
+
+    >>> _num(3), _num("3"), _num(float("nan"), -1.0), _num(float("inf"))
+    (3.0, 0.0, -1.0, 0.0)
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return default
-    return float(value)
+    value = float(value)
+    return value if math.isfinite(value) else default
 
 
 def _layers(report) -> list[dict]:

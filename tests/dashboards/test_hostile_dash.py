@@ -270,6 +270,19 @@ def _strings(fig) -> list[str]:
     return out
 
 
+def _components(components) -> list:
+    """Every component of a Dash tree."""
+    found, todo = [], list(components)
+    while todo:
+        c = todo.pop()
+        if isinstance(c, list | tuple):
+            todo += c
+        elif c is not None and not isinstance(c, str | int | float):
+            found.append(c)
+            todo.append(getattr(c, "children", None))
+    return found
+
+
 def _graphs(components) -> list:
     found, todo = [], list(components)
     while todo:
@@ -361,3 +374,32 @@ def test_a_study_deleted_and_made_again_while_served_is_read_anew(tmp_path):
         source.snapshot()
     _study(url, "s", [_trial({"train.x": 0.5}, area_mm2=a) for a in (5.0, 6.0, 7.0)])
     assert source.snapshot().frame["area_mm2"].tolist() == [5.0, 6.0, 7.0]
+
+
+def test_a_report_holding_nan_or_infinity_opens_with_those_values_missing(tmp_path):
+    """Optuna stores attributes as JSON that allows NaN and Infinity. A drill-down whose
+    report held one raised (``int(nan)``), so the page kept the previous design's details."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    nan, inf = float("nan"), float("inf")
+    layer = {
+        "name": "fc1",
+        "cycles": nan,
+        "nnz": inf,
+        "shape": [inf, 3],
+        "energy_uj": -inf,
+        "stall_cycles": {"imbalance": nan, "column_lanes": 4},
+        "pe_busy_cycles": [nan, 2],
+    }
+    stages = [{"name": "train", "epochs": nan, "accuracy": inf}, {"name": "prune", "epochs": 2}]
+    feedback = [{"period": nan, "epoch": inf, "accuracy": 0.5, "latency_us": inf},
+                {"period": 1, "epoch": 2, "accuracy": nan, "latency_us": 3.0}]  # fmt: skip
+    trial = _trial({"train.x": 0.5})
+    attrs = {**trial.user_attrs, "hw_report": {"layers": [layer]},
+             "train_report": {"stages": stages, "feedback": feedback}}  # fmt: skip
+    _study(url, "s", [create_trial(params=trial.params, distributions=trial.distributions,
+                                   values=trial.values, user_attrs=attrs)])  # fmt: skip
+    source = StudySource(url)
+    detail = detail_view(source, 0)
+    rows = [c for c in _components(detail) if getattr(c, "id", None) == "detail-layers"]
+    assert len(rows) == 1 and len(_graphs(detail)) == 2  # the table, bars and heatmap
+    assert len(_graphs(training_view(source, 0))) == 2  # training curves, feedback path
