@@ -284,16 +284,8 @@ def _components(components) -> list:
 
 
 def _graphs(components) -> list:
-    found, todo = [], list(components)
-    while todo:
-        c = todo.pop()
-        if isinstance(c, list | tuple):
-            todo += c
-        elif getattr(c, "figure", None) is not None:
-            found.append(c.figure)
-        elif getattr(c, "children", None) is not None:
-            todo.append(c.children)
-    return found
+    """The figures of every graph in a Dash tree."""
+    return [c.figure for c in _components(components) if getattr(c, "figure", None) is not None]
 
 
 def _markup_study(url: str) -> str:
