@@ -160,8 +160,10 @@ def _print_summary(s: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise InputError("--port", args.port, "an integer in 1..65535")
-    if not 0 < args.refresh_s <= 86_400:  # nan and inf fail too
-        raise InputError("--refresh-s", args.refresh_s, "a number of seconds in (0, 86400]")
+    # below 0.1 s each open page would poll the study hundreds of times a second (the
+    # browser's timer rounds 0.0001 s down to 0 ms); nan and inf fail too
+    if not 0.1 <= args.refresh_s <= 86_400:
+        raise InputError("--refresh-s", args.refresh_s, "a number of seconds in [0.1, 86400]")
     import optuna
 
     # Optuna logs a warning of its own before retrying a failed read; the reason reaches

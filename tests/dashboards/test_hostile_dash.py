@@ -395,3 +395,15 @@ def test_a_report_holding_nan_or_infinity_opens_with_those_values_missing(tmp_pa
     rows = [c for c in _components(detail) if getattr(c, "id", None) == "detail-layers"]
     assert len(rows) == 1 and len(_graphs(detail)) == 2  # the table, bars and heatmap
     assert len(_graphs(training_view(source, 0))) == 2  # training curves, feedback path
+
+
+@pytest.mark.parametrize("refresh", ["0.0001", "0.09"])
+def test_a_refresh_period_the_page_cannot_keep_is_refused(tmp_path, refresh):
+    """``--refresh-s 0.0001`` became a 0 ms timer: every open page polled the study as fast
+    as the browser could."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _study(url, "s", [_trial({"train.x": 0.5})])
+    out = subprocess.run(_dash("--check", "--storage", url, "--refresh-s", refresh),
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "--refresh-s" in out.stderr and "[0.1, 86400]" in out.stderr
