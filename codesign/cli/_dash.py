@@ -106,7 +106,8 @@ def _exists(url: str) -> bool:
 def _summary(args: argparse.Namespace, source=None) -> dict:
     from dashboards import StudyLoadError, StudySource
 
-    out: dict = {"storage": args.storage, "url": f"http://{args.host}:{args.port}/"}
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address: [::1]
+    out: dict = {"storage": args.storage, "url": f"http://{host}:{args.port}/"}
     try:
         snap = (source or StudySource(args.storage, args.study)).snapshot()
     except StudyLoadError as exc:

@@ -407,3 +407,12 @@ def test_a_refresh_period_the_page_cannot_keep_is_refused(tmp_path, refresh):
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
     assert "--refresh-s" in out.stderr and "[0.1, 86400]" in out.stderr
+
+
+@pytest.mark.parametrize(("host", "url"), [("::", "http://[::]:8051/"),
+                                           ("127.0.0.1", "http://127.0.0.1:8051/")])  # fmt: skip
+def test_the_url_printed_for_an_ipv6_host_is_a_url(tmp_path, host, url):
+    """``--host ::`` served, but printed ``serving on http://:::8051/``, which is no URL."""
+    args = argparse.Namespace(storage=f"sqlite:///{tmp_path / 'none.db'}", study=None,
+                              host=host, port=8051)  # fmt: skip
+    assert _summary(args)["url"] == url
