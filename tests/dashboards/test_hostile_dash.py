@@ -416,3 +416,25 @@ def test_the_url_printed_for_an_ipv6_host_is_a_url(tmp_path, host, url):
     args = argparse.Namespace(storage=f"sqlite:///{tmp_path / 'none.db'}", study=None,
                               host=host, port=8051)  # fmt: skip
     assert _summary(args)["url"] == url
+
+
+def _picker(app) -> tuple[list, str | None]:
+    picker = next(c for c in app.layout()._traverse() if getattr(c, "id", None) == "study-picker")
+    return [o["value"] for o in picker.options], picker.value
+
+
+def test_the_study_picker_offers_studies_made_after_the_start(tmp_path):
+    """The picker listed the studies of the storage when the app started: a sweep started
+    afterwards (into a file not there yet, or beside the study shown) was never offered,
+    even after a reload."""
+    from dashboards import create_app
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    app = create_app(url, refresh_s=60)  # no file yet: a sweep is about to start
+    assert _picker(app) == ([], None)
+    _study(url, "first", [_trial({"train.x": 0.5})])
+    assert _picker(app) == (["first"], "first")
+    started_on_first = create_app(url, refresh_s=60)
+    _study(url, "second", [_trial({"train.x": 0.5})])
+    assert _picker(app) == (["first", "second"], "second")  # no study at the start: the newest
+    assert _picker(started_on_first) == (["first", "second"], "first")  # the one shown stays
