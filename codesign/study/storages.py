@@ -32,6 +32,7 @@ import json
 import os
 import sqlite3
 import time
+from urllib.parse import quote
 
 try:
     import fcntl
@@ -151,6 +152,17 @@ def _check_study_file(path: str, url: str, write: bool) -> bool:
     return os.path.getsize(path) > 0
 
 
+def _file_uri(path: str) -> str:
+    """``path`` as a SQLite URI filename (``file:/abs/path``), percent-encoded: a ``#``,
+    ``?`` or ``%`` in a file name is part of the name, not the URI's fragment, query or an
+    escape (``file:/runs/a#1.db?mode=ro`` would open ``/runs/a`` read-write, creating it).
+
+    >>> _file_uri("/runs/a#1 %.db")
+    'file:/runs/a%231%20%25.db'
+    """
+    return "file:" + quote(os.path.abspath(path))
+
+
 def _sqlite_tables(path: str, url: str, query: str = "mode=ro") -> set[str]:
     """The tables of the SQLite file ``path``, read through SQLite only (``query``: the URI
     parameters): never with ``open()``, whose ``close()`` would drop every POSIX lock this
@@ -158,7 +170,7 @@ def _sqlite_tables(path: str, url: str, query: str = "mode=ro") -> set[str]:
     SQLite keeps one record of each file for all its connections in a process and closes
     no descriptor of it while any of them holds a lock."""
     try:
-        con = sqlite3.connect(f"file:{path}?{query}", uri=True)
+        con = sqlite3.connect(f"{_file_uri(path)}?{query}", uri=True)
         try:
             rows = con.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
         finally:
@@ -214,9 +226,14 @@ def _open_sqlite(url: str, path: str, write: bool):
         elif not write:  # empty file
             raise InputError.plain(f"storage {url!r}: {path!r} holds no study")
     if not write:
-        ro = f"sqlite:///file:{os.path.abspath(path)}?mode=ro&uri=true"
+        from sqlalchemy.engine import URL
+
+        # SQLAlchemy decodes the URL's %xx once, SQLite the file URI's once more
+        ro = URL.create("sqlite", database=_file_uri(path), query={"mode": "ro", "uri": "true"})
         return optuna.storages.RDBStorage(
-            ro, skip_table_creation=True, skip_compatibility_check=True
+            ro.render_as_string(hide_password=False),
+            skip_table_creation=True,
+            skip_compatibility_check=True,
         )
     with _schema_lock(path):
         store = _create_sqlite_storage(optuna, url)

@@ -438,3 +438,17 @@ def test_the_study_picker_offers_studies_made_after_the_start(tmp_path):
     _study(url, "second", [_trial({"train.x": 0.5})])
     assert _picker(app) == (["first", "second"], "second")  # no study at the start: the newest
     assert _picker(started_on_first) == (["first", "second"], "first")  # the one shown stays
+
+
+@pytest.mark.parametrize("name", ["run#1.db", "100%41.db", "a b?.db"])
+def test_a_study_file_whose_name_has_uri_characters_is_read_and_nothing_is_created(tmp_path, name):
+    """The read-only check opened ``file:<path>?mode=ro`` unescaped: in ``run#1.db`` the
+    ``#`` began the URI's fragment, so SQLite opened (and created, read-write) ``run`` and
+    the study "held no study"; a ``%41`` was read as ``A``."""
+    url = "sqlite:///" + str(tmp_path / name).replace("%", "%25").replace("?", "%3F")
+    storage = open_storage(url, write=True)
+    _study(storage, "s", [_trial({"train.x": 0.5})])
+    storage.engine.dispose()
+    assert sorted(os.listdir(tmp_path)) == [name]  # SQLAlchemy decoded the URL's %xx
+    assert StudySource(url).snapshot().n_trials == 1
+    assert sorted(os.listdir(tmp_path)) == sorted([name, f"{name}-shm", f"{name}-wal"])
