@@ -136,7 +136,7 @@ def _summary(args: argparse.Namespace, source=None) -> dict:
 
 def _print_summary(s: dict) -> None:
     if "error" in s:
-        print(f"storage     {s['storage']}\nproblem     {s['error']}")
+        print(f"storage     {_printable(s['storage'])}\nproblem     {_printable(s['error'])}")
         return
     rows = [
         ("storage", s["storage"]),
@@ -155,7 +155,18 @@ def _print_summary(s: dict) -> None:
         if key in s:
             rows.append((label, f"{s[key]:.4g} {unit}"))
     for key, value in rows:
-        print(f"{key:<14}{value}")
+        print(f"{key:<14}{_printable(value)}")
+
+
+def _printable(text) -> str:
+    r"""``text`` with every character a terminal would act on (newline, escape sequences,
+    a right-to-left override ...) written as its escape: a study name or knob is read from
+    the study, and must neither forge a line of the summary nor drive the terminal.
+
+    >>> _printable("s\nbest accuracy 99 %\x1b[2J µm")
+    's\\nbest accuracy 99 %\\x1b[2J µm'
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def run(args: argparse.Namespace) -> int:

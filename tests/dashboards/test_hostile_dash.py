@@ -18,7 +18,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from codesign.cli._dash import _summary
+from codesign.cli._dash import _print_summary, _summary
 from codesign.study.storages import _sqlite_tables, open_storage
 from dashboards import analysis
 from dashboards.callbacks import front_view, poll
@@ -452,3 +452,27 @@ def test_a_study_file_whose_name_has_uri_characters_is_read_and_nothing_is_creat
     assert sorted(os.listdir(tmp_path)) == [name]  # SQLAlchemy decoded the URL's %xx
     assert StudySource(url).snapshot().n_trials == 1
     assert sorted(os.listdir(tmp_path)) == sorted([name, f"{name}-shm", f"{name}-wal"])
+
+
+def test_check_prints_a_study_name_that_holds_newlines_or_escapes_on_its_own_line(tmp_path, capsys):
+    """``--check`` printed the study's name and knobs as they were: a newline in them forged
+    lines of the summary, an escape sequence drove the terminal (here: clear the screen)."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    name = "s\nbest accuracy 99.99 %\x1b[2J\u202e"
+    knob = "train.x\nmin area      0.0001 mm^2"
+    _study(url, name, [_trial({knob: 0.5}, area_mm2=2.0)])
+    _print_summary(_summary(argparse.Namespace(storage=url, study=None, host="h", port=1)))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "storage",
+        "study",
+        "objectives",
+        "trials",
+        "params",
+        "best",
+        "min",
+        "min",
+        "min",
+    ]
+    assert "\x1b" not in "".join(lines) and "\u202e" not in "".join(lines)
+    assert lines[1] == "study         s\\nbest accuracy 99.99 %\\x1b[2J\\u202e"
