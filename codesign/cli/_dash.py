@@ -190,7 +190,11 @@ def run(args: argparse.Namespace) -> int:
         if "error" in summary:
             raise InputError.plain(f"cannot read the study: {summary['error']}")
         return 0
-    problem = address_problem(args.host, args.port)
+    from werkzeug.serving import is_running_from_reloader
+
+    # --debug: Werkzeug's reloader binds the port, then runs this command again in a child
+    # that inherits the socket; the child must not take its own port for a busy one
+    problem = None if is_running_from_reloader() else address_problem(args.host, args.port)
     if problem:
         raise InputError.plain(problem)
     from dashboards import create_app

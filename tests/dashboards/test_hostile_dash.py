@@ -5,13 +5,18 @@ callbacks, real processes."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import optuna
 import pytest
@@ -476,3 +481,33 @@ def test_check_prints_a_study_name_that_holds_newlines_or_escapes_on_its_own_lin
     ]
     assert "\x1b" not in "".join(lines) and "\u202e" not in "".join(lines)
     assert lines[1] == "study         s\\nbest accuracy 99.99 %\\x1b[2J\\u202e"
+
+
+def test_debug_mode_serves(tmp_path):
+    """``--debug`` (Werkzeug's reloader): the reloader binds the port and runs the command
+    again in a child, which took the port for a busy one and exited: nothing was served."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _study(url, "s", [_trial({"train.x": 0.5})])
+    port = _free_port()
+    proc = subprocess.Popen(
+        _dash("--storage", url, "--port", str(port), "--debug"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # its own group: the reloader's child too
+    try:
+        layout, deadline = None, time.time() + 120
+        while layout is None and proc.poll() is None and time.time() < deadline:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_dash-layout", timeout=5
+                ) as r:
+                    layout = r.read().decode()
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # (the group is gone if it failed)
+            os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert layout is not None and '"front"' in layout, err[-500:]
