@@ -26,7 +26,7 @@ from optuna.trial import TrialState, create_trial
 from codesign.cli._dash import _print_summary, _summary
 from codesign.study.storages import _sqlite_tables, open_storage
 from dashboards import analysis
-from dashboards.callbacks import front_view, poll
+from dashboards.callbacks import front_view, poll, table_view
 from dashboards.data import StudyLoadError, StudySource
 from dashboards.views import detail_view, training_view
 from dashboards.wiring import _analysis_view
@@ -511,3 +511,17 @@ def test_debug_mode_serves(tmp_path):
             os.killpg(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     assert layout is not None and '"front"' in layout, err[-500:]
+
+
+def test_the_design_table_sorts_a_knob_whose_choices_are_of_several_types(tmp_path):
+    """A categorical knob with choices ``["auto", 4, 8]``: sorting the design table on it
+    raised TypeError (``str < int``), so the table stayed as it was."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    lanes = CategoricalDistribution(["auto", 4, 8])
+    _study(url, "s", [_trial({"hw.lanes": v}, {"hw.lanes": lanes}, area_mm2=a)
+                      for v, a in ((8, 1.0), ("auto", 2.0), (4, 3.0))])  # fmt: skip
+    snap = StudySource(url).snapshot()
+    for direction, order in (("asc", [4, 8, "auto"]), ("desc", ["auto", 8, 4])):
+        sort = [{"column_id": "hw.lanes", "direction": direction}]
+        data = table_view(snap, "area_mm2", sort_by=sort)[0]
+        assert [r["hw.lanes"] for r in data] == order
