@@ -6,9 +6,9 @@
 never creates or alters a file: a missing SQLite or journal file, an unrelated
 SQLite database and a non-journal file are refused) and reads every trial once
 (:meth:`StudySource.snapshot`; ``create_app`` does this before it serves). Each
-later poll reads only what can have changed: the trials numbered after the last
-one read (``StudyStore.trials_from``) and, by id, the trials that were still
-RUNNING or WAITING. The frame keeps params and the two small attributes the
+later poll reads only what can have changed, in one query through Optuna's
+reader (``StudyStore.trials``): the trials that were unfinished (RUNNING,
+WAITING) and the new ones. The frame keeps params and the two small attributes the
 fronts need (``metrics``, ``method``); the heavy ones (``hw_report``,
 ``train_report``) are read for one trial when its drill-down opens.
 
@@ -222,7 +222,6 @@ class StudySource:
         self._user_attrs: dict = {}
         self._states: dict[int, object] = {}  # number -> TrialState
         self._rows: dict[int, dict | None] = {}  # number -> row (None: skipped) of COMPLETE
-        self._pending: set[int] = set()  # numbers of RUNNING / WAITING trials
         self._times: dict[int, float] = {}  # number -> completion time (epoch s) of COMPLETE
         self._snapshot: Snapshot | None = None
 
@@ -314,10 +313,6 @@ class StudySource:
         if self._states.get(trial.number) == state:
             return False
         self._states[trial.number] = state
-        if state in (TrialState.RUNNING, TrialState.WAITING):
-            self._pending.add(trial.number)
-        else:
-            self._pending.discard(trial.number)
         if state == TrialState.COMPLETE:
             self._rows[trial.number] = _trial_row(trial, required)
             if trial.datetime_complete is not None:
@@ -334,14 +329,16 @@ class StudySource:
             return False
 
     def _read_changes(self, store: StudyStore) -> bool:
+        """Take the study's trials as they are now; True when any is new or changed state.
+
+        Through Optuna's reader (``StudyStore.trials``), which keeps the finished trials and
+        re-reads, in one query, only the ones that were unfinished and the new ones (a
+        journal: the log's new lines). Not one query per queued trial: a grid sweep queues
+        every point as WAITING, and re-reading 1,000 of them one by one took longer than a
+        poll period."""
         required = required_metrics(self._objectives)
         changed = False
-        if not self._states:  # the first read: every trial at once
-            new = store.trials()
-        else:
-            new = store.trials_from(max(self._states) + 1)
-            new += [t for n in sorted(self._pending) if (t := store.trial(n)) is not None]
-        for trial in new:
+        for trial in store.trials():
             changed |= self._take(trial, required)
         return changed
 
