@@ -214,6 +214,7 @@ class StudySource:
 
     def _forget(self) -> None:
         """Drop the study as read (the next read opens the storage and reads every trial)."""
+        self._unpin()
         self._store: StudyStore | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the study file read
         self._objectives: tuple[str, ...] = ()
@@ -234,6 +235,27 @@ class StudySource:
             return None
         return (st.st_dev, st.st_ino) if st is not None else None
 
+    def _hold(self) -> tuple[int, int] | None:
+        """(device, inode) of the study file about to be read. A journal file is held open
+        while it is read, so that once deleted its inode is not given to the next file made
+        (ext4 reuses it at once) and a replacement is seen. A SQLite file is held by the
+        storage's own connections, never by a descriptor of ours: closing one would drop
+        their locks (https://www.sqlite.org/howtocorrupt.html, 2.2)."""
+        self._unpin()
+        if not (self._path and self.storage_url.startswith("journal:")):
+            return self._file_now()
+        try:
+            self._pin = os.open(self._path, os.O_RDONLY)
+        except OSError:
+            return None
+        st = os.fstat(self._pin)
+        return (st.st_dev, st.st_ino)
+
+    def _unpin(self) -> None:
+        if getattr(self, "_pin", None) is not None:
+            os.close(self._pin)
+        self._pin: int | None = None
+
     # -- opening -------------------------------------------------------------------------
     def _open(self) -> StudyStore:
         if self._store is not None:
@@ -244,7 +266,7 @@ class StudySource:
             self._shared = None
             self._forget()
         try:
-            self._file = self._file_now()
+            self._file = self._hold()
             storage = self._shared or open_storage(self.storage_url, write=False)
             names = study_names(storage)
             if not names:

@@ -549,3 +549,20 @@ def test_a_poll_of_a_grid_sweep_with_every_point_queued_is_a_few_queries(tmp_pat
     statements.clear()
     snap = source.snapshot()
     assert (snap.n_running, snap.n_skipped) == (299, 1) and len(statements) < 20
+
+
+def test_a_journal_replaced_by_a_file_that_takes_its_inode_is_read_anew(tmp_path):
+    """ext4 gives a deleted file's inode to the next file made: a journal deleted and made
+    again at once looked like the same file, and its old reader went on from its old offset
+    in the new one ("cannot be read: 0")."""
+    url = f"journal:///{tmp_path / 's.log'}"
+    _study(open_storage(url, write=True), "s", [_trial({"train.x": 0.5}, area_mm2=1.0)])
+    new = tmp_path / "new"
+    new.mkdir()
+    _study(open_storage(f"journal:///{new / 's.log'}", write=True), "s",
+           [_trial({"train.x": 0.5}, area_mm2=a) for a in (5.0, 6.0)])  # fmt: skip
+    source = StudySource(url)
+    assert source.snapshot().frame["area_mm2"].tolist() == [1.0]
+    (tmp_path / "s.log").unlink()
+    shutil.copyfile(new / "s.log", tmp_path / "s.log")  # the next file made
+    assert source.snapshot().frame["area_mm2"].tolist() == [5.0, 6.0]
