@@ -224,7 +224,14 @@ def describe(result: SizingResult) -> str:
     lines = []
     if result.feasible:
         fields = tuple(SizingGrid.__dataclass_fields__)
-        head = ["goal", "area (mm^2)", "latency, steady (us)", "energy (uJ)", *fields, "checked by"]
+        head = [
+            "goal",
+            "area (mm^2)",
+            "latency, steady (us)",
+            "energy, steady (uJ)",
+            *fields,
+            "checked by",
+        ]
         rows = []
         for goal, c in (
             ("smallest area", result.smallest_area),

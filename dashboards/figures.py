@@ -47,10 +47,10 @@ __all__ = [
 #: column -> (axis title with unit, factor from the stored unit to the shown one); the
 #: contract's metric names with the units a person reads on an axis
 AXES = {
-    "accuracy": ("Accuracy (%)", 100.0),
+    "accuracy": ("Test accuracy (%)", 100.0),
     "area_mm2": ("Area (mm²)", 1.0),
     "latency_us": ("Latency, steady state (µs)", 1.0),
-    "energy_uj": ("Energy (µJ)", 1.0),
+    "energy_uj": ("Energy, steady state (µJ)", 1.0),
     "sparsity": ("Sparsity (%)", 100.0),
     "size_kib": ("Weight storage (KiB)", 1.0),
     "cycles": ("Cycles", 1.0),

@@ -40,9 +40,9 @@ MAX_CATEGORIES = 8  # an integer param with at most this many distinct values ge
 #: budget input id -> (metric, "max" or "min", label); values in shown units (accuracy in %)
 BUDGETS = {
     "max-area": ("area_mm2", "max", "max area (mm²)"),
-    "max-latency": ("latency_us", "max", "max latency (µs)"),
-    "max-energy": ("energy_uj", "max", "max energy (µJ)"),
-    "min-accuracy": ("accuracy", "min", "min accuracy (%)"),
+    "max-latency": ("latency_us", "max", "max latency, steady state (µs)"),
+    "max-energy": ("energy_uj", "max", "max energy, steady state (µJ)"),
+    "min-accuracy": ("accuracy", "min", "min test accuracy (%)"),
 }
 
 #: metrics with no better direction: a budget row bounds them either way. Sparsity is a
@@ -277,7 +277,7 @@ def row_options(options: list[dict], key, present) -> list[dict]:
 
     >>> opts = budget_options(["area_mm2"], [False])
     >>> row_options(opts, "min:accuracy", ["area_mm2"])[-1]
-    {'label': 'min accuracy (%): not in this study', 'value': 'min:accuracy', 'disabled': True}
+    {'label': 'min test accuracy (%): not in this study', 'value': 'min:accuracy', 'disabled': True}
     >>> row_options(opts, "max:area_mm2", ["area_mm2"]) == opts
     True
     """
@@ -290,7 +290,7 @@ def row_options(options: list[dict], key, present) -> list[dict]:
 
 
 def budget_text(budgets: dict | None, frame: pd.DataFrame | None = None) -> str:
-    """The budgets in force, as words: ``"max area 2 mm², min accuracy 90 %"``; with
+    """The budgets in force, as words: ``"max area 2 mm², min test accuracy 90 %"``; with
     ``frame``, only those on a metric it has values of (the ones :func:`apply_budgets`
     applies)."""
     parts = []

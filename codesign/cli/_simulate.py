@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 def _layers_table(r: dict[str, Any]) -> str:
     head = ["layer", "kind", "shape", "nnz", "sparsity %", "cycles"]
     head += [f"{STALL_LABELS.get(c, c)} stall cycles" for c in STALL_CAUSES]
-    head += ["utilization %", "DRAM-bound"]
+    head += ["utilization %", "busy %", "DRAM-bound"]
     rows = []
     for lay in r["layers"]:
         st = lay.get("stall_cycles", {})
@@ -154,7 +154,7 @@ def _layers_table(r: dict[str, Any]) -> str:
             [lay["name"], lay["kind"], "x".join(str(d) for d in lay["shape"]), lay["nnz"]]
             + [100 * lay["sparsity"], lay["cycles"]]
             + [st.get(c, 0) for c in STALL_CAUSES]
-            + [100 * lay["utilization"], lay.get("dram_bound", False)]
+            + [100 * lay["utilization"], 100 * lay.get("busy", 0.0), lay.get("dram_bound", False)]
         )
     return table(head, rows)
 
@@ -184,7 +184,7 @@ def _totals_rows(r: dict[str, Any], weight_kib: float, bounds: bool = False) -> 
         rows += [["cycles upper bound", r.get("cycles_upper", "-"), "cycles"]]
     rows += [["area", r["area_mm2"], "mm^2"]]
     rows += [[f"  {k}", v, "mm^2"] for k, v in r["area_breakdown_mm2"].items()]
-    rows += [["energy", r["energy_uj"], "uJ"]]
+    rows += [["energy, steady state (dynamic + leakage)", r["energy_uj"], "uJ"]]
     if "energy_dynamic_uj" in r:
         rows += [["  (dynamic)", r["energy_dynamic_uj"], "uJ"]]
         rows += [["  (leakage)", r["energy_leakage_uj"], "uJ"]]
@@ -296,7 +296,7 @@ def _render(out: dict[str, Any], name: str, cfg, args, tech_source: str) -> str:
                     "cycles",
                     "latency us",
                     "area mm^2",
-                    "energy uJ",
+                    "energy, steady uJ",
                     "weights KiB",
                     "DRAM-bound",
                 ],

@@ -6,6 +6,7 @@ message says which budget cannot be met and by how much); 2 for bad input.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
@@ -15,11 +16,20 @@ EXIT_INFEASIBLE = 3
 
 
 def _list(conv):
+    """An argparse type: ``"8,16,32"`` -> ``(8, 16, 32)``; an empty or unparsable item is refused
+    (argparse prefixes the flag: ``argument --n-pe: '8,,16' is not allowed: ...``)."""
+    kind = {int: "integers, e.g. 8,16,32", float: "numbers, e.g. 4,16.5", str: "names"}[conv]
+
     def parse(text: str):
+        items = [x.strip() for x in text.split(",")]
         try:
-            return tuple(conv(x) for x in text.split(",") if x.strip())
+            if not all(items):
+                raise ValueError
+            return tuple(conv(x) for x in items)
         except ValueError:
-            raise InputError("grid axis", text, "comma-separated values") from None
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not allowed: expected comma-separated {kind}"
+            ) from None
 
     return parse
 

@@ -152,6 +152,7 @@ def add_parser(subparsers, help_: str) -> None:
     a("--out", metavar="RUN_DIR", default=None, help="run directory to write")
     a("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
     a("--json", action="store_true", help="print the report as one JSON object")
+    a("--no-progress", action="store_true", help="no progress bars or per-epoch lines (stderr)")
     a(
         "--show",
         metavar="RUN_DIR",
@@ -216,7 +217,7 @@ def format_report(report: dict) -> str:
         ),
         "",
         table(
-            ["stage", "epochs", "accuracy %", "sparsity %", "wall s"],
+            ["stage", "epochs", "test accuracy %", "weight sparsity %", "wall s"],
             [
                 [s["name"], s["epochs"], f"{100 * s['accuracy']:.2f}"]
                 + [f"{100 * s['sparsity']:.2f}", f"{s['wall_s']:.1f}"]
@@ -286,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    result = train(config, cost_provider=provider, progress=True)
+    result = train(config, cost_provider=provider, progress=not args.no_progress)
     if args.out:
         result.save(args.out, overwrite=args.overwrite)
     if args.export_onnx:

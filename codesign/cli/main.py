@@ -46,13 +46,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, help=help_)  # listed in --help, not imported
             continue
         importlib.import_module(f"codesign.cli.{module}").add_parser(sub, help_)
+    parser.set_defaults(_commands=sub.choices)  # so an error can name its sub-command
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # "codesign sweep: error: unrecognized arguments: ...", with the sub-command named
+        args._commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if not args.command else 2

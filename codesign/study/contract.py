@@ -41,11 +41,11 @@ METRICS = ("accuracy", "sparsity", "area_mm2", "latency_us", "energy_uj", "cycle
 
 #: what a person reads for each metric (units in parentheses)
 METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "sparsity": "weight sparsity",
+    "accuracy": "test accuracy (0..1)",
+    "sparsity": "weight sparsity (0..1)",
     "area_mm2": "area (mm^2)",
     "latency_us": "latency, steady state (us)",
-    "energy_uj": "energy (uJ)",
+    "energy_uj": "energy, steady state (uJ)",
     "cycles": "cycles",
     "size_kib": "weight storage (KiB)",
 }

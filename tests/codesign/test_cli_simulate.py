@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -259,7 +260,15 @@ def test_table_names_what_each_figure_means(capsys):
         "latency, first inference (weights from DRAM)",
         "utilization (useful products)",
         "busy (lane-cycles doing any entry)",
+        "energy, steady state (dynamic + leakage)",
         "(dynamic)",
         "(leakage)",
     ):
         assert label in out, label
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.strip().startswith("layer "))
+    cols = re.split(r"\s{2,}", lines[head].strip())
+    use, busy = cols.index("utilization %"), cols.index("busy %")
+    for line in lines[head + 2 : head + 6]:  # lfc's four layers
+        cells = re.split(r"\s{2,}", line.strip())
+        assert float(cells[busy]) >= float(cells[use]) > 0, line

@@ -30,9 +30,10 @@ def test_train_json_and_run_dir(tmp_path, capsys):
 
 
 def test_train_table(capsys):
-    assert main([*TINY, "--method", "ternary"]) == 0
-    out = capsys.readouterr().out
-    assert "test accuracy" in out and "%" in out and "KiB" in out
+    assert main([*TINY, "--method", "ternary", "--no-progress"]) == 0
+    cap = capsys.readouterr()
+    assert "test accuracy %" in cap.out and "weight sparsity %" in cap.out and "KiB" in cap.out
+    assert cap.err == ""  # --no-progress: no bars, no per-epoch lines
 
 
 def _error(argv, capsys):

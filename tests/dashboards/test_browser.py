@@ -344,7 +344,7 @@ def test_hardware_study_front_is_drawn_and_a_click_opens_the_design(
     dash_duo.find_element("#detail").screenshot(os.path.join(artifacts_dir, "hw_drilldown.png"))
     dash_duo.driver.set_window_size(1400, 1000)
     dash_duo.find_element("#tabs .tab:nth-child(2)").click()  # energy vs area
-    dash_duo.wait_for_contains_text("#front .ytitle", "Energy (µJ)", timeout=10)
+    dash_duo.wait_for_contains_text("#front .ytitle", "Energy, steady state (µJ)", timeout=10)
     dash_duo.find_element("#tabs .tab:nth-child(4)").click()  # 3-D: area, latency, energy
     dash_duo._wait_for(lambda d: "scatter3d" in trace_types(dash_duo), timeout=10, msg="3-D")
     dash_duo.wait_for_element("#front canvas", timeout=10)
@@ -648,7 +648,7 @@ def test_budget_rows_follow_the_study_picker(dash_duo, study_url, hw_study_url, 
     accuracy = float(f"{100 * train['accuracy'].median():.6g}")
     energy = float(f"{hw['energy_uj'].median():.6g}")
     for row, (label, value) in enumerate(
-        [("min accuracy (%)", accuracy), ("max energy (µJ)", energy)], start=1
+        [("min test accuracy (%)", accuracy), ("max energy, steady state (µJ)", energy)], start=1
     ):
         dash_duo.find_element("#add-budget").click()
         sel = f"#metric-budgets > div:nth-child({row})"
@@ -659,31 +659,31 @@ def test_budget_rows_follow_the_study_picker(dash_duo, study_url, hw_study_url, 
     within = int(((train["accuracy"] >= accuracy / 100) & (train["energy_uj"] <= energy)).sum())
     assert 0 < within < len(train)
     dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
-    dash_duo.wait_for_contains_text("#front .gtitle", f"min accuracy {accuracy:g} %", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"min test accuracy {accuracy:g} %", 10)
 
     dash_duo.select_dcc_dropdown("#study-picker", value="hw")
     dash_duo.wait_for_contains_text("#status", "study 'hw': 16 of 16", timeout=15)
     dash_duo.wait_for_contains_text("#metric-budgets > div:nth-child(1)", "not in this study", 10)
-    assert row_text(dash_duo, 2) == "max energy (µJ)"
+    assert row_text(dash_duo, 2) == "max energy, steady state (µJ)"
     expected = [o["label"] for o in metric_budget_options(hw_source)]
-    assert "min accuracy (%)" not in expected and "max energy (µJ)" in expected
+    assert "min test accuracy (%)" not in expected and "max energy, steady state (µJ)" in expected
     assert offered(dash_duo, 2) == dict.fromkeys(expected, False)
     assert offered(dash_duo, 1) == {
         **dict.fromkeys(expected, False),
-        "min accuracy (%): not in this study": True,
+        "min test accuracy (%): not in this study": True,
     }
     within = int((hw["energy_uj"] <= energy).sum())
     assert 0 < within < len(hw)
     dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
-    dash_duo.wait_for_contains_text("#front .gtitle", f"max energy {energy:g} µJ", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"max energy, steady state {energy:g} µJ", 10)
     assert "accuracy" not in dash_duo.find_element("#front .gtitle").text
 
     dash_duo.select_dcc_dropdown("#study-picker", value="train")
     dash_duo.wait_for_contains_text("#status", "study 'train': 36 of 36", timeout=15)
     dash_duo._wait_for(
-        lambda d: row_text(dash_duo, 1) == "min accuracy (%)", timeout=10, msg="row 1 back"
+        lambda d: row_text(dash_duo, 1) == "min test accuracy (%)", timeout=10, msg="row 1 back"
     )
     within = int(((train["accuracy"] >= accuracy / 100) & (train["energy_uj"] <= energy)).sum())
     dash_duo.wait_for_contains_text("#front-status", f"{within} within budget", 10)
-    dash_duo.wait_for_contains_text("#front .gtitle", f"min accuracy {accuracy:g} %", 10)
+    dash_duo.wait_for_contains_text("#front .gtitle", f"min test accuracy {accuracy:g} %", 10)
     assert dash_duo.get_logs() == []

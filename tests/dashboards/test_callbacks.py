@@ -173,7 +173,9 @@ def test_front_figure_follows_filters_and_budgets(study_url):
     fig, status = front_view(
         snap, "area_mm2", None, schema, budgets={"max-area": 1e-6, "min-accuracy": 50}
     )
-    assert status.startswith("No design meets the budget (max area 1e-06 mm², min accuracy 50 %)")
+    assert status.startswith(
+        "No design meets the budget (max area 1e-06 mm², min test accuracy 50 %)"
+    )
     names = [t.name for t in front_figure(snap, "3d", "hw.n_pe", schema,
                                           budgets={"max-area": budget}).data]  # fmt: skip
     assert names == ["over budget", "dominated", "Pareto front", "selected"]

@@ -51,7 +51,7 @@ def test_front_info_by_hand():
     assert info.on_front.tolist() == [True, True, True, False, False, True]
     assert info.step_x.tolist() == [0.5, 1.0, 2.0, 4.0]  # step line in area order
     assert np.allclose(info.step_y, [60.0, 80.0, 85.0, 90.0])  # accuracy in %
-    assert info.x_title == "Area (mm²)" and info.y_title == "Accuracy (%)"
+    assert info.x_title == "Area (mm²)" and info.y_title == "Test accuracy (%)"
     assert not info.log_x  # 0.5..5 is a 10x span
     assert _get_front_info(frame(), "latency_us").log_x  # 0.5..400 is 800x
 
@@ -72,7 +72,7 @@ def test_a_budget_on_any_metric_and_bad_values():
     maximized one, in shown units; text, an empty box or a negative value is no budget."""
     opts = budget_options(["hw.n_pe", "accuracy"], [False, True])
     assert [o["value"] for o in opts] == ["max:hw.n_pe", "min:accuracy"]
-    assert opts[1]["label"] == "min accuracy (%)"
+    assert opts[1]["label"] == "min test accuracy (%)"
     budgets = row_budgets(["max:hw.n_pe", "max:hw.n_pe", None, "max:energy_uj"], [16, 8, 3, "x"])
     assert budgets == {"max:hw.n_pe": 8.0}  # the stricter of two rows on one metric
     assert apply_budgets(frame(), budgets).tolist() == [True, False, False, True, False, True]
@@ -80,7 +80,7 @@ def test_a_budget_on_any_metric_and_bad_values():
                                                                       True, False]  # fmt: skip
     assert (
         budget_text({"max:energy_uj": 2, "min-accuracy": 90})
-        == "max energy 2 µJ, min accuracy 90 %"
+        == "max energy, steady state 2 µJ, min test accuracy 90 %"
     )
     for bad in ("abc", -1, float("nan"), None):
         assert apply_budgets(frame(), {"max-area": bad, "max:energy_uj": bad}).all()
@@ -93,7 +93,7 @@ def test_a_sparsity_budget_is_a_lower_or_an_upper_bound():
     lower and an upper bound on it both hold (a range), of two lower bounds the higher."""
     opts = budget_options(["accuracy", "sparsity", "size_kib"], [True, False, False])
     assert [(o["value"], o["label"]) for o in opts] == [
-        ("min:accuracy", "min accuracy (%)"),
+        ("min:accuracy", "min test accuracy (%)"),
         ("min:sparsity", "min sparsity (%)"),
         ("max:sparsity", "max sparsity (%)"),
         ("max:size_kib", "max weight storage (KiB)"),
@@ -117,7 +117,7 @@ def test_a_budget_row_on_a_metric_the_study_lacks_is_marked_and_not_applied():
     opts = budget_options(["area_mm2", "energy_uj"], [False, False])
     marked = row_options(opts, "min:accuracy", ["area_mm2", "energy_uj"])
     assert marked[:-1] == opts and marked[-1] == {
-        "label": "min accuracy (%): not in this study", "value": "min:accuracy", "disabled": True
+        "label": "min test accuracy (%): not in this study", "value": "min:accuracy", "disabled": True
     }  # fmt: skip
     assert row_options(opts, "max:energy_uj", ["area_mm2", "energy_uj"]) == opts
     assert row_options(opts, None, ["area_mm2"]) == opts
@@ -128,8 +128,8 @@ def test_a_budget_row_on_a_metric_the_study_lacks_is_marked_and_not_applied():
     hw = frame().assign(accuracy=np.nan)  # a simulate-only study: no accuracy
     budgets = {"min:accuracy": 90, "max:energy_uj": 2}
     assert apply_budgets(hw, budgets).tolist() == [True, True, True, False, False, True]
-    assert budget_text(budgets, hw) == "max energy 2 µJ"
-    assert budget_text(budgets, frame()) == "min accuracy 90 %, max energy 2 µJ"
+    assert budget_text(budgets, hw) == "max energy, steady state 2 µJ"
+    assert budget_text(budgets, frame()) == "min test accuracy 90 %, max energy, steady state 2 µJ"
 
 
 def test_use_log():
@@ -285,7 +285,7 @@ def test_compare_info_lists_metrics_then_differing_params():
     assert info.trials == [5, 0]  # 99 is not in the frame
     assert np.allclose(info.metrics["accuracy"], [60.0, 80.0])
     assert info.differing == ["method", "hw.zero_skip"]  # both have 4 PEs
-    assert info.table[0] == {"quantity": "Accuracy (%)", "trial 5": "60", "trial 0": "80"}
+    assert info.table[0] == {"quantity": "Test accuracy (%)", "trial 5": "60", "trial 0": "80"}
     assert info.table[-1] == {"quantity": "hw.zero_skip", "trial 5": "none", "trial 0": "weights"}
     fig = validated(plot_compare(info))
     assert len(fig.data) == 4 and list(fig.data[2].y) == [400.0, 10.0]

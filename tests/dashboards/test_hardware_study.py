@@ -74,11 +74,11 @@ def test_hardware_front_infos_by_hand():
     assert info3.z.tolist() == [1.0, 1.0, 0.5, 2.0, 0.5] and not info3.log_z
     fig = plot_front_3d(info3)
     go.Figure(fig.to_dict())  # valid once re-validated
-    assert fig.layout.scene.zaxis.title.text == "Energy (µJ)"
-    assert "energy %{z:.4g} µJ" in fig.data[0].hovertemplate
+    assert fig.layout.scene.zaxis.title.text == "Energy, steady state (µJ)"
+    assert "energy, steady state %{z:.4g} µJ" in fig.data[0].hovertemplate
     fig = plot_front(_get_front_info(hw_frame(), "latency_us", y_col="energy_uj"))
     go.Figure(fig.to_dict())
-    assert fig.layout.yaxis.title.text == "Energy (µJ)"
+    assert fig.layout.yaxis.title.text == "Energy, steady state (µJ)"
 
 
 def test_simulate_only_trials_are_valid_and_accuracy_is_absent(hw_study_url):
@@ -188,7 +188,7 @@ def test_hardware_fronts_are_the_brute_force_fronts(hw_study_url, view):
         ring = fig.data[-1]  # the selected design is ringed (the last trace)
         assert ring.name == "selected" and list(ring.x) == f.loc[f["trial"] == 3, view.x].tolist()
     else:
-        assert fig.layout.scene.zaxis.title.text == "Energy (µJ)"
+        assert fig.layout.scene.zaxis.title.text == "Energy, steady state (µJ)"
         assert fig.data[1].name == "Pareto front" and sorted(fig.data[1].customdata) == want
 
 
@@ -257,8 +257,12 @@ def test_drilldown_and_compare_without_accuracy(hw_study_url):
     assert "detail-workload" in ids and "detail-layers-graph" in ids
     table, graph = compare_view(source.current(), [1, 2, 4])  # n_pe 1, 1, 2
     quantities = [row["quantity"] for row in table_rows(table)]
-    assert quantities[:3] == ["Area (mm²)", "Latency, steady state (µs)", "Energy (µJ)"]
-    assert "Accuracy (%)" not in quantities and "hw.n_pe" in quantities
+    assert quantities[:3] == [
+        "Area (mm²)",
+        "Latency, steady state (µs)",
+        "Energy, steady state (µJ)",
+    ]
+    assert "Test accuracy (%)" not in quantities and "hw.n_pe" in quantities
     assert [a.text for a in graph.figure.layout.annotations] == quantities[:3]
 
 
