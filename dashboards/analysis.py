@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import AXES, TEMPLATE, axis_title, shown, use_log
+from .figures import AXES, TEMPLATE, axis_title, plain, shown, use_log
 
 __all__ = [
     "HistoryInfo",
@@ -21,6 +21,17 @@ __all__ = [
     "plot_parallel",
     "plot_slices",
 ]
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A knob's values as text, ``"(none)"`` where a trial has none: the knob is not set in
+    it, or set to ``None`` (an Optuna choice; the frame reads both as missing, and pandas
+    keeps missing values through ``astype(str)``, which ``sorted`` then fails to compare).
+
+    >>> _as_text(pd.Series(["a", None, float("nan"), 3])).tolist()
+    ['a', '(none)', '(none)', '3']
+    """
+    return values.map(lambda v: "(none)" if v is None or v != v else str(v))
 
 
 # -- parallel coordinates -----------------------------------------------------------------------
@@ -59,10 +70,11 @@ def plot_parallel(frame: pd.DataFrame, knobs, metrics, on_front, selected=()) ->
             else:
                 dims.append({"label": axis_title(col), "values": v})
         else:
-            cats = sorted(values.astype(str).unique().tolist())
-            codes = values.astype(str).map({c: i for i, c in enumerate(cats)}).to_numpy()
-            dims.append({"label": col, "values": codes, "tickvals": list(range(len(cats))),
-                         "ticktext": cats})  # fmt: skip
+            text = _as_text(values)
+            cats = sorted(text.unique().tolist())
+            codes = text.map({c: i for i, c in enumerate(cats)}).to_numpy()
+            dims.append({"label": plain(col), "values": codes, "tickvals": list(range(len(cats))),
+                         "ticktext": [plain(c) for c in cats]})  # fmt: skip
     colour = rank.astype(float)
     trace = {
         "type": "parcoords",
@@ -194,8 +206,10 @@ def importances(frame: pd.DataFrame, knobs, target: str, maximize: bool, seed: i
             lo, hi = float(v.min()), float(v.max())
             dists[k] = FloatDistribution(lo, hi, log=lo > 0 and hi / lo > 20)
         else:
-            dists[k] = CategoricalDistribution(sorted(v.astype(str).unique().tolist()))
+            dists[k] = CategoricalDistribution(sorted(_as_text(v).unique().tolist()))
     study = optuna.create_study(direction="maximize" if maximize else "minimize")
+    cats = [k for k, d in dists.items() if isinstance(d, CategoricalDistribution)]
+    rows = rows.assign(**{k: _as_text(rows[k]) for k in cats})
     trials = []
     for _, r in rows.iterrows():
         params = {k: (float(r[k]) if isinstance(d, FloatDistribution) else str(r[k]))
@@ -207,7 +221,8 @@ def importances(frame: pd.DataFrame, knobs, target: str, maximize: bool, seed: i
 
 def plot_importance(values: dict, target: str) -> go.Figure:
     names = list(values)[::-1]
-    fig = go.Figure(go.Bar(x=[values[n] for n in names], y=names, orientation="h"))
+    fig = go.Figure(go.Bar(x=[values[n] for n in names], y=[plain(n) for n in names],
+                           orientation="h"))  # fmt: skip
     fig.update_layout(template="plotly_white", margin={"t": 40, "l": 160},
                       title={"text": f"Knob importance for {axis_title(target)} (fANOVA)",
                              "x": 0.01}, xaxis={"title": {"text": "share"}})  # fmt: skip
@@ -217,13 +232,15 @@ def plot_importance(values: dict, target: str) -> go.Figure:
 def plot_slices(frame: pd.DataFrame, knobs, target: str) -> go.Figure:
     """``target`` against each knob, one panel per knob."""
     knobs = [k for k in knobs if k in frame][:8] or ["trial"]
-    fig = make_subplots(rows=1, cols=len(knobs), shared_yaxes=True, subplot_titles=knobs)
+    titles = [plain(k) for k in knobs]
+    fig = make_subplots(rows=1, cols=len(knobs), shared_yaxes=True, subplot_titles=titles)
     y = shown(frame, target)
     for k, knob in enumerate(knobs, start=1):
         x = frame[knob].to_numpy()
         numeric = pd.api.types.is_numeric_dtype(frame[knob])
-        fig.add_trace(go.Scattergl(x=x if numeric else x.astype(str), y=y, mode="markers",
-                                   marker={"size": 5, "opacity": 0.6}, name=knob,
+        fig.add_trace(go.Scattergl(x=x if numeric else [plain(v) for v in x], y=y,
+                                   mode="markers", marker={"size": 5, "opacity": 0.6},
+                                   name=titles[k - 1],
                                    customdata=frame["trial"].tolist(),
                                    hovertemplate="trial %{customdata}<br>%{x}: %{y:.4g}"),
                       1, k)  # fmt: skip

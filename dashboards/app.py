@@ -62,8 +62,10 @@ def create_app(
         """The page as served: the default study's filters, tabs and front already in it (no
         chain of first callbacks before the front can be drawn); computed once per study
         version. The design table mounts once the front is drawn."""
-        layout = build_layout(refresh_s, studies, default)
-        source = sources.get(default)
+        names = sources.names() or studies  # studies made since the start are offered too
+        shown = default or (names[-1] if names else None)  # no --study: the newest
+        layout = build_layout(refresh_s, names, shown)
+        source = sources.get(shown)
         try:
             version = source.snapshot().version
         except StudyLoadError:

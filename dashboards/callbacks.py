@@ -13,7 +13,7 @@ import pandas as pd
 from dash import dcc, no_update
 
 from .data import Snapshot, StudyLoadError, StudySource
-from .figures import AXES, _get_front_info, colour_spec, plot_front, view_for, views_for
+from .figures import AXES, _get_front_info, colour_spec, plain, plot_front, view_for, views_for
 from .figures_3d import _get_front_3d_info, plot_front_3d
 from .filters import (
     apply_budgets,
@@ -106,7 +106,7 @@ def front_view(snap: Snapshot | None, tab: str, color_by=None, schema=None, rang
         )
     maximize = tuple(snap.maximize(view.cols))
     spec = colour_spec(snap.frame, color_by)
-    title = f"{snap.study_name}: {view.label}"
+    title = f"{plain(snap.study_name)}: {view.label}"
     words = budget_text(budgets, snap.frame)  # budgets on a metric the study lacks: none
     if words:
         title += f" (budget: {words})"

@@ -6,9 +6,9 @@
 never creates or alters a file: a missing SQLite or journal file, an unrelated
 SQLite database and a non-journal file are refused) and reads every trial once
 (:meth:`StudySource.snapshot`; ``create_app`` does this before it serves). Each
-later poll reads only what can have changed: the trials numbered after the last
-one read (``StudyStore.trials_from``) and, by id, the trials that were still
-RUNNING or WAITING. The frame keeps params and the two small attributes the
+later poll reads only what can have changed, in one query through Optuna's
+reader (``StudyStore.trials``): the trials that were unfinished (RUNNING,
+WAITING) and the new ones. The frame keeps params and the two small attributes the
 fronts need (``metrics``, ``method``); the heavy ones (``hw_report``,
 ``train_report``) are read for one trial when its drill-down opens.
 
@@ -37,7 +37,7 @@ from codesign.study import (
     study_names,
 )
 from codesign.study.contract import DEFAULT_REQUIRED
-from codesign.study.storages import damage_reason
+from codesign.study.storages import damage_reason, storage_file
 from codesign.study.store import open_storage
 
 __all__ = [
@@ -75,6 +75,7 @@ class Snapshot:
     n_failed: int
     n_running: int
     n_skipped: int  # COMPLETE trials whose metrics were missing or malformed
+    n_pruned: int = 0  # PRUNED trials (a sweep's repeats of an earlier point: duplicate_of)
     version: str = ""  # changes whenever a trial is added or changes state
     metrics: tuple[str, ...] = METRICS
     directions: tuple[str, ...] = ()
@@ -99,8 +100,11 @@ class Snapshot:
         out = []
         if self.n_failed:
             out.append(f"{self.n_failed} failed trial(s) not shown")
+        if self.n_pruned:
+            out.append(f"{self.n_pruned} pruned trial(s) not shown (a sweep prunes a repeat "
+                       "of an earlier point)")  # fmt: skip
         if self.n_running:
-            out.append(f"{self.n_running} trial(s) still running")
+            out.append(f"{self.n_running} trial(s) running or queued")
         if self.n_skipped:
             out.append(f"{self.n_skipped} finished trial(s) lack valid metrics and are left out")
         return out
@@ -187,26 +191,6 @@ def _why(exc: BaseException) -> str:
     return damage_reason(text)
 
 
-def _sqlite_hint(url: str) -> str | None:
-    """Why a SQLite study file that exists cannot be read: a WAL-mode file in a directory
-    this process cannot write (SQLite must create its ``-shm`` file beside it), or None."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///") :].split("?")[0]
-    try:
-        with open(path, "rb") as f:
-            head = f.read(20)
-    except OSError:
-        return None
-    wal = head.startswith(b"SQLite format 3\0") and len(head) == 20 and head[18] == 2
-    folder = os.path.dirname(os.path.abspath(path))
-    if wal and not os.access(folder, os.W_OK) and not os.path.exists(path + "-shm"):
-        return (f"study file {path!r} is in WAL mode and its directory {folder!r} is not "
-                "writable: SQLite must create the file's -shm index there to read it; make the "
-                "directory writable or copy the file somewhere writable")  # fmt: skip
-    return None
-
-
 def list_studies(storage_url: str) -> tuple[list[str], object]:
     """The study names in ``storage_url`` (oldest first) and the read-only storage, to share
     with the :class:`StudySource` s (a journal is replayed once); ``([], None)`` when unreadable."""
@@ -229,23 +213,68 @@ class StudySource:
         self._shared = storage
         self._wanted = study_name
         self._lock = threading.Lock()
+        try:
+            self._path = storage_file(storage_url)  # None for a server database
+        except InputError:  # not a storage URL: the first read says so
+            self._path = None
+        self._changes = 0
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop the study as read (the next read opens the storage and reads every trial)."""
+        self._unpin()
         self._store: StudyStore | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the study file read
         self._objectives: tuple[str, ...] = ()
         self._directions: tuple[str, ...] = ()
         self._workload: dict | None = None
         self._user_attrs: dict = {}
         self._states: dict[int, object] = {}  # number -> TrialState
         self._rows: dict[int, dict | None] = {}  # number -> row (None: skipped) of COMPLETE
-        self._pending: set[int] = set()  # numbers of RUNNING / WAITING trials
         self._times: dict[int, float] = {}  # number -> completion time (epoch s) of COMPLETE
-        self._changes = 0
         self._snapshot: Snapshot | None = None
+
+    def _file_now(self) -> tuple[int, int] | None:
+        """(device, inode) of the study file now (a stat: no descriptor); None when it is
+        missing or the storage is a server database."""
+        try:
+            st = os.stat(self._path) if self._path else None
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino) if st is not None else None
+
+    def _hold(self) -> tuple[int, int] | None:
+        """(device, inode) of the study file about to be read. A journal file is held open
+        while it is read, so that once deleted its inode is not given to the next file made
+        (ext4 reuses it at once) and a replacement is seen. A SQLite file is held by the
+        storage's own connections, never by a descriptor of ours: closing one would drop
+        their locks (https://www.sqlite.org/howtocorrupt.html, 2.2)."""
+        self._unpin()
+        if not (self._path and self.storage_url.startswith("journal:")):
+            return self._file_now()
+        try:
+            self._pin = os.open(self._path, os.O_RDONLY)
+        except OSError:
+            return None
+        st = os.fstat(self._pin)
+        return (st.st_dev, st.st_ino)
+
+    def _unpin(self) -> None:
+        if getattr(self, "_pin", None) is not None:
+            os.close(self._pin)
+        self._pin: int | None = None
 
     # -- opening -------------------------------------------------------------------------
     def _open(self) -> StudyStore:
         if self._store is not None:
-            return self._store
+            if self._file_now() == self._file:
+                return self._store
+            # the file was replaced or deleted (a sweep rerun from scratch): the open
+            # connections still read the old one, so read the study at the path anew
+            self._shared = None
+            self._forget()
         try:
+            self._file = self._hold()
             storage = self._shared or open_storage(self.storage_url, write=False)
             names = study_names(storage)
             if not names:
@@ -263,11 +292,11 @@ class StudySource:
             user_attrs = store.user_attrs
             directions = store.directions
         except InputError as exc:
-            raise StudyLoadError(_sqlite_hint(self.storage_url) or str(exc)) from None
+            raise StudyLoadError(str(exc)) from None
         except StudyLoadError:
             raise
         except Exception as exc:  # a storage that opens but fails to read (corrupt file)
-            why = _sqlite_hint(self.storage_url) or _why(exc)
+            why = _why(exc)
             raise StudyLoadError(
                 f"storage {shown_url(self.storage_url)!r} cannot be read: {why}"
             ) from None
@@ -316,25 +345,32 @@ class StudySource:
         if self._states.get(trial.number) == state:
             return False
         self._states[trial.number] = state
-        if state in (TrialState.RUNNING, TrialState.WAITING):
-            self._pending.add(trial.number)
-        else:
-            self._pending.discard(trial.number)
         if state == TrialState.COMPLETE:
             self._rows[trial.number] = _trial_row(trial, required)
             if trial.datetime_complete is not None:
                 self._times[trial.number] = trial.datetime_complete.timestamp()
         return True
 
+    @staticmethod
+    def _still_there(store: StudyStore) -> bool:
+        """Whether the storage still holds the study read, under its name (Optuna's
+        ``delete_study`` removes it; a study made again under the name has a new id)."""
+        try:
+            return store.storage.get_study_id_from_name(store.name) == store.study_id
+        except KeyError:
+            return False
+
     def _read_changes(self, store: StudyStore) -> bool:
+        """Take the study's trials as they are now; True when any is new or changed state.
+
+        Through Optuna's reader (``StudyStore.trials``), which keeps the finished trials and
+        re-reads, in one query, only the ones that were unfinished and the new ones (a
+        journal: the log's new lines). Not one query per queued trial: a grid sweep queues
+        every point as WAITING, and re-reading 1,000 of them one by one took longer than a
+        poll period."""
         required = required_metrics(self._objectives)
         changed = False
-        if not self._states:  # the first read: every trial at once
-            new = store.trials()
-        else:
-            new = store.trials_from(max(self._states) + 1)
-            new += [t for n in sorted(self._pending) if (t := store.trial(n)) is not None]
-        for trial in new:
+        for trial in store.trials():
             changed |= self._take(trial, required)
         return changed
 
@@ -345,6 +381,9 @@ class StudySource:
         with self._lock:
             store = self._open()
             try:
+                if not self._still_there(store):  # deleted (and maybe made again) meanwhile
+                    self._forget()
+                    store = self._open()
                 changed = self._read_changes(store)
             except InputError as exc:
                 raise StudyLoadError(str(exc)) from None
@@ -370,6 +409,7 @@ class StudySource:
                 n_failed=counts.get(TrialState.FAIL, 0),
                 n_running=counts.get(TrialState.RUNNING, 0) + counts.get(TrialState.WAITING, 0),
                 n_skipped=len(complete) - len(rows),
+                n_pruned=counts.get(TrialState.PRUNED, 0),
                 version=f"{store.name}|{len(self._states)}|{self._changes}",
                 metrics=present_metrics(frame),
                 directions=self._directions,

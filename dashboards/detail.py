@@ -9,6 +9,7 @@ the wrong type gives an empty info (and an empty figure), never an exception.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import AXES, TEMPLATE
+from .figures import AXES, TEMPLATE, plain
 
 __all__ = [
     "CompareInfo",
@@ -45,9 +46,16 @@ COMPARE_METRICS = ("accuracy", "area_mm2", "latency_us", "energy_uj")
 
 
 def _num(value, default=0.0) -> float:
+    """``value`` as a finite float, else ``default``: a report value that is not a number, or
+    is NaN or infinite (JSON as Optuna stores it allows both), counts as missing.
+
+    >>> _num(3), _num("3"), _num(float("nan"), -1.0), _num(float("inf"))
+    (3.0, 0.0, -1.0, 0.0)
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return default
-    return float(value)
+    value = float(value)
+    return value if math.isfinite(value) else default
 
 
 def _layers(report) -> list[dict]:
@@ -152,10 +160,10 @@ def plot_layers(info: LayersInfo) -> go.Figure:
     Built from plain dicts with validation off (``make_subplots`` and validated traces
     took most of a drill-down's server time); tests re-validate it.
     """
-    names = list(info.names)
+    names = [plain(n) for n in info.names]
     traces = [{"type": "bar", "x": names, "y": info.busy, "name": "not stalled"}]
     for cause, cycles in info.stalls.items():
-        label = stall_label(cause, list(info.stalls))
+        label = plain(stall_label(cause, list(info.stalls)))
         traces.append({"type": "bar", "x": names, "y": cycles, "name": label})
     traces.append({"type": "bar", "x": names, "y": info.energy_uj, "name": "energy",
                    "marker": {"color": "#8c564b"}, "xaxis": "x2", "yaxis": "y2"})  # fmt: skip
@@ -203,7 +211,8 @@ def _get_pe_heatmap_info(report) -> PeHeatmapInfo:
 
 def plot_pe_heatmap(info: PeHeatmapInfo) -> go.Figure:
     """Heatmap of busy cycles, layers by PE; the y labels carry each layer's max/mean ratio."""
-    labels = [f"{n} (max/mean {r:.2f})" for n, r in zip(info.names, info.imbalance, strict=True)]
+    labels = [f"{plain(n)} (max/mean {r:.2f})"
+              for n, r in zip(info.names, info.imbalance, strict=True)]  # fmt: skip
     trace = {
         "type": "heatmap",
         "z": info.z,
@@ -410,7 +419,8 @@ def plot_training(info: TrainingInfo) -> go.Figure:
     for name, y, colour in (("accuracy", info.stage_accuracy_pct, "#1f77b4"),
                             ("sparsity", info.stage_sparsity_pct, "#ff7f0e")):  # fmt: skip
         traces.append(go.Scatter(x=info.stage_epochs, y=y, mode="markers+text",
-                                 text=info.stage_names, textposition="top center",
+                                 text=[plain(n) for n in info.stage_names],
+                                 textposition="top center",
                                  marker={"symbol": "star", "size": 11, "color": colour},
                                  name=f"{name} at stage end"))  # fmt: skip
     fig = go.Figure(traces)

@@ -18,6 +18,7 @@ whose hover counts them and lists their knobs; ``customdata`` is
 
 from __future__ import annotations
 
+import html
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "FrontInfo",
     "View",
     "colour_spec",
+    "plain",
     "plot_front",
     "use_log",
     "view_for",
@@ -123,8 +125,20 @@ def use_log(values) -> bool:
     return bool(len(v) and v.min() > 0 and v.max() / v.min() > LOG_SPAN)
 
 
+def plain(text) -> str:
+    """``text`` (from a study: its name, a method, a knob, a value) as Plotly draws it
+    verbatim. Plotly reads ``<a href>``, ``<br>``, ``<b>`` ... as markup in every title,
+    label and hover text, and shows ``&lt;`` ``&gt;`` ``&amp;`` as the characters.
+
+    >>> plain("<a href='https://x'>a & b</a>")
+    "&lt;a href='https://x'&gt;a &amp; b&lt;/a&gt;"
+    """
+    return html.escape(str(text), quote=False)
+
+
 def axis_title(col: str) -> str:
-    return AXES.get(col, (col, 1.0))[0]
+    """The axis title of a metric (with its unit), or the column's name as text."""
+    return AXES[col][0] if col in AXES else plain(col)
 
 
 def shown(frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -237,8 +251,8 @@ def _knob_text(columns: dict, idx: np.ndarray) -> str:
     lines = []
     for k, column in columns.items():
         vals = list(dict.fromkeys(column[idx].tolist()))
-        lines.append(f"{k} = {_fmt(vals[0])}" if len(vals) == 1
-                     else f"{k}: " + " | ".join(_fmt(v) for v in vals[:6]))  # fmt: skip
+        lines.append(f"{plain(k)} = {plain(_fmt(vals[0]))}" if len(vals) == 1
+                     else f"{plain(k)}: " + " | ".join(plain(_fmt(v)) for v in vals[:6]))  # fmt: skip
     return "<br>".join(lines)
 
 
@@ -299,7 +313,7 @@ def _get_front_info(
     for g, m in zip(groups, members, strict=True):
         listed = ", ".join(str(t) for t in m[:MAX_LISTED]) + (" ..." if len(m) > MAX_LISTED else "")
         head = f"trial {m[0]}" if len(m) == 1 else f"{len(m)} trials: {listed}"
-        hover.append(f"{head} ({methods[g[0]]})<br>{_knob_text(columns, g)}")
+        hover.append(f"{head} ({plain(methods[g[0]])})<br>{_knob_text(columns, g)}")
     if selected is None:
         selected = ()
     elif not isinstance(selected, list | tuple):
@@ -355,7 +369,7 @@ def colour_marker(spec: ColourSpec | None, values, idx, showscale: bool) -> dict
         return {"color": PALETTE[0]}
     if not spec.numeric:
         return {"color": [spec.categories.get(v, GREY) for v in values[idx]]}
-    bar = {"title": {"text": spec.col + (" (log2 scale)" if spec.log2 else "")}}
+    bar = {"title": {"text": plain(spec.col) + (" (log2 scale)" if spec.log2 else "")}}
     if spec.log2:
         bar.update(tickvals=np.log2(spec.ticks).tolist(), ticktext=[_fmt(t) for t in spec.ticks])
     return {
@@ -443,7 +457,7 @@ def plot_front(info: FrontInfo, webgl: bool = False) -> go.Figure:
                 **colour_marker(spec, values, part, not scale_shown),
             }
             scale_shown = scale_shown or (spec is not None and spec.numeric)
-            label = name if spec is not None else "designs"
+            label = plain(name) if spec is not None else "designs"
             traces.append(
                 _points(info, part, label + (" (front)" if front else ""), marker, webgl,
                         legendgroup=label, showlegend=front or not info.on_front[idx].any())

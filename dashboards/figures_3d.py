@@ -23,6 +23,7 @@ from .figures import (
     axis_title,
     colour_marker,
     colour_spec,
+    plain,
     shown,
     use_log,
 )
@@ -134,7 +135,7 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
                 "mode": "markers",
                 "name": name,
                 "customdata": info.trials[idx].tolist(),  # a list: Dash drops typed arrays
-                "text": info.methods[idx],
+                "text": [plain(m) for m in info.methods[idx]],
                 "hovertemplate": hover,
                 "marker": {"size": size, "opacity": opacity, "symbol": _symbols_3d(
                     info.methods[idx]), **colour},

@@ -270,6 +270,18 @@ def _filter_parts(query: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def _sortable(column: pd.Series) -> pd.Series:
+    """``column`` as the design table sorts it: as it is, or as text when it holds values of
+    several types (a knob whose choices are ``["auto", 4, 8]``), which do not compare.
+
+    >>> _sortable(pd.Series(["auto", 8, 4])).tolist()
+    ['auto', '8', '4']
+    """
+    if column.dtype != object or len({type(v) for v in column.dropna()}) <= 1:
+        return column
+    return column.map(lambda v: v if v is None or v != v else str(v))
+
+
 def table_page(rows: pd.DataFrame, page: int, size: int, sort_by, query: str) -> tuple[list, int]:
     """One page of the design table after its filter (``filter_query``) and sort; returns
     (records, page count). Sorting and filtering run here, so a 10,000-trial study sends
@@ -294,7 +306,7 @@ def table_page(rows: pd.DataFrame, page: int, size: int, sort_by, query: str) ->
         cols = [s["column_id"] for s in sort_by if s.get("column_id") in rows]
         asc = [s.get("direction") == "asc" for s in sort_by if s.get("column_id") in rows]
         if cols:
-            rows = rows.sort_values(cols, ascending=asc, kind="stable")
+            rows = rows.sort_values(cols, ascending=asc, kind="stable", key=_sortable)
     pages = max(1, -(-len(rows) // size))
     page = min(max(int(page or 0), 0), pages - 1)
     part = rows.iloc[page * size : (page + 1) * size]

@@ -15,6 +15,8 @@ import threading
 
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, html, no_update
 
+from codesign.study import study_names
+
 from . import analysis
 from .callbacks import (
     WEBGL_ABOVE,
@@ -25,7 +27,7 @@ from .callbacks import (
     tabs_update,
     visible,
 )
-from .data import StudyLoadError, StudySource
+from .data import StudyLoadError, StudySource, list_studies
 from .figures import view_for
 from .filters import BUDGETS, budget_options, pairs, row_budgets, row_options
 from .layout import (
@@ -47,6 +49,17 @@ class Sources:
         self.storage_url, self.default, self.storage = storage_url, default, storage
         self._sources: dict = {}
         self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        """The names of the studies in the storage now, oldest first ([] while unreadable):
+        a study made after the app started (a sweep started later) is among them."""
+        if self.storage is None:  # not readable at the start: try again, keep it if it is
+            names, self.storage = list_studies(self.storage_url)
+            return names
+        try:
+            return study_names(self.storage)
+        except Exception:  # the storage fails now: the page's polls say why
+            return []
 
     def get(self, name: str | None) -> StudySource:
         name = name or self.default

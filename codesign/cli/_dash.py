@@ -107,7 +107,8 @@ def _summary(args: argparse.Namespace, source=None) -> dict:
     from codesign.study import shown_url
     from dashboards import StudyLoadError, StudySource
 
-    out: dict = {"storage": shown_url(args.storage), "url": f"http://{args.host}:{args.port}/"}
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address: [::1]
+    out: dict = {"storage": shown_url(args.storage), "url": f"http://{host}:{args.port}/"}
     try:
         snap = (source or StudySource(args.storage, args.study)).snapshot()
     except StudyLoadError as exc:
@@ -120,48 +121,62 @@ def _summary(args: argparse.Namespace, source=None) -> dict:
         n_trials=snap.n_trials,
         n_shown=len(frame),
         n_failed=snap.n_failed,
+        n_pruned=snap.n_pruned,
         n_running=snap.n_running,
         n_skipped=snap.n_skipped,
         params=list(snap.params),
     )
-    if len(frame):
-        if "accuracy" in snap.metrics:  # absent in simulate-only sweeps
-            out["best_accuracy_pct"] = round(100 * float(frame["accuracy"].max()), 3)
-        out["min_area_mm2"] = float(frame["area_mm2"].min())
-        out["min_latency_us"] = float(frame["latency_us"].min())
-        out["min_energy_uj"] = float(frame["energy_uj"].min())
+    # only metrics with a value (no accuracy in simulate-only sweeps): no NaN in the JSON
+    if "accuracy" in snap.metrics:
+        out["best_accuracy_pct"] = round(100 * float(frame["accuracy"].max()), 3)
+    for metric in ("area_mm2", "latency_us", "energy_uj"):
+        if metric in snap.metrics:
+            out[f"min_{metric}"] = float(frame[metric].min())
     return out
 
 
 def _print_summary(s: dict) -> None:
     if "error" in s:
-        print(f"storage     {s['storage']}\nproblem     {s['error']}")
+        print(f"storage     {_printable(s['storage'])}\nproblem     {_printable(s['error'])}")
         return
     rows = [
         ("storage", s["storage"]),
         ("study", s["study"]),
         ("objectives", ", ".join(s["objectives"]) or "(none recorded)"),
         ("trials", f"{s['n_trials']} ({s['n_shown']} shown, {s['n_failed']} failed, "
-         f"{s['n_running']} running, {s['n_skipped']} without valid metrics)"),
+         f"{s['n_pruned']} pruned, {s['n_running']} running, "
+         f"{s['n_skipped']} without valid metrics)"),
         ("params", ", ".join(s["params"])),
     ]  # fmt: skip
     if "best_accuracy_pct" in s:
         rows.append(("best accuracy", f"{s['best_accuracy_pct']:.2f} %"))
-    if "min_area_mm2" in s:
-        rows += [
-            ("min area", f"{s['min_area_mm2']:.4g} mm^2"),
-            ("min latency", f"{s['min_latency_us']:.4g} us"),
-            ("min energy", f"{s['min_energy_uj']:.4g} uJ"),
-        ]
+    for key, label, unit in (("min_area_mm2", "min area", "mm^2"),
+                             ("min_latency_us", "min latency", "us"),
+                             ("min_energy_uj", "min energy", "uJ")):  # fmt: skip
+        if key in s:
+            rows.append((label, f"{s[key]:.4g} {unit}"))
     for key, value in rows:
-        print(f"{key:<14}{value}")
+        print(f"{key:<14}{_printable(value)}")
+
+
+def _printable(text) -> str:
+    r"""``text`` with every character a terminal would act on (newline, escape sequences,
+    a right-to-left override ...) written as its escape: a study name or knob is read from
+    the study, and must neither forge a line of the summary nor drive the terminal.
+
+    >>> _printable("s\nbest accuracy 99 %\x1b[2J µm")
+    's\\nbest accuracy 99 %\\x1b[2J µm'
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise InputError("--port", args.port, "an integer in 1..65535")
-    if not 0 < args.refresh_s <= 86_400:  # nan and inf fail too
-        raise InputError("--refresh-s", args.refresh_s, "a number of seconds in (0, 86400]")
+    # below 0.1 s each open page would poll the study hundreds of times a second (the
+    # browser's timer rounds 0.0001 s down to 0 ms); nan and inf fail too
+    if not 0.1 <= args.refresh_s <= 86_400:
+        raise InputError("--refresh-s", args.refresh_s, "a number of seconds in [0.1, 86400]")
     import optuna
 
     # Optuna logs a warning of its own before retrying a failed read; the reason reaches
@@ -176,17 +191,22 @@ def run(args: argparse.Namespace) -> int:
         if "error" in summary:
             raise InputError.plain(f"cannot read the study: {summary['error']}")
         return 0
-    problem = address_problem(args.host, args.port)
+    from werkzeug.serving import is_running_from_reloader
+
+    # --debug: Werkzeug's reloader binds the port, then runs this command again in a child
+    # that inherits the socket; the child must not take its own port for a busy one
+    problem = None if is_running_from_reloader() else address_problem(args.host, args.port)
     if problem:
         raise InputError.plain(problem)
     from dashboards import create_app
 
     if _exists(args.storage):
-        # a file that is there but is no study will not fix itself: refuse it now;
-        # a study not created yet (a sweep about to start) is served and waited for
-        from codesign.study import StudyStore
+        # a file that is there but is no study storage will not fix itself: refuse it now;
+        # a study not created yet (a sweep about to start, in this file or a new one) is
+        # served and waited for, and without --study the newest one is shown
+        from codesign.study import open_storage
 
-        StudyStore.open(args.storage, args.study)
+        open_storage(args.storage, write=False)
     app = create_app(args.storage, args.study, refresh_s=args.refresh_s)
     summary = _summary(args, app._codesign_source)
     if args.json:

@@ -33,6 +33,7 @@ import os
 import re
 import sqlite3
 import time
+from urllib.parse import quote
 
 try:
     import fcntl
@@ -198,14 +199,37 @@ def _check_study_file(path: str, url: str, write: bool) -> bool:
     return os.path.getsize(path) > 0
 
 
-def _sqlite_tables(path: str, url: str) -> set[str]:
+def _file_uri(path: str) -> str:
+    """``path`` as a SQLite URI filename (``file:/abs/path``), percent-encoded: a ``#``,
+    ``?`` or ``%`` in a file name is part of the name, not the URI's fragment, query or an
+    escape (``file:/runs/a#1.db?mode=ro`` would open ``/runs/a`` read-write, creating it).
+
+    >>> _file_uri("/runs/a#1 %.db")
+    'file:/runs/a%231%20%25.db'
+    """
+    return "file:" + quote(os.path.abspath(path))
+
+
+def _sqlite_tables(path: str, url: str, query: str = "mode=ro") -> set[str]:
+    """The tables of the SQLite file ``path``, read through SQLite only (``query``: the URI
+    parameters): never with ``open()``, whose ``close()`` would drop every POSIX lock this
+    process's connections hold on the file (https://www.sqlite.org/howtocorrupt.html, 2.2).
+    SQLite keeps one record of each file for all its connections in a process and closes
+    no descriptor of it while any of them holds a lock."""
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(f"{_file_uri(path)}?{query}", uri=True)
         try:
             rows = con.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
+        if query == "mode=ro" and _needs_shm(path):
+            folder = os.path.dirname(os.path.abspath(path))
+            raise InputError.plain(
+                f"storage {shown_url(url)!r}: study file {path!r} is in WAL mode and its directory "
+                f"{folder!r} is not writable: SQLite must create the file's -shm index there "
+                "to read it; make the directory writable or copy the file somewhere writable"
+            ) from None
         if "unable to open" in str(exc):
             raise InputError.plain(
                 f"storage {shown_url(url)!r}: {path!r} cannot be opened ({exc}; a study in WAL mode "
@@ -219,6 +243,21 @@ def _sqlite_tables(path: str, url: str) -> set[str]:
             f"storage {shown_url(url)!r}: {path!r} cannot be read ({exc})"
         ) from None
     return {r[0] for r in rows}
+
+
+def _needs_shm(path: str) -> bool:
+    """Whether SQLite cannot read ``path`` only for want of its ``-shm`` index: a WAL-mode
+    file in a directory this process cannot write, with no ``-shm`` beside it, that SQLite
+    reads as immutable (without the index) though not read-only (which needs it; a rollback
+    journal left beside it is another reason, not this one)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.access(folder, os.W_OK) or any(os.path.exists(path + s) for s in ("-shm", "-journal")):
+        return False
+    try:
+        _sqlite_tables(path, "", "mode=ro&immutable=1")
+    except InputError:
+        return False
+    return True
 
 
 def _open_sqlite(url: str, path: str, write: bool):
@@ -238,9 +277,14 @@ def _open_sqlite(url: str, path: str, write: bool):
         elif not write:  # empty file
             raise InputError.plain(f"storage {shown_url(url)!r}: {path!r} holds no study")
     if not write:
-        ro = f"sqlite:///file:{os.path.abspath(path)}?mode=ro&uri=true"
+        from sqlalchemy.engine import URL
+
+        # SQLAlchemy decodes the URL's %xx once, SQLite the file URI's once more
+        ro = URL.create("sqlite", database=_file_uri(path), query={"mode": "ro", "uri": "true"})
         return optuna.storages.RDBStorage(
-            ro, skip_table_creation=True, skip_compatibility_check=True
+            ro.render_as_string(hide_password=False),
+            skip_table_creation=True,
+            skip_compatibility_check=True,
         )
     with _schema_lock(path):
         store = _create_sqlite_storage(optuna, url)

@@ -5,11 +5,22 @@ import doctest
 import pytest
 
 import codesign.study.pareto
+import dashboards.analysis
 import dashboards.detail
 import dashboards.figures
+import dashboards.views
 
 
-@pytest.mark.parametrize("module", [codesign.study.pareto, dashboards.figures, dashboards.detail])
+@pytest.mark.parametrize(
+    "module",
+    [
+        codesign.study.pareto,
+        dashboards.figures,
+        dashboards.detail,
+        dashboards.analysis,
+        dashboards.views,
+    ],
+)
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

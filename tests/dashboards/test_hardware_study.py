@@ -273,7 +273,7 @@ def test_check_reports_simulate_only_trials_as_valid(hw_study_url):
     cmd = [sys.executable, "-m", "codesign.cli.main", "dash", "--storage", hw_study_url, "--check"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "16 (16 shown, 0 failed, 0 running, 0 without valid metrics)" in out.stdout
+    assert "16 (16 shown, 0 failed, 0 pruned, 0 running, 0 without valid metrics)" in out.stdout
     assert "workload.sparsity" in out.stdout
     assert "min latency" in out.stdout and "accuracy" not in out.stdout
     out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=60)
