@@ -207,6 +207,11 @@ def run(args: argparse.Namespace) -> int:
         from codesign.study import open_storage
 
         open_storage(args.storage, write=False)
+    else:  # a database whose driver is missing will not come up either: refuse it now
+        from codesign.study.storages import driver_problem
+
+        if why := driver_problem(args.storage):
+            raise InputError.plain(why)
     app = create_app(args.storage, args.study, refresh_s=args.refresh_s)
     summary = _summary(args, app._codesign_source)
     if args.json:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import time
 from urllib.parse import quote
@@ -42,7 +41,17 @@ except ImportError:  # Windows: no flock; schema races fall back to retrying
 
 from accelerators import InputError
 
-__all__ = ["open_storage", "storage_file", "study_names", "quiet_optuna", "first_line", "shown_url"]
+from .urls import expand_home, shown_url, sqlite_path, storage_file
+
+__all__ = [
+    "open_storage",
+    "storage_file",
+    "study_names",
+    "quiet_optuna",
+    "first_line",
+    "shown_url",
+    "driver_problem",
+]
 
 _OPTUNA_TABLES = {"studies", "trials", "trial_params", "trial_user_attributes"}
 # every table Optuna's schema creates: a database holding only some of them is one
@@ -97,64 +106,6 @@ def damage_reason(line: str) -> str:
     if any(sign in line for sign in DAMAGE_SIGNS):
         return f"the database file is damaged ({line}); restore it from a copy or rerun the sweep"
     return line
-
-
-#: a password in a URL: ``scheme://user:PASSWORD@host`` (up to the last ``@``, so a
-#: password holding an unescaped ``@`` is hidden whole) or a ``password=`` query parameter
-_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/@]*:).*@|(?P<key>[?&]password=)[^&#]*")
-
-
-def shown_url(url) -> str:
-    """``url`` as error lines and summaries may show it: a password replaced by ``***``
-    (a terminal, a CI log or a bug report is no place for it).
-
-    >>> shown_url("postgresql://bob:s3cret@db.example/sweeps")
-    'postgresql://bob:***@db.example/sweeps'
-    >>> shown_url("postgresql://db.example/sweeps?user=bob&password=s3cret")
-    'postgresql://db.example/sweeps?user=bob&password=***'
-    >>> shown_url("sqlite:///runs/x.db")
-    'sqlite:///runs/x.db'
-    """
-    if not isinstance(url, str):
-        return url
-    return _PASSWORD.sub(lambda m: f"{m['head']}***@" if m["head"] else f"{m['key']}***", url)
-
-
-def expand_home(url: str) -> str:
-    """``url`` with a leading ``~`` of its file path expanded: no shell expands it inside a
-    URL (``sqlite:///~/x.db``, a sweep file's ``storage``), and taken as it is, a directory
-    literally named ``~`` was created in the working directory.
-
-    >>> import os; expand_home("sqlite:///~/x.db") == "sqlite:///" + os.path.expanduser("~/x.db")
-    True
-    """
-    for prefix in ("sqlite:///", "journal://"):
-        if isinstance(url, str) and url.startswith(prefix + "~"):
-            return prefix + os.path.expanduser(url[len(prefix) :])
-    return url
-
-
-def storage_file(url: str) -> str | None:
-    """The local file a storage URL names (SQLite or journal), None for a server database."""
-    url = expand_home(url)
-    if url.startswith("journal:"):
-        return url[len("journal://") :] or None
-    return _sqlite_path(url) or None
-
-
-def _sqlite_path(url: str) -> str | None:
-    """The file of a SQLite URL ('' for in-memory), None for other databases."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception:  # sqlalchemy raises ArgumentError (and others) for nonsense
-        raise InputError(
-            "--storage", shown_url(url), "a storage URL such as sqlite:///runs/x.db"
-        ) from None
-    if not parsed.drivername.startswith("sqlite"):
-        return None
-    return "" if parsed.database in (None, "", ":memory:") else parsed.database
 
 
 def _check_parent(path: str, url: str, write: bool) -> None:
@@ -391,7 +342,7 @@ def open_storage(url: str, *, write: bool = False):
         raise InputError("--storage", shown_url(url), "a storage URL such as sqlite:///runs/x.db")
     if url.startswith("journal:"):
         return _open_journal(url, write)
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path == "":
         raise InputError(
             "--storage", url, "a SQLite file (sqlite:///path/x.db): in memory, nothing is kept"
@@ -410,6 +361,22 @@ def open_storage(url: str, *, write: bool = False):
     except Exception as exc:  # SQLAlchemy: bad driver, unreachable host, corrupt file ...
         why = first_line(exc).replace(url, shown_url(url))  # a driver may quote the URL
         raise InputError.plain(f"storage {shown_url(url)!r} cannot be opened: {why}") from None
+
+
+def driver_problem(url: str) -> str | None:
+    """Why a database URL's driver cannot be loaded (its Python module is not installed, or
+    the scheme is no SQLAlchemy dialect), as one line; None when it loads, and for SQLite
+    and journal files. Unlike a database server that is not up yet, no wait fixes this."""
+    if url.startswith("journal:") or sqlite_path(url) is not None:
+        return None
+    try:
+        from sqlalchemy.engine import make_url
+
+        make_url(url).get_dialect().import_dbapi()
+    except Exception as exc:  # ImportError, NoSuchModuleError, ArgumentError (malformed)
+        why = first_line(exc).replace(url, shown_url(url))
+        return f"storage {shown_url(url)!r} cannot be opened: {why}"
+    return None
 
 
 def study_names(storage) -> list[str]:

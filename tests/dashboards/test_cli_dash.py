@@ -67,6 +67,20 @@ def test_busy_port_is_refused(study_url):
 
 
 @pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://bob:s3cret@localhost/sweeps", "No module named"),  # no driver installed
+        ("nosuchdb://localhost/sweeps", "Can't load plugin"),
+    ],
+)
+def test_a_database_whose_driver_cannot_load_is_refused_not_waited_for(url, says):
+    """A database server not up yet is waited for; a driver that is not installed never comes."""
+    out = run("--storage", url, "--port", str(free_port()), timeout=30)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert says in out.stderr and "s3cret" not in out.stderr and out.stdout == ""
+
+
+@pytest.mark.parametrize(
     ("host", "says"),
     [
         ("999.1.1.1", "is not an IP address or a host name this machine can resolve"),
