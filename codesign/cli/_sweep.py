@@ -7,6 +7,10 @@ import shlex
 
 from codesign.training_config import DEVICES
 
+#: exit status of a sweep that ran to its end with trials that failed for good (an error
+#: in the trial, not an interruption; see the study's ``error`` attributes)
+EXIT_TRIALS_FAILED = 4
+
 
 def add_parser(subparsers, help_: str) -> None:
     p = subparsers.add_parser(
@@ -15,7 +19,9 @@ def add_parser(subparsers, help_: str) -> None:
         description=(
             "Run the sweep file's trials (train or take the cached network, simulate) into an "
             "Optuna study. Running the same command again continues the study; several sweep "
-            "commands may share one study (each grid point runs once). See docs/sweep.md."
+            "commands may share one study (each grid point runs once). Exit 0: every trial "
+            "completed; 4: the sweep ran to its end but some trials failed (their errors: "
+            "codesign export, column error); 2: bad input. See docs/sweep.md."
         ),
     )
     p.add_argument("sweep_file", metavar="SWEEP.toml", help="the sweep file")
@@ -69,11 +75,12 @@ def run(args) -> int:
         progress=not args.no_progress,
         device=args.device,
     )
+    code = EXIT_TRIALS_FAILED if summary.trials_failed else 0
     if args.json:
         print(json.dumps(summary.to_dict()))
-        return 0
+        return code
     print(_table(summary))
-    return 0
+    return code
 
 
 def _table(s) -> str:
@@ -104,4 +111,9 @@ def _table(s) -> str:
     lines.append(
         f"export:  codesign export --storage {storage} --study {study} --format csv --out {out}"
     )
+    if s.trials_failed:
+        lines.append(
+            f"{s.trials_failed} trials failed: their errors are the export's error column "
+            f"(exit status {EXIT_TRIALS_FAILED})"
+        )
     return "\n".join(lines)

@@ -88,6 +88,27 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert len(trials_of(tmp_path)) == 8
 
 
+def test_the_command_exits_4_while_the_study_holds_failed_trials(tmp_path):
+    """A script can tell a sweep whose trials all completed (0) from one that ran to its end
+    with failures (4); the table says where the errors are."""
+    path = sim_sweep(tmp_path)
+    run_sweep(load_spec(path), storage=url(tmp_path), progress=False, evaluate=failing_on_n_pe_2)
+    out = subprocess.run(
+        _sweep_cmd(path, "--storage", url(tmp_path)), capture_output=True, text=True
+    )
+    assert out.returncode == 4, out.stderr
+    assert "6 trials done, 2 failed" in out.stdout
+    assert "2 trials failed: their errors are the export's error column" in out.stdout
+    js = subprocess.run(
+        _sweep_cmd(path, "--storage", url(tmp_path), "--json"), capture_output=True, text=True
+    )
+    assert js.returncode == 4 and json.loads(js.stdout)["trials_failed"] == 2
+    clean = subprocess.run(
+        _sweep_cmd(path, "--storage", url(tmp_path, "clean")), capture_output=True, text=True
+    )
+    assert clean.returncode == 0 and "failed: their errors" not in clean.stdout
+
+
 def test_a_nan_objective_fails_the_trial_as_optuna_tell_would(tmp_path):
     spec = load_spec(sim_sweep(tmp_path))
     s = run_sweep(spec, storage=url(tmp_path), progress=False, evaluate=nan_on_n_pe_4)
