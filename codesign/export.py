@@ -18,6 +18,11 @@ the same directory and renamed into place, so a reader never sees half a
 table and a failure (full disk) leaves any earlier file as it was. An existing
 ``out`` is replaced only with ``overwrite=True``, and never when it is the
 study's own storage file.
+
+In CSV, a text cell that a spreadsheet would run as a formula (it starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return: a method, knob value or error
+message a study holds) is written with a leading ``'``, the OWASP "CSV injection"
+defence; numbers are written as they are. Parquet keeps every value unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +36,16 @@ from codesign.study import ATTR, StudyStore, storage_file
 __all__ = ["FORMATS", "export_trials", "out_format", "trials_table"]
 
 FORMATS = ("csv", "parquet")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula
+
+
+def inert(value):
+    """``value`` as a CSV cell no spreadsheet runs: text starting like a formula gets a ``'``.
+
+    >>> inert("=SUM(A1:A9)"), inert("-1+2"), inert(-1.5), inert("weights")
+    ("'=SUM(A1:A9)", "'-1+2", -1.5, 'weights')
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _flat(prefix: str, d) -> dict:
@@ -146,7 +161,7 @@ def export_trials(
     try:
         with atomic_path(out, suffix="." + fmt) as tmp:
             if fmt == "csv":
-                df.to_csv(tmp, index=False)
+                df.map(inert).to_csv(tmp, index=False)
             else:
                 df.to_parquet(tmp, index=False)
     except OSError as exc:

@@ -98,3 +98,31 @@ def test_export_never_replaces_its_own_study_and_needs_overwrite_for_other_files
     assert export_trials(storage, mine, "csv", overwrite=True) == 8
     assert pd.read_csv(mine)["number"].tolist() == list(range(8))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export-")] == []
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_inert(tmp_path):
+    """A study holding formula-like text (a third party's trial, a crafted error message)
+    exports a CSV no spreadsheet runs; numbers, negative ones included, stay numbers."""
+    url = f"sqlite:///{tmp_path}/tiny.db"
+    run_sweep(load_spec(sim_sweep(tmp_path)), storage=url, progress=False)
+    study = optuna.load_study(study_name="tiny", storage=url)
+    dist = optuna.distributions.CategoricalDistribution(["=1+1", "-2"])
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=optuna.trial.TrialState.FAIL,
+            params={"hw.zero_skip": "=1+1"},
+            distributions={"hw.zero_skip": dist},
+            user_attrs={"error": '=HYPERLINK("http://x","y")', "method": "@SUM(1)"},
+        )
+    )
+    out = tmp_path / "t.csv"
+    export_trials(url, out, "csv")
+    back = pd.read_csv(out)
+    last = back.iloc[-1]
+    assert last["error"] == '\'=HYPERLINK("http://x","y")' and last["method"] == "'@SUM(1)"
+    assert last["params.hw.zero_skip"] == "'=1+1"
+    assert back["number"].tolist() == list(range(9))  # numbers untouched
+    assert (back["objective.latency_us"].dropna() > 0).all()
+    parquet = tmp_path / "t.parquet"
+    export_trials(url, parquet, "parquet")
+    assert pd.read_parquet(parquet).iloc[-1]["error"] == '=HYPERLINK("http://x","y")'
