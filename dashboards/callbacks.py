@@ -153,8 +153,11 @@ def front_csv(snap: Snapshot | None, tab, schema=None, ranges=None, cats=None, b
 
 
 def export_csv(snap, tab, schema=None, ranges=None, cats=None, budgets=None):
-    """The ``dcc.Download`` payload of the current front as CSV."""
-    front = front_csv(snap, tab, schema, ranges, cats, budgets)
+    """The ``dcc.Download`` payload of the current front as CSV (formula-like text made inert,
+    as ``codesign export`` writes it)."""
+    from codesign.export import inert
+
+    front = front_csv(snap, tab, schema, ranges, cats, budgets).map(inert)
     value = view_for(tab, snap.has_accuracy).value if snap is not None else tab
     return dcc.send_data_frame(front.to_csv, f"pareto_front_{value}.csv", index=False)
 

@@ -26,7 +26,7 @@ from optuna.trial import TrialState, create_trial
 from codesign.cli._dash import _print_summary, _summary
 from codesign.study.storages import _sqlite_tables, open_storage
 from dashboards import analysis
-from dashboards.callbacks import front_view, poll, table_view
+from dashboards.callbacks import export_csv, front_view, poll, table_view
 from dashboards.data import StudyLoadError, StudySource
 from dashboards.views import detail_view, training_view
 from dashboards.wiring import _analysis_view
@@ -566,3 +566,27 @@ def test_a_journal_replaced_by_a_file_that_takes_its_inode_is_read_anew(tmp_path
     (tmp_path / "s.log").unlink()
     shutil.copyfile(new / "s.log", tmp_path / "s.log")  # the next file made
     assert source.snapshot().frame["area_mm2"].tolist() == [5.0, 6.0]
+
+
+def test_the_front_csv_download_writes_formula_like_text_inert(tmp_path):
+    """A method or knob value that starts like a spreadsheet formula is downloaded with a
+    leading ', as ``codesign export`` writes it; numbers stay numbers."""
+    import io
+
+    import pandas as pd
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    knob, dist = "hw.kind", CategoricalDistribution(["=1+1", "-x"])
+    trials = []
+    for i, value in enumerate(("=1+1", "-x")):
+        t = _trial({knob: value}, {knob: dist}, area_mm2=1.0 + i, accuracy=0.9 + 0.05 * i)
+        attrs = {**t.user_attrs, "method": "@SUM(1)"}
+        trials.append(create_trial(params=t.params, distributions=t.distributions,
+                                   values=t.values, user_attrs=attrs))  # fmt: skip
+    _study(url, "s", trials)
+    source = StudySource(url)
+    _, _, _, _, schema, *_ = poll(source, None, None)
+    payload = export_csv(source.current(), "area_mm2", schema, {}, {})
+    got = pd.read_csv(io.StringIO(payload["content"]))
+    assert sorted(got[knob]) == ["'-x", "'=1+1"] and set(got["method"]) == {"'@SUM(1)"}
+    assert got["area_mm2"].dtype.kind == "f"
