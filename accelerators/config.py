@@ -204,10 +204,16 @@ class HardwareConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> HardwareConfig:
-        """Read a flat TOML file of fields (missing fields keep the defaults)."""
+        """Read a flat TOML file of fields (missing fields keep the defaults); a bad field
+        is named with its file: ``my_hw.toml: n_pe = 0 is not allowed: ...``."""
         data = read_toml(path, "hardware config file")
         data.pop("description", None)
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except InputError as exc:
+            if not exc.field:
+                raise
+            raise InputError(f"{os.fspath(path)}: {exc.field}", exc.value, exc.allowed) from None
 
 
 def _range_text(name: str) -> str:

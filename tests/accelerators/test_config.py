@@ -75,3 +75,11 @@ def test_unknown_preset_and_bad_files(tmp_path):
     good = tmp_path / "g.toml"
     good.write_text('n_pe = 8\nzero_skip = "none"\n')
     assert load_hw(good) == HardwareConfig(n_pe=8, zero_skip="none")
+
+
+def test_a_bad_field_in_a_hardware_file_names_the_file(tmp_path):
+    path = tmp_path / "my_hw.toml"
+    path.write_text("n_pe = 64\nfifo_depth = 0\n")
+    with pytest.raises(InputError) as err:
+        load_hw(path)
+    assert str(err.value).startswith(f"{path}: fifo_depth = 0 is not allowed: expected")
