@@ -4,6 +4,12 @@ Each sub-command module exposes ``add_parser(subparsers)`` (which sets
 ``func`` to its ``run(args) -> int``). User mistakes raise
 ``accelerators.InputError`` (or argparse errors) and end as one line on stderr
 with exit status 2; anything else is a bug and keeps its traceback.
+
+Ctrl-C (SIGINT) and SIGTERM unwind the command as an exception
+(:class:`Terminated` is the ``KeyboardInterrupt`` of SIGTERM), so temporary
+files are removed and a sweep hands its running trials back to the study;
+the command then ends with one line and the shell's status for the signal
+(130, 143).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import argparse
 import errno
 import importlib
 import os
+import signal
 import sys
 
 from accelerators import InputError
@@ -26,6 +33,14 @@ COMMANDS = {
     "export": ("_export", "export a sweep's trials as CSV or Parquet"),
     "dash": ("_dash", "serve the Pareto explorer web app"),
 }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if not args.command else 2
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # an ignored SIGTERM stays ignored
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         os.getcwd()  # relative paths, SQLite and torch's libraries all need it
     except FileNotFoundError:
@@ -107,9 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         sys.stderr.write(f"codesign {args.command}: error: {exc}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write(f"codesign {args.command}: interrupted\n")
-        return 130
+    except KeyboardInterrupt as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the one line, even if pressed again
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        detail = f"; {exc}" if str(exc) else ""
+        sys.stderr.write(f"codesign {args.command}: {what}{detail}\n")
+        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     except BrokenPipeError:  # `codesign ... | head` closed the pipe: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

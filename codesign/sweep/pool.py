@@ -7,13 +7,21 @@ out of memory) the pool knows exactly which trials it held: only those fail,
 with ``died=True``, the other workers go on, and a new worker takes the dead
 one's place. (``concurrent.futures.ProcessPoolExecutor`` instead breaks the
 whole pool and fails every trial in flight.)
+
+Ctrl-C reaches every process of the terminal's group; local workers ignore it
+and leave the decision to the coordinator, whose :meth:`WorkerPool.close`
+stops at once (SIGTERM, which a worker unwinds as ``SystemExit``) the workers
+still holding a trial: nobody will record it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -77,6 +85,8 @@ class InlinePool:
 
 def _worker_main(fn, tasks, results, coordinator: int) -> None:
     """A worker process: run tasks until told to stop or the coordinator is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # unwinds: a half-saved network is removed
     _limit_threads()
     while True:
         try:
@@ -91,6 +101,10 @@ def _worker_main(fn, tasks, results, coordinator: int) -> None:
         results.put((key, _run(fn, task)))
 
 
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _limit_threads() -> None:
     """One compute thread per worker: ``jobs`` workers share the cores."""
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"  # torch, if imported later
@@ -100,6 +114,19 @@ def _limit_threads() -> None:
     except ImportError:  # pragma: no cover - comes with scikit-learn
         return
     threadpool_limits(1)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored in this process meanwhile (main thread only: elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class WorkerPool:
@@ -122,7 +149,8 @@ class WorkerPool:
             args=(self.fn, tasks, self._results, os.getpid()),
             daemon=True,
         )
-        proc.start()
+        with _sigint_ignored():  # inherited: the worker ignores Ctrl-C from its first import
+            proc.start()
         self._workers[slot] = (proc, tasks)
 
     def submit(self, key, task) -> None:
@@ -175,13 +203,18 @@ class WorkerPool:
         return out
 
     def close(self) -> None:
-        for proc, tasks in self._workers:
-            if proc.is_alive():
+        """Stop the workers: idle ones when they read the stop, busy ones (an
+        interrupted sweep, whose trials nobody will record) at once."""
+        for (proc, tasks), held in zip(self._workers, self._held, strict=True):
+            if held:
+                proc.terminate()
+            elif proc.is_alive():
                 tasks.put(None)
         for proc, _ in self._workers:
             proc.join(timeout=2)
             if proc.is_alive():
                 proc.terminate()
+                proc.join(timeout=2)
 
 
 class DaskPool:

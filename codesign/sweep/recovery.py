@@ -12,6 +12,8 @@ can still be alive, or after :data:`CLAIM_GRACE_S`.
 A stale trial is marked FAIL with ``error = "interrupted ..."`` and
 ``interrupted = True``, and its parameters are queued again: of several
 processes recovering it at once, only the one whose FAIL lands queues it.
+A sweep stopped by Ctrl-C or SIGTERM hands its own running trials back the
+same way (:func:`release`), so a sweep still running on the study takes them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "lease",
     "recover_stale",
     "register_coordinator",
+    "release",
 ]
 
 HEARTBEAT_S = 30.0
@@ -108,18 +111,24 @@ def recover_stale(store, distributions: dict) -> list[int]:
     if not running:
         return []
     others = coordinators_alive(store)
-    recovered = []
-    for t in running:
-        if not is_stale(t, others_alive=others):
-            continue
+    stale = [t for t in running if is_stale(t, others_alive=others)]
+    return release(store, stale, distributions, "its sweep process died")
+
+
+def release(store, trials, distributions: dict, why: str) -> list[int]:
+    """Mark RUNNING ``trials`` FAIL (``interrupted: <why>``) and queue their parameters
+    again, keeping their retry count; returns the numbers of those this call released
+    (not those another process finished or released first)."""
+    released = []
+    for t in trials:
         note = {
             ATTR.INTERRUPTED: True,
-            ATTR.ERROR: "interrupted: its sweep process died; parameters queued again",
+            ATTR.ERROR: f"interrupted: {why}; parameters queued again",
         }
         if not store.finish(store.trial_id(t.number), None, note):
             continue  # another process recovered it first
         if t.params:
             retries = int(t.system_attrs.get(RETRIES, 0))
             store.enqueue(dict(t.params), distributions, {RETRIES: retries})
-        recovered.append(t.number)
-    return recovered
+        released.append(t.number)
+    return released

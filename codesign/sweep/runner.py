@@ -20,7 +20,9 @@ many:
 error); a trial that repeats a finished or running point is recorded PRUNED
 with ``duplicate_of`` and not run. A rerun tops the study up to ``spec.trials``;
 trials of a dead coordinator are recovered first (:mod:`codesign.sweep.recovery`),
-and a trial whose worker process died is retried once.
+and a trial whose worker process died is retried once. A coordinator stopped by
+Ctrl-C or SIGTERM (a ``KeyboardInterrupt``) hands its running trials back to
+the study, queued again, before the interrupt goes on to the caller.
 """
 
 from __future__ import annotations
@@ -266,7 +268,7 @@ class _Coordinator:
         while not self.exhausted and self._distinct() < self.spec.trials:
             tid, number, params = self._ask()
             key = point_key(params)
-            if key in self.points and self.points[key] != number:
+            if key in self.points and self.points[key] != number and self._held(key):
                 self.store.finish(tid, None, {ATTR.DUPLICATE_OF: self.points[key]}, state=_pruned())
                 self.duplicates_in_a_row += 1
                 self.exhausted = self.duplicates_in_a_row >= 100  # the space is used up
@@ -275,6 +277,14 @@ class _Coordinator:
             self.points[key] = number
             return tid, number, params
         return None
+
+    def _held(self, key: str) -> bool:
+        """Whether the trial noted for point ``key`` still holds it (it may have been
+        interrupted and queued again since, by another coordinator)."""
+        held = _settled(self.store.trial(self.points[key]))
+        if not held:
+            del self.points[key]
+        return held
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, pool, progress: bool) -> None:
@@ -309,8 +319,20 @@ class _Coordinator:
                 for tid, outcome in done:
                     bar.update(self._record(tid, outcome))
                 bar.set_postfix(failed=self.n_failed)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM: the trials in flight go back
+            n = len(self.hand_back())
+            if n:
+                exc.args = (f"{n} running trial{'s' * (n > 1)} queued again; rerun to finish",)
+            raise
         finally:
             bar.close()
+
+    def hand_back(self) -> list[int]:
+        """Release the trials in flight: FAIL ``interrupted`` and queued again (for
+        another coordinator on the study, or the next run); returns their numbers."""
+        trials = [self.store.trial_by_id(tid) for tid in self.inflight]
+        self.inflight.clear()
+        return recovery.release(self.store, trials, self.dists, "its sweep was stopped")
 
     def _record(self, tid: int, outcome) -> int:
         """Write one finished trial; returns how many settled results it adds (0 or 1)."""
