@@ -72,9 +72,9 @@ class StudyStore:
             study_id = _call(url, storage.create_new_study, dirs, name)
         except optuna.exceptions.DuplicatedStudyError:
             return cls(url, storage, storage.get_study_id_from_name(name), name), False
-        for k, v in user_attrs.items():
-            storage.set_study_user_attr(study_id, k, v)
-        return cls(url, storage, study_id, name), True
+        store = cls(url, storage, study_id, name)
+        store.set_user_attrs(user_attrs)
+        return store, True
 
     def optuna_study(self, sampler=None):
         """This study as an ``optuna.Study`` (for ``ask``, ``best_trials``, ``trials_dataframe``)."""
@@ -102,6 +102,11 @@ class StudyStore:
         if isinstance(names, list) and len(names) == n and all(isinstance(o, str) for o in names):
             return names
         return [f"value{i}" for i in range(n)]
+
+    def set_user_attrs(self, attrs: dict) -> None:
+        """Set the study's user attributes ``attrs`` (one transaction each)."""
+        for k, v in attrs.items():
+            self.storage.set_study_user_attr(self.study_id, k, v)
 
     def set_study_system_attr(self, key: str, value) -> None:
         self.storage.set_study_system_attr(self.study_id, key, value)

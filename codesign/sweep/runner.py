@@ -155,6 +155,15 @@ def _open_study(url: str, name: str, spec: SweepSpec) -> StudyStore:
         if STUDY_ATTR.OBJECTIVES in have:
             break
         time.sleep(0.1)
+    if (
+        STUDY_ATTR.OBJECTIVES not in have
+        and not store.trials()
+        and store.directions == list(spec.directions)
+    ):
+        # its creator was stopped (kill -9, Ctrl-C) between making the study and naming
+        # it: nothing is stored yet, so this sweep finishes the creation
+        store.set_user_attrs(attrs)
+        return store
     if have.get(STUDY_ATTR.OBJECTIVES) != list(spec.objectives):
         raise InputError.plain(
             f"study {name!r} exists with objectives {have.get(STUDY_ATTR.OBJECTIVES)}; "
