@@ -13,7 +13,7 @@ import zlib
 
 from accelerators import InputError, LayerTensor, load_ternary_npz
 
-__all__ = ["atomic_path", "check_out_file", "check_writable_dir", "load_weights"]
+__all__ = ["atomic_path", "check_out_file", "check_writable_dir", "load_weights", "missing_dirs"]
 
 
 @contextlib.contextmanager
@@ -61,14 +61,7 @@ def check_writable_dir(run_dir: str | os.PathLike) -> None:
     removes the directories it created, so a later save finds things as they were.
     """
     run_dir = os.path.abspath(os.fspath(run_dir))
-    created = []
-    probe = run_dir
-    while not os.path.exists(probe):
-        created.append(probe)
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
+    created = missing_dirs(run_dir)
     try:
         if os.path.exists(run_dir) and not os.path.isdir(run_dir):
             raise NotADirectoryError(f"{run_dir!r} is a file")
@@ -106,3 +99,16 @@ def check_out_file(out: str, flag: str, overwrite: bool = False) -> None:
     name_max = os.pathconf(parent, "PC_NAME_MAX")
     if len(os.fsencode(os.path.basename(out))) > name_max:
         raise InputError(flag, out, f"a file name of at most {name_max} bytes")
+
+
+def missing_dirs(path: str) -> list[str]:
+    """The directories ``os.makedirs(path)`` would create, deepest first (absolute paths)."""
+    out = []
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        out.append(probe)
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    return out

@@ -1,4 +1,5 @@
-"""Run directories: :class:`TrainResult`, its atomic save, :func:`check_run_dir` and :func:`load_run`.
+"""Run directories: :class:`TrainResult`, its atomic save, :func:`check_run_dir`,
+:func:`hold_run_dir` (one writer at a time) and :func:`load_run`.
 
 A run directory holds ``report.json``, ``model.pt`` (a plain state dict plus a
 config dict of primitives) and ``ternary.npz``. Each file is written to a
@@ -12,6 +13,11 @@ import contextlib
 import io
 import json
 import os
+
+try:
+    import fcntl
+except ImportError:  # Windows: run directories are not locked
+    fcntl = None
 from dataclasses import dataclass, field
 
 import torch
@@ -21,10 +27,10 @@ from accelerators import InputError, LayerTensor, save_ternary_npz
 from accelerators._files import read_json
 
 from .bridge import ternary_layers
-from .files import atomic_path, check_writable_dir, load_weights
+from .files import atomic_path, check_writable_dir, load_weights, missing_dirs
 from .training_config import TrainConfig
 
-__all__ = ["RUN_FILES", "TrainResult", "check_run_dir", "load_run"]
+__all__ = ["RUN_FILES", "TrainResult", "check_run_dir", "hold_run_dir", "load_run"]
 
 RUN_FILES = ("report.json", "model.pt", "ternary.npz")
 FORMAT = "codesign-run/1"
@@ -102,6 +108,40 @@ def check_run_dir(run_dir: str | os.PathLike, overwrite: bool = False) -> None:
         raise InputError.plain(
             f"{run_dir!r} already holds a run ({', '.join(held)}); pass --overwrite to replace it"
         )
+
+
+@contextlib.contextmanager
+def hold_run_dir(run_dir: str | os.PathLike):
+    """Hold ``run_dir`` for this process alone while the block runs (train, then save).
+
+    An exclusive ``flock`` on the directory itself (created if need be): the kernel drops
+    it when the process ends, however it ends (``kill -9`` too), and it leaves no file
+    behind. A second ``codesign train`` into the same directory is refused at once, before
+    it trains, instead of both renaming their files into it. Directories this call created
+    are removed again if the block leaves them empty (a failed or interrupted training).
+    """
+    shown = os.fspath(run_dir)
+    run_dir = os.path.abspath(shown)
+    created = missing_dirs(run_dir)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        fd = os.open(run_dir, os.O_RDONLY)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise InputError.plain(
+                        f"run directory {shown!r} is being written by another codesign "
+                        "train right now; wait for it to finish or choose another --out"
+                    ) from None
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+    finally:
+        for d in created:  # deepest first; a directory holding the new run stays
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
 
 
 def _first_line(exc: BaseException) -> str:

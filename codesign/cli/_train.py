@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 
 from accelerators import InputError
@@ -298,9 +299,13 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    result = train(config, cost_provider=provider, progress=not args.no_progress)
-    if args.out:
-        result.save(args.out, overwrite=args.overwrite)
+    from codesign.runs import hold_run_dir
+
+    # one writer per run directory: a second train into it is refused before it trains
+    with hold_run_dir(args.out) if args.out else contextlib.nullcontext():
+        result = train(config, cost_provider=provider, progress=not args.no_progress)
+        if args.out:
+            result.save(args.out, overwrite=args.overwrite)
     if args.export_onnx:
         from codesign.onnx_export import export_onnx
 
