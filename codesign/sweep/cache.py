@@ -14,6 +14,7 @@ key at once both succeed (the second rename loses and is discarded).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -105,9 +106,10 @@ class TrainCache:
         os.makedirs(self.root, exist_ok=True)
         final = self.path(key)
         tmp = os.path.join(self.root, f".tmp-{key}-{uuid.uuid4().hex[:8]}")
-        result.save(tmp)
         try:
-            os.rename(tmp, final)
-        except OSError:  # another worker stored the same key first
+            result.save(tmp)
+            with contextlib.suppress(OSError):  # another worker stored the same key first
+                os.rename(tmp, final)
+        finally:  # left only by the loser of that race or a save cut short (Ctrl-C, full disk)
             shutil.rmtree(tmp, ignore_errors=True)
         return final
