@@ -30,10 +30,9 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, field
 
 from accelerators import InputError
-from codesign.study import ATTR, STUDY_ATTR, StudyStore, non_dominated, shown_url
+from codesign.study import ATTR, STUDY_ATTR, StudyStore
 
 from . import recovery
 from .checks import as_written
@@ -41,6 +40,8 @@ from .objective import TrialTask, evaluate_trial
 from .pool import PREFETCH, connect_scheduler, make_pool
 from .samplers import make_sampler, point_key
 from .spec import SweepSpec
+from .summary import SweepSummary, summarize
+from .summary import settled as _settled
 
 __all__ = ["PREFETCH", "SweepSummary", "connect_scheduler", "make_sampler", "run_sweep"]
 
@@ -50,23 +51,6 @@ QUEUED = "codesign:grid_queued"
 QUEUE_WAIT_S = 15.0
 #: a trial whose worker died is queued again this many times at most
 MAX_RETRIES = 1
-
-
-@dataclass
-class SweepSummary:
-    """What a sweep left in its study."""
-
-    study: str
-    storage: str
-    objectives: list[str]
-    trials_done: int
-    trials_failed: int
-    trials_interrupted: int
-    front: list[dict] = field(default_factory=list)
-    recovered: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 def run_sweep(
@@ -179,15 +163,6 @@ def _open_study(url: str, name: str, spec: SweepSpec) -> StudyStore:
     return store
 
 
-def _settled(t) -> bool:
-    """Whether trial ``t`` holds or will hold its point's result (not a re-queued failure)."""
-    from optuna.trial import TrialState
-
-    if t.state == TrialState.FAIL:
-        return not t.user_attrs.get(ATTR.REQUEUED) and not t.user_attrs.get(ATTR.INTERRUPTED)
-    return t.state != TrialState.PRUNED
-
-
 def _queue_grid(store: StudyStore, spec: SweepSpec, dists: dict) -> None:
     """Queue the grid points (the first ``spec.trials``) that no trial holds yet.
 
@@ -218,6 +193,7 @@ class _Coordinator:
         self.sampler = sampler
         self.study = store.optuna_study(sampler) if spec.sampler != "grid" else None
         self.inflight: dict[int, tuple[int, dict]] = {}  # trial_id -> (number, params)
+        self.held: set[int] = set()  # trial ids claimed or asked here, not yet recorded
         self.waiting: list[int] = []  # queued trial ids this process may claim, in order
         self.points: dict[str, int] = {}  # settled or running point -> its trial number
         self.n_done = self.n_failed = 0
@@ -248,6 +224,7 @@ class _Coordinator:
             while self.waiting:
                 tid = self.waiting.pop(0)
                 if self.store.claim(tid):
+                    self.held.add(tid)  # ours from here on: handed back if interrupted
                     t = self.store.trial_by_id(tid)
                     self.store.set_trial_system_attrs(tid, {recovery.LEASE: recovery.lease()})
                     return tid, t.number, dict(t.params)
@@ -260,6 +237,7 @@ class _Coordinator:
         """A new trial from the sampler (queued trials first); ``(trial_id, number, params)``."""
         trial = self.study.ask(fixed_distributions=self.dists)
         tid = self.store.trial_id(trial.number)
+        self.held.add(tid)
         self.store.set_trial_system_attrs(tid, {recovery.LEASE: recovery.lease()})
         return tid, trial.number, dict(trial.params)
 
@@ -279,6 +257,7 @@ class _Coordinator:
             key = point_key(params)
             if key in self.points and self.points[key] != number and self._held(key):
                 self.store.finish(tid, None, {ATTR.DUPLICATE_OF: self.points[key]}, state=_pruned())
+                self.held.discard(tid)
                 self.duplicates_in_a_row += 1
                 self.exhausted = self.duplicates_in_a_row >= 100  # the space is used up
                 continue
@@ -337,15 +316,21 @@ class _Coordinator:
             bar.close()
 
     def hand_back(self) -> list[int]:
-        """Release the trials in flight: FAIL ``interrupted`` and queued again (for
-        another coordinator on the study, or the next run); returns their numbers."""
-        trials = [self.store.trial_by_id(tid) for tid in self.inflight]
-        self.inflight.clear()
+        """Release the trials this coordinator holds (in flight, or claimed a moment ago):
+        FAIL ``interrupted`` and queued again (for another coordinator on the study, or the
+        next run); returns their numbers."""
+        trials = [self.store.trial_by_id(tid) for tid in self.held]
+        self.held.clear()
         return recovery.release(self.store, trials, self.dists, "its sweep was stopped")
 
     def _record(self, tid: int, outcome) -> int:
         """Write one finished trial; returns how many settled results it adds (0 or 1)."""
         number, params = self.inflight.pop(tid)
+        added = self._write(tid, params, outcome)
+        self.held.discard(tid)  # not before it is written: an interrupt hands it back
+        return added
+
+    def _write(self, tid: int, params: dict, outcome) -> int:
         if outcome.ok:
             try:
                 values = _check_values(outcome.result["values"], len(self.spec.objectives))
@@ -380,46 +365,3 @@ def _check_values(values, n: int) -> list[float]:
     if len(out) != n or any(math.isnan(v) for v in out):
         raise ValueError(f"a trial must return {n} objective values, none NaN; got {values!r}")
     return out
-
-
-def summarize(store: StudyStore, recovered=()) -> SweepSummary:
-    """The study's counts and Pareto front (distinct points; re-queued failures not counted)."""
-    import numpy as np
-    from optuna.trial import TrialState
-
-    from codesign.study.contract import OBJECTIVES
-
-    trials = store.trials()
-    objectives = store.objectives
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    failed = [t for t in trials if t.state == TrialState.FAIL and _settled(t)]
-    interrupted = [t for t in trials if t.user_attrs.get(ATTR.INTERRUPTED)]
-    front = []
-    if complete:
-        maximize = [OBJECTIVES.get(o, "minimize") == "maximize" for o in objectives]
-        mask = non_dominated(np.array([t.values for t in complete], dtype=float), maximize)
-        front = [
-            {
-                "number": t.number,
-                "values": {o: _num(v) for o, v in zip(objectives, t.values, strict=True)},
-                "params": dict(t.params),
-            }
-            for t, on in zip(complete, mask, strict=True)
-            if on
-        ]
-    return SweepSummary(
-        study=store.name,
-        storage=shown_url(store.url),  # a password in it is not printed
-        objectives=list(objectives),
-        trials_done=len(complete),
-        trials_failed=len(failed),
-        trials_interrupted=len(interrupted),
-        front=front,
-        recovered=list(recovered),
-    )
-
-
-def _num(v: float) -> float | None:
-    """A value for the summary; NaN and +-inf (a trial another program wrote) are None,
-    which JSON can hold: ``json.dumps`` writes them as NaN / Infinity, not JSON."""
-    return None if v is None or not math.isfinite(v) else v
