@@ -41,6 +41,7 @@ except ImportError:  # Windows: no flock; schema races fall back to retrying
 
 from accelerators import InputError
 
+from .journal_lock import JournalFlock
 from .urls import expand_home, shown_url, sqlite_path, storage_file
 
 __all__ = [
@@ -304,37 +305,6 @@ def _writer_sqlite(engine) -> None:
     engine.dispose()  # reconnect with the pragmas
 
 
-class JournalFlock:
-    """The journal's write lock: an exclusive ``flock`` on the journal file itself.
-
-    Optuna's default lock is a ``<journal>.lock`` symlink, which a writer killed
-    while holding it (``kill -9`` of a sweep lands there most of the time: each
-    append holds it through an ``fsync``) leaves behind, so every later writer
-    stalled for Optuna's 30 s grace period, logging warnings, before breaking it;
-    and a writer interrupted while *waiting* for it deleted the holder's lock. The
-    kernel drops an ``flock`` when its holder dies, however it dies. Readers take
-    no lock. Every codesign writer of a journal uses this lock (not Optuna's).
-    """
-
-    def __init__(self, path: str):
-        self.path, self._fd = path, None
-
-    def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:  # Ctrl-C while waiting: nothing held, nothing left open
-            os.close(fd)
-            raise
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)  # drops the flock
-
-
 def _open_journal(url: str, write: bool):
     optuna = quiet_optuna()
     from optuna.storages.journal import JournalFileBackend
@@ -356,7 +326,7 @@ def _open_journal(url: str, write: bool):
                 f"storage {shown_url(url)!r}: {path!r} is not an Optuna journal; refusing to touch it"
             )
     try:
-        lock = JournalFlock(path) if fcntl is not None else None
+        lock = JournalFlock(path) if JournalFlock.supported else None
         return optuna.storages.JournalStorage(JournalFileBackend(path, lock_obj=lock))
     except OSError as exc:
         raise InputError.plain(
