@@ -5,16 +5,17 @@ Each sub-command module exposes ``add_parser(subparsers)`` (which sets
 ``accelerators.InputError`` (or argparse errors) and end as one line on stderr
 with exit status 2; anything else is a bug and keeps its traceback.
 
-Ctrl-C (SIGINT) and SIGTERM unwind the command as an exception
-(:class:`Terminated` is the ``KeyboardInterrupt`` of SIGTERM), so temporary
-files are removed and a sweep hands its running trials back to the study;
-the command then ends with one line and the shell's status for the signal
-(130, 143).
+Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal closed) unwind the command
+as an exception (:class:`Terminated` is the ``KeyboardInterrupt`` of the last
+two), so temporary files are removed and a sweep hands its running trials back
+to the study; the command then ends with one line and the shell's status for
+the signal (130, 143, 129).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -36,11 +37,22 @@ COMMANDS = {
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``."""
+    """SIGTERM or SIGHUP (``signum``), raised in the main thread like Ctrl-C's
+    ``KeyboardInterrupt``."""
+
+    signum = signal.SIGTERM
 
 
 def _raise_terminated(signum, frame) -> None:
-    raise Terminated
+    exc = Terminated()
+    exc.signum = signum
+    raise exc
+
+
+#: what the line says for each signal that stops a command (no SIGHUP on Windows)
+_STOPPED = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+if hasattr(signal, "SIGHUP"):
+    _STOPPED[signal.SIGHUP] = "hung up"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if not args.command else 2
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # an ignored SIGTERM stays ignored
-        signal.signal(signal.SIGTERM, _raise_terminated)
+    for signum in set(_STOPPED) - {signal.SIGINT}:  # SIGINT: Python's KeyboardInterrupt
+        if signal.getsignal(signum) == signal.SIG_DFL:  # an ignored one (nohup) stays ignored
+            signal.signal(signum, _raise_terminated)
     try:
         os.getcwd()  # relative paths, SQLite and torch's libraries all need it
     except FileNotFoundError:
@@ -125,12 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"codesign {args.command}: error: {exc}\n")
         return 2
     except KeyboardInterrupt as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the one line, even if pressed again
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        for signum in _STOPPED:  # the one line, even if pressed again
+            signal.signal(signum, signal.SIG_IGN)
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         detail = f"; {exc}" if str(exc) else ""
-        sys.stderr.write(f"codesign {args.command}: {what}{detail}\n")
-        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) takes no line
+            sys.stderr.write(f"codesign {args.command}: {_STOPPED[signum]}{detail}\n")
+        return 128 + signum
     except BrokenPipeError:  # `codesign ... | head` closed the pipe: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

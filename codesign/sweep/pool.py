@@ -86,7 +86,9 @@ class InlinePool:
 def _worker_main(fn, tasks, results, coordinator: int) -> None:
     """A worker process: run tasks until told to stop or the coordinator is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
-    signal.signal(signal.SIGTERM, _exit_on_signal)  # unwinds: a half-saved network is removed
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):  # no SIGHUP on Windows
+        if signum is not None:  # unwinds: a half-saved network is removed
+            signal.signal(signum, _exit_on_signal)
     _limit_threads()
     while True:
         try:
@@ -116,17 +118,23 @@ def _limit_threads() -> None:
     threadpool_limits(1)
 
 
+#: the terminal's signals (Ctrl-C, hang-up) that reach every process of its group
+_TERMINAL = tuple(getattr(signal, n) for n in ("SIGINT", "SIGHUP") if hasattr(signal, n))
+
+
 @contextlib.contextmanager
-def _sigint_ignored():
-    """SIGINT ignored in this process meanwhile (main thread only: elsewhere a no-op)."""
+def _terminal_signals_ignored():
+    """The terminal's signals ignored in this process meanwhile, so that processes started
+    meanwhile inherit that (main thread only: elsewhere a no-op)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _TERMINAL}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
 
 
 class WorkerPool:
@@ -136,7 +144,8 @@ class WorkerPool:
         self.fn, self.jobs = fn, jobs
         self.capacity = PREFETCH * jobs
         self._ctx = multiprocessing.get_context("spawn")
-        self._results = self._ctx.Queue()
+        with _terminal_signals_ignored():  # starts multiprocessing's resource tracker, which
+            self._results = self._ctx.Queue()  # a hang-up would kill (a warning, a relaunch)
         self._workers: list = [None] * jobs
         self._held: list[list] = [[] for _ in range(jobs)]  # keys each worker holds
         for slot in range(jobs):
@@ -149,8 +158,8 @@ class WorkerPool:
             args=(self.fn, tasks, self._results, os.getpid()),
             daemon=True,
         )
-        with _sigint_ignored():  # inherited: the worker ignores Ctrl-C from its first import
-            proc.start()
+        with _terminal_signals_ignored():  # inherited: the worker leaves them to its
+            proc.start()  # coordinator from its first import (then unwinds on SIGHUP)
         self._workers[slot] = (proc, tasks)
 
     def submit(self, key, task) -> None:

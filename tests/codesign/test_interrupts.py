@@ -252,7 +252,12 @@ def test_a_second_train_into_the_same_run_directory_is_refused_at_once(tmp_path)
     assert {f.name: f.read_bytes() for f in run.iterdir()} == old  # the old run, whole
 
 
-def test_an_interrupted_train_into_a_new_directory_leaves_nothing(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [(signal.SIGINT, BY_CTRL_C, "interrupted"), (signal.SIGHUP, (129,), "hung up")],
+)
+def test_an_interrupted_train_into_a_new_directory_leaves_nothing(tmp_path, signum, status, said):
+    """Ctrl-C, or the terminal closing (SIGHUP: was no line, and death by the signal)."""
     run = tmp_path / "new" / "R"
     a = _cli(
         "train", "--dataset", "digits", "--model", "mlp", "--hidden", "16", "--no-progress",
@@ -261,9 +266,9 @@ def test_an_interrupted_train_into_a_new_directory_leaves_nothing(tmp_path):
     deadline = time.time() + 10  # until it holds the directory, or a while
     while not _flock_busy(str(run)) and time.time() < deadline and a.poll() is None:
         time.sleep(0.05)
-    os.killpg(a.pid, signal.SIGINT)
+    os.killpg(a.pid, signum)  # the whole group, as the terminal does
     _, err = a.communicate(timeout=60)
-    assert a.returncode in BY_CTRL_C and _one_line(err) == "codesign train: interrupted"
+    assert a.returncode in status and _one_line(err) == f"codesign train: {said}"
     assert not (tmp_path / "new").exists()
 
 
