@@ -7,6 +7,7 @@ journal studies, real training on the bundled ``digits`` data.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -49,7 +50,29 @@ preset = "default"
 POINTS = 2
 
 
+_STARTED: list[subprocess.Popen] = []  # every process a test starts, reaped after it
+
+
+@pytest.fixture(autouse=True)
+def _reap():
+    """Kill what a test left running (a failed assertion before its signal, a Ctrl-C lost
+    twice): a ``--epochs 10000`` training would otherwise outlive the test run and slow
+    every later test on the machine (found: three such orphans, running for an hour)."""
+    yield
+    while _STARTED:
+        p = _STARTED.pop()
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+
+
 def _cli(*args: str, cwd, **kw) -> subprocess.Popen:
+    _STARTED.append(p := _popen(*args, cwd=cwd, **kw))
+    return p
+
+
+def _popen(*args: str, cwd, **kw) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "codesign.cli.main", *args],
         cwd=cwd,
