@@ -181,7 +181,12 @@ def load_tech(path: str | os.PathLike | None = None) -> TechTable:
     """
     if path is None:
         return _bundled_tech()
-    return _from_mapping(read_toml(path, "tech file"), os.fspath(path))
+    try:
+        return _from_mapping(read_toml(path, "tech file"), os.fspath(path))
+    except InputError as exc:  # name the file: "my45.toml: tech node_nm = -1 ..."
+        if not exc.field:
+            raise
+        raise InputError(f"{os.fspath(path)}: {exc.field}", exc.value, exc.allowed) from None
 
 
 def scale_to_node(tech: TechTable, node_nm: float) -> TechTable:

@@ -321,8 +321,10 @@ def test_a_copy_of_the_bundled_file_loads_the_same(tmp_path):
 def test_bad_tech_files_name_the_key(tmp_path, edit, message):
     text = _bundled_text()
     assert edit[0] in text
-    with pytest.raises(InputError, match=message):
-        load_tech(_write(tmp_path, text.replace(edit[0], edit[1], 1)))
+    path = _write(tmp_path, text.replace(edit[0], edit[1], 1))
+    with pytest.raises(InputError, match=message) as err:
+        load_tech(path)
+    assert str(path) in str(err.value)  # and the file
 
 
 def test_missing_tech_file(tmp_path):
