@@ -442,7 +442,10 @@ class StudySource:
         opens the storage for writing for this call alone.
         """
         store = StudyStore.open(self.storage_url, self.study_name, write=True)
-        store.set_study_system_attr(f"{NOTE_PREFIX}{int(number)}", str(text))
+        try:
+            store.set_study_system_attr(f"{NOTE_PREFIX}{int(number)}", str(text))
+        finally:
+            store.close()  # its connections go now, not at the next garbage collection
 
     def notes(self) -> dict[int, str]:
         """Trial number -> note, from the study's system attributes."""

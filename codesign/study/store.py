@@ -111,6 +111,14 @@ class StudyStore:
     def set_study_system_attr(self, key: str, value) -> None:
         self.storage.set_study_system_attr(self.study_id, key, value)
 
+    def close(self) -> None:
+        """Close the storage's pooled database connections now (a database storage; a journal
+        holds none). A store opened for one write closes them here rather than whenever the
+        garbage collector gets to them."""
+        engine = getattr(self.storage, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
     # -- reading trials --------------------------------------------------------------------
     def trials(self, states: Iterable | None = None) -> list:
         """The study's trials (``FrozenTrial``, not copies: do not modify), oldest first.
