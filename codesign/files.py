@@ -13,7 +13,39 @@ import zlib
 
 from accelerators import InputError, LayerTensor, load_ternary_npz
 
-__all__ = ["atomic_path", "check_out_file", "check_writable_dir", "load_weights", "missing_dirs"]
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; flocked() holds nothing there
+    fcntl = None
+
+__all__ = [
+    "atomic_path",
+    "check_out_file",
+    "check_writable_dir",
+    "flocked",
+    "load_weights",
+    "missing_dirs",
+]
+
+
+@contextlib.contextmanager
+def flocked(path: str | os.PathLike, wait: bool = True):
+    """Hold an exclusive ``flock`` on ``path`` (a file or a directory) while the block runs.
+
+    The kernel drops it when the descriptor closes or the process dies, however it dies
+    (``kill -9`` too), and it leaves no lock file behind. ``wait=False`` raises
+    ``BlockingIOError`` at once when another process holds it. Where there is no
+    ``fcntl`` (Windows) nothing is held.
+    """
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 @contextlib.contextmanager

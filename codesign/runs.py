@@ -13,11 +13,6 @@ import contextlib
 import io
 import json
 import os
-
-try:
-    import fcntl
-except ImportError:  # Windows: run directories are not locked
-    fcntl = None
 from dataclasses import dataclass, field
 
 import torch
@@ -27,7 +22,7 @@ from accelerators import InputError, LayerTensor, save_ternary_npz
 from accelerators._files import read_json
 
 from .bridge import ternary_layers
-from .files import atomic_path, check_writable_dir, load_weights, missing_dirs
+from .files import atomic_path, check_writable_dir, flocked, load_weights, missing_dirs
 from .training_config import TrainConfig
 
 __all__ = ["RUN_FILES", "TrainResult", "check_run_dir", "hold_run_dir", "load_run"]
@@ -125,19 +120,15 @@ def hold_run_dir(run_dir: str | os.PathLike):
     created = missing_dirs(run_dir)
     try:
         os.makedirs(run_dir, exist_ok=True)
-        fd = os.open(run_dir, os.O_RDONLY)
-        try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise InputError.plain(
-                        f"run directory {shown!r} is being written by another codesign "
-                        "train right now; wait for it to finish or choose another --out"
-                    ) from None
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(flocked(run_dir, wait=False))
+            except BlockingIOError:
+                raise InputError.plain(
+                    f"run directory {shown!r} is being written by another codesign "
+                    "train right now; wait for it to finish or choose another --out"
+                ) from None
             yield
-        finally:
-            os.close(fd)  # releases the lock
     finally:
         for d in created:  # deepest first; a directory holding the new run stays
             with contextlib.suppress(OSError):

@@ -34,12 +34,8 @@ import sqlite3
 import time
 from urllib.parse import quote
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; schema races fall back to retrying
-    fcntl = None
-
 from accelerators import InputError
+from codesign.files import flocked
 
 from .journal_lock import JournalFlock
 from .urls import expand_home, shown_url, sqlite_path, storage_file
@@ -260,15 +256,11 @@ def _schema_lock(path: str):
     its connection would then take itself for the last one and delete the WAL and its
     ``-shm`` index under the connections still open here.
     """
-    if not path or fcntl is None:
+    if not path:
         yield
         return
-    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with flocked(os.path.dirname(os.path.abspath(path))):
         yield
-    finally:
-        os.close(fd)  # releases the flock
 
 
 def _create_sqlite_storage(optuna, url: str):
